@@ -1,0 +1,246 @@
+package storage
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/sirupsen/logrus"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// Hook receives every commit's changes (nil: none are kept).
+	Hook CommitHook
+	Log  *logrus.Entry
+}
+
+// Engine is the storage engine: committed versions, the lock manager and
+// the commit pipeline.
+//
+// The commit pipeline (see commit):
+//  1. under commitMu: merge the transaction's tables into a new catalog
+//     built on latest, hand the ChangeSet to the hook (binlog append), and
+//     install the catalog as latest; release the lock and the table locks;
+//  2. ticket.BeforePublish: group fsync, semi-sync AFTER_SYNC wait;
+//  3. publish: readers' snapshots now include the commit (in seq order);
+//  4. ticket.AfterPublish: semi-sync AFTER_COMMIT wait; then the client's OK.
+type Engine struct {
+	hook CommitHook
+	log  *logrus.Entry
+
+	commitMu  sync.Mutex
+	latest    atomic.Pointer[catalog]
+	pubMu     sync.Mutex
+	published atomic.Pointer[catalog]
+
+	locks  *lockManager
+	nextTx atomic.Uint64
+}
+
+// New returns an empty engine.
+func New(opts Options) *Engine {
+	e := &Engine{hook: opts.Hook, log: opts.Log, locks: newLockManager()}
+	if e.hook == nil {
+		e.hook = noHook{}
+	}
+	if e.log == nil {
+		e.log = logrus.NewEntry(logrus.StandardLogger())
+	}
+	c := &catalog{dbs: map[string]*dbState{}}
+	e.latest.Store(c)
+	e.published.Store(c)
+	registerSystemVariables()
+	return e
+}
+
+// SetHook replaces the commit hook. Call before serving.
+func (e *Engine) SetHook(h CommitHook) {
+	if h == nil {
+		h = noHook{}
+	}
+	e.hook = h
+}
+
+// Provider is the GMS database provider over this engine.
+func (e *Engine) Provider() sql.MutableDatabaseProvider { return &Provider{eng: e} }
+
+// NewSession wraps a GMS base session in the session type this engine's
+// tables require.
+func (e *Engine) NewSession(base *sql.BaseSession) sql.Session {
+	return &Session{BaseSession: base, eng: e}
+}
+
+func (e *Engine) newTxn(s *Session, readOnly bool) *txn {
+	return &txn{
+		eng:      e,
+		sess:     s,
+		id:       e.nextTx.Add(1),
+		dbs:      map[string]*txDB{},
+		held:     map[lockKey]struct{}{},
+		readOnly: readOnly,
+	}
+}
+
+// commit makes tx's changes durable and visible, in the order described on
+// Engine. It returns the hook's error (the transaction is then rolled
+// back); waits after the append never fail the commit.
+func (e *Engine) commit(ctx *sql.Context, tx *txn) error {
+	if tx.done {
+		return nil
+	}
+	defer func() { tx.done = true }()
+	if !tx.hasWrites() {
+		e.locks.releaseAll(tx)
+		return nil
+	}
+
+	e.commitMu.Lock()
+	base := e.latest.Load()
+	next := &catalog{seq: base.seq + 1, dbs: make(map[string]*dbState, len(base.dbs)+1)}
+	for k, v := range base.dbs {
+		next.dbs[k] = v
+	}
+	for key, d := range tx.dbs {
+		if d.dropped {
+			delete(next.dbs, key)
+			if !d.created {
+				continue
+			}
+		}
+		cur := next.dbs[key]
+		if d.created {
+			cur = d.meta
+		}
+		if cur == nil {
+			// Dropped by another session meanwhile: nothing to merge into.
+			continue
+		}
+		var nd *dbState
+		for tkey, slot := range d.tables {
+			if !slot.written {
+				continue
+			}
+			if nd == nil {
+				nd = cur.shallowClone()
+			}
+			if slot.state == nil {
+				delete(nd.tables, tkey)
+			} else {
+				nd.tables[tkey] = slot.state
+			}
+		}
+		if d.meta != nil {
+			if nd == nil {
+				nd = cur.shallowClone()
+			}
+			nd.name, nd.collation = d.meta.name, d.meta.collation
+			nd.views, nd.triggers, nd.procedures = d.meta.views, d.meta.triggers, d.meta.procedures
+		}
+		if nd != nil {
+			next.dbs[key] = nd
+		}
+	}
+
+	var ticket CommitTicket
+	if len(tx.changes) > 0 {
+		cs := &ChangeSet{Changes: tx.changes}
+		if tx.sess != nil {
+			cs.ConnectionID = tx.sess.ID()
+		}
+		var err error
+		ticket, err = e.hook.Append(ctx, cs)
+		if err != nil {
+			e.commitMu.Unlock()
+			tx.reset()
+			return err
+		}
+	}
+	// The versions are shared from here on: mark them committed.
+	for _, d := range tx.dbs {
+		for _, slot := range d.tables {
+			if slot.written && slot.state != nil {
+				slot.state.owner = nil
+			}
+		}
+	}
+	e.latest.Store(next)
+	e.commitMu.Unlock()
+	e.locks.releaseAll(tx)
+
+	if ticket != nil {
+		ticket.BeforePublish(ctx)
+	}
+	e.publish(next)
+	if ticket != nil {
+		ticket.AfterPublish(ctx)
+	}
+	return nil
+}
+
+// publish makes c (and every commit before it) visible to new snapshots.
+func (e *Engine) publish(c *catalog) {
+	e.pubMu.Lock()
+	if c.seq > e.published.Load().seq {
+		e.published.Store(c)
+	}
+	e.pubMu.Unlock()
+}
+
+func (tx *txn) hasWrites() bool {
+	if len(tx.changes) > 0 {
+		return true
+	}
+	for _, d := range tx.dbs {
+		if d.created || d.dropped || d.meta != nil {
+			return true
+		}
+		for _, s := range d.tables {
+			if s.written {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// rollback discards tx and releases its locks.
+func (tx *txn) rollback() {
+	if tx.done {
+		return
+	}
+	tx.reset()
+	tx.done = true
+}
+
+// DatabaseNames lists the committed databases (latest), for tests and tools.
+func (e *Engine) DatabaseNames() []string {
+	c := e.latest.Load()
+	out := make([]string, 0, len(c.dbs))
+	for _, d := range c.dbs {
+		out = append(out, d.name)
+	}
+	return out
+}
+
+var registerOnce sync.Once
+
+// registerSystemVariables gives innodb_lock_wait_timeout MySQL's range and
+// default (GMS pins it to 1 because its memory engine has no row locks).
+func registerSystemVariables() {
+	registerOnce.Do(func() {
+		sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{
+			&sql.MysqlSystemVariable{
+				Name:    "innodb_lock_wait_timeout",
+				Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Both),
+				Dynamic: true,
+				Type:    types.NewSystemIntType("innodb_lock_wait_timeout", 1, 1073741824, false),
+				Default: int64(50),
+			},
+		})
+	})
+}
+
+func lower(s string) string { return strings.ToLower(s) }

@@ -1,0 +1,325 @@
+package storage
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/tidwall/btree"
+)
+
+// Index describes a primary or secondary index to GMS. Lookups through it
+// seek in the index's tree: a point lookup costs O(log n).
+type Index struct {
+	db, table string
+	name      string
+	cols      []sql.IndexColumn
+	types     []sql.Type
+	unique    bool
+	primary   bool
+	comment   string
+}
+
+var _ sql.Index = (*Index)(nil)
+
+// PrimaryKeyName is the name MySQL gives every primary key.
+const PrimaryKeyName = "PRIMARY"
+
+func (i *Index) ID() string       { return i.name }
+func (i *Index) Database() string { return i.db }
+func (i *Index) Table() string    { return i.table }
+
+// Expressions lists the indexed columns as "table.column", lower-case, the
+// form GMS's planner matches.
+func (i *Index) Expressions() []string {
+	out := make([]string, len(i.cols))
+	for n, c := range i.cols {
+		out[n] = strings.ToLower(i.table + "." + c.Name)
+	}
+	return out
+}
+
+func (i *Index) IsUnique() bool                             { return i.unique || i.primary }
+func (i *Index) IsSpatial() bool                            { return false }
+func (i *Index) IsFullText() bool                           { return false }
+func (i *Index) IsVector() bool                             { return false }
+func (i *Index) Comment() string                            { return i.comment }
+func (i *Index) IndexType() string                          { return "BTREE" }
+func (i *Index) IsGenerated() bool                          { return false }
+func (i *Index) CanSupport(*sql.Context, ...sql.Range) bool { return true }
+
+// CanSupportOrderBy reports whether rows come back in this index's order.
+func (i *Index) CanSupportOrderBy(expr sql.Expression) bool {
+	_, ok := expr.(*expression.GetField)
+	return ok && !i.hasPrefix()
+}
+
+func (i *Index) CoversColumns(cols []string) bool { return false }
+
+func (i *Index) PrefixLengths() []uint16 {
+	if !i.hasPrefix() {
+		return nil
+	}
+	out := make([]uint16, len(i.cols))
+	for n, c := range i.cols {
+		out[n] = uint16(c.Length)
+	}
+	return out
+}
+
+func (i *Index) hasPrefix() bool {
+	for _, c := range i.cols {
+		if c.Length > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// ColumnExpressionTypes implements sql.Index.
+func (i *Index) ColumnExpressionTypes(*sql.Context) []sql.ColumnExpressionType {
+	exprs := i.Expressions()
+	out := make([]sql.ColumnExpressionType, len(exprs))
+	for n := range exprs {
+		out[n] = sql.ColumnExpressionType{Expression: exprs[n], Type: i.types[n]}
+	}
+	return out
+}
+
+func (ts *tableState) indexes4GMS(db string) []sql.Index {
+	var out []sql.Index
+	if len(ts.pkOrds) > 0 {
+		ix := &Index{db: db, table: ts.name, name: PrimaryKeyName, primary: true}
+		for _, o := range ts.pkOrds {
+			ix.cols = append(ix.cols, sql.IndexColumn{Name: ts.schema[o].Name})
+			ix.types = append(ix.types, ts.schema[o].Type)
+		}
+		out = append(out, ix)
+	}
+	for _, s := range ts.indexes {
+		ix := &Index{db: db, table: ts.name, name: s.name, unique: s.unique, comment: s.comment}
+		for _, c := range s.cols {
+			o := ts.schema.IndexOfColName(c.Name)
+			ix.cols = append(ix.cols, sql.IndexColumn{Name: ts.schema[o].Name, Length: c.Length})
+			ix.types = append(ix.types, ts.schema[o].Type)
+		}
+		out = append(out, ix)
+	}
+	return out
+}
+
+// GetIndexes implements sql.IndexAddressable.
+func (t *Table) GetIndexes(ctx *sql.Context) ([]sql.Index, error) {
+	ts, _ := t.state(ctx)
+	if ts == nil {
+		return nil, nil
+	}
+	return ts.indexes4GMS(t.db.name), nil
+}
+
+// IndexedAccess implements sql.IndexAddressable.
+func (t *Table) IndexedAccess(ctx *sql.Context, l sql.IndexLookup) sql.IndexedTable {
+	n := *t
+	n.lookup = &l
+	return &n
+}
+
+// PreciseMatch implements sql.IndexAddressable: lookups return exactly the
+// rows in their ranges.
+func (t *Table) PreciseMatch() bool { return true }
+
+// newLookupIter returns the rows of ts inside the lookup's ranges, in index
+// order (reversed for reverse lookups).
+func newLookupIter(ctx *sql.Context, ts *tableState, l sql.IndexLookup) (sql.RowIter, error) {
+	if l.IsEmptyRange {
+		return &sliceIter{}, nil
+	}
+	var kd *keyDef
+	var tree *btree.BTreeG[*entry]
+	if strings.EqualFold(l.Index.ID(), PrimaryKeyName) && len(ts.pkOrds) > 0 {
+		kd, tree = ts.pk, ts.readTree(ts.rows)
+	} else {
+		_, ix := ts.index(l.Index.ID())
+		if ix == nil {
+			return nil, fmt.Errorf("index %q not found on table %q", l.Index.ID(), ts.name)
+		}
+		kd, tree = ix.kd, ts.readTree(ix.tree)
+	}
+	ranges, ok := l.Ranges.(sql.MySQLRangeCollection)
+	if !ok {
+		return nil, fmt.Errorf("unsupported range collection %T", l.Ranges)
+	}
+	var rows []sql.Row
+	for _, r := range ranges {
+		var err error
+		rows, err = scanRange(ctx, tree, kd, r, rows)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if l.IsReverse {
+		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+			rows[i], rows[j] = rows[j], rows[i]
+		}
+	}
+	return &sliceIter{rows: rows}, nil
+}
+
+// scanRange appends the rows of tree inside r. It seeks to the range's
+// lower end over the leading equality columns and stops as soon as the
+// ordered scan leaves the range.
+func scanRange(ctx *sql.Context, tree *btree.BTreeG[*entry], kd *keyDef, r sql.MySQLRange, out []sql.Row) ([]sql.Row, error) {
+	n := min(len(r), len(kd.cols))
+	// Leading columns with a single value (x = k, or x IS NULL).
+	var seek []interface{}
+	eq := 0
+	for eq < n {
+		v, ok, err := pointValue(ctx, r[eq])
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		seek = append(seek, v)
+		eq++
+	}
+	after := false
+	if eq < n {
+		switch lb := r[eq].LowerBound.(type) {
+		case sql.Below:
+			seek = append(seek, lb.Key)
+		case sql.Above:
+			seek = append(seek, lb.Key)
+			after = true
+		case sql.AboveNull:
+			seek = append(seek, nil)
+			after = true
+		case sql.AboveAll:
+			return out, nil
+		}
+	}
+	var scanErr error
+	visit := func(e *entry) bool {
+		row := e.row
+		// Leaving the equality prefix or passing the next column's upper
+		// bound ends the range.
+		for i := 0; i < eq; i++ {
+			c := kd.cols[i]
+			if compareValues(c.typ, c.prefix, seek[i], row[c.ord]) != 0 {
+				return false
+			}
+		}
+		if eq < n {
+			c := kd.cols[eq]
+			in, err := belowUpper(ctx, r[eq], row[c.ord])
+			if err != nil {
+				scanErr = err
+				return false
+			}
+			if !in {
+				return false
+			}
+		}
+		for i := 0; i < n; i++ {
+			in, err := inColumnRange(ctx, r[i], row[kd.cols[i].ord])
+			if err != nil {
+				scanErr = err
+				return false
+			}
+			if !in {
+				return true
+			}
+		}
+		out = append(out, row)
+		return true
+	}
+	if len(seek) == 0 {
+		tree.Scan(visit)
+	} else {
+		tree.Ascend(&entry{probe: &probe{vals: seek, after: after}}, visit)
+	}
+	return out, scanErr
+}
+
+// pointValue returns k when the column range is exactly [k, k] (or only
+// NULL).
+func pointValue(ctx *sql.Context, rce sql.MySQLRangeColumnExpr) (interface{}, bool, error) {
+	switch lb := rce.LowerBound.(type) {
+	case sql.BelowNull:
+		if _, ok := rce.UpperBound.(sql.AboveNull); ok {
+			return nil, true, nil
+		}
+	case sql.Below:
+		ub, ok := rce.UpperBound.(sql.Above)
+		if !ok {
+			return nil, false, nil
+		}
+		c, err := rce.Typ.Compare(ctx, lb.Key, ub.Key)
+		if err != nil {
+			return nil, false, err
+		}
+		if c == 0 {
+			return lb.Key, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// inColumnRange reports whether v lies between the range's two cuts.
+func inColumnRange(ctx *sql.Context, rce sql.MySQLRangeColumnExpr, v interface{}) (bool, error) {
+	in, err := aboveLower(ctx, rce, v)
+	if err != nil || !in {
+		return in, err
+	}
+	return belowUpper(ctx, rce, v)
+}
+
+func aboveLower(ctx *sql.Context, rce sql.MySQLRangeColumnExpr, v interface{}) (bool, error) {
+	switch lb := rce.LowerBound.(type) {
+	case sql.BelowNull:
+		return true, nil
+	case sql.AboveNull:
+		return v != nil, nil
+	case sql.AboveAll:
+		return false, nil
+	case sql.Below:
+		if v == nil {
+			return false, nil
+		}
+		c, err := rce.Typ.Compare(ctx, v, lb.Key)
+		return c >= 0, err
+	case sql.Above:
+		if v == nil {
+			return false, nil
+		}
+		c, err := rce.Typ.Compare(ctx, v, lb.Key)
+		return c > 0, err
+	}
+	return false, fmt.Errorf("unknown range cut %T", rce.LowerBound)
+}
+
+func belowUpper(ctx *sql.Context, rce sql.MySQLRangeColumnExpr, v interface{}) (bool, error) {
+	switch ub := rce.UpperBound.(type) {
+	case sql.AboveAll:
+		return true, nil
+	case sql.BelowNull:
+		return false, nil
+	case sql.AboveNull:
+		return v == nil, nil
+	case sql.Below:
+		if v == nil {
+			return true, nil
+		}
+		c, err := rce.Typ.Compare(ctx, v, ub.Key)
+		return c < 0, err
+	case sql.Above:
+		if v == nil {
+			return true, nil
+		}
+		c, err := rce.Typ.Compare(ctx, v, ub.Key)
+		return c <= 0, err
+	}
+	return false, fmt.Errorf("unknown range cut %T", rce.UpperBound)
+}

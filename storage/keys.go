@@ -1,0 +1,203 @@
+package storage
+
+import (
+	"bytes"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/tidwall/btree"
+)
+
+// cmpCtx is the context handed to sql.Type.Compare from inside tree
+// comparators, which have no query context of their own.
+var cmpCtx = sql.NewEmptyContext()
+
+// entry is one stored row. Entries are immutable once in a tree: an update
+// replaces the entry. id is the hidden row id of tables without a primary key
+// (zero otherwise) and keeps their rows apart.
+type entry struct {
+	row sql.Row
+	id  uint64
+	// probe is set only on search keys, never on stored entries.
+	probe *probe
+}
+
+// probe is a search key over the leading columns of a key. It never compares
+// equal to a stored entry: it sorts just before (after=false) or just after
+// (after=true) every entry whose leading columns equal vals.
+type probe struct {
+	vals  []interface{}
+	after bool
+}
+
+// keyCol is one column of a key: its position in the row, its type and, for
+// prefix indexes, the number of leading characters (or bytes) that count.
+type keyCol struct {
+	ord    int
+	typ    sql.Type
+	prefix int64
+}
+
+// keyDef orders entries: by cols, then (for secondary indexes and keyless
+// tables) by the tie-breaker that makes each entry unique.
+type keyDef struct {
+	cols []keyCol
+	// tie orders entries whose cols are equal: the primary key columns of the
+	// table, or the hidden row id when tieByID is set.
+	tie     []keyCol
+	tieByID bool
+}
+
+func newTree(kd *keyDef) *btree.BTreeG[*entry] {
+	return btree.NewBTreeGOptions(kd.less, btree.Options{NoLocks: true, Degree: 32})
+}
+
+func (kd *keyDef) less(a, b *entry) bool {
+	if a.probe != nil {
+		return kd.cmpProbe(a.probe, b) < 0
+	}
+	if b.probe != nil {
+		return kd.cmpProbe(b.probe, a) > 0
+	}
+	return kd.cmp(a, b) < 0
+}
+
+func (kd *keyDef) cmp(a, b *entry) int {
+	if c := cmpCols(kd.cols, a.row, b.row); c != 0 {
+		return c
+	}
+	if kd.tieByID {
+		switch {
+		case a.id < b.id:
+			return -1
+		case a.id > b.id:
+			return 1
+		}
+		return 0
+	}
+	return cmpCols(kd.tie, a.row, b.row)
+}
+
+// cmpProbe compares a probe with a stored entry; it never returns 0.
+func (kd *keyDef) cmpProbe(p *probe, e *entry) int {
+	for i, v := range p.vals {
+		if i >= len(kd.cols) {
+			break
+		}
+		c := kd.cols[i]
+		if r := compareValues(c.typ, c.prefix, v, e.row[c.ord]); r != 0 {
+			return r
+		}
+	}
+	if p.after {
+		return 1
+	}
+	return -1
+}
+
+func cmpCols(cols []keyCol, a, b sql.Row) int {
+	for _, c := range cols {
+		if r := compareValues(c.typ, c.prefix, a[c.ord], b[c.ord]); r != 0 {
+			return r
+		}
+	}
+	return 0
+}
+
+// compareValues orders two column values as MySQL's indexes do: NULL first,
+// then by the column type's collation-aware comparison.
+func compareValues(typ sql.Type, prefix int64, a, b interface{}) int {
+	if a == nil || b == nil {
+		switch {
+		case a == nil && b == nil:
+			return 0
+		case a == nil:
+			return -1
+		default:
+			return 1
+		}
+	}
+	if prefix > 0 {
+		a, b = truncatePrefix(a, prefix), truncatePrefix(b, prefix)
+	}
+	// Fast paths for the common key types; values GMS stores are already
+	// converted to the column's Go type.
+	switch x := a.(type) {
+	case int64:
+		if y, ok := b.(int64); ok {
+			return cmpOrdered(x, y)
+		}
+	case int32:
+		if y, ok := b.(int32); ok {
+			return cmpOrdered(x, y)
+		}
+	case uint64:
+		if y, ok := b.(uint64); ok {
+			return cmpOrdered(x, y)
+		}
+	case uint32:
+		if y, ok := b.(uint32); ok {
+			return cmpOrdered(x, y)
+		}
+	case int8:
+		if y, ok := b.(int8); ok {
+			return cmpOrdered(x, y)
+		}
+	case int16:
+		if y, ok := b.(int16); ok {
+			return cmpOrdered(x, y)
+		}
+	case []byte:
+		if y, ok := b.([]byte); ok && isBinaryType(typ) {
+			return bytes.Compare(x, y)
+		}
+	}
+	r, err := typ.Compare(cmpCtx, a, b)
+	if err != nil {
+		// Values that cannot be compared by the type (should not happen for
+		// stored values) fall back to a stable textual order.
+		return strings.Compare(sqlString(a), sqlString(b))
+	}
+	return r
+}
+
+func cmpOrdered[T int8 | int16 | int32 | int64 | uint32 | uint64](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func isBinaryType(t sql.Type) bool {
+	st, ok := t.(sql.StringType)
+	return ok && st.Collation() == sql.Collation_binary
+}
+
+func truncatePrefix(v interface{}, n int64) interface{} {
+	if n <= 0 {
+		return v
+	}
+	switch s := v.(type) {
+	case string:
+		if int64(utf8.RuneCountInString(s)) <= n {
+			return s
+		}
+		i, count := 0, int64(0)
+		for i = range s {
+			if count == n {
+				break
+			}
+			count++
+		}
+		return s[:i]
+	case []byte:
+		if int64(len(s)) > n {
+			return s[:n]
+		}
+	}
+	return v
+}

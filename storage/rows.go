@@ -1,0 +1,195 @@
+package storage
+
+import (
+	"github.com/dolthub/go-mysql-server/sql"
+)
+
+// Row operations on a transaction's private table version. Each checks the
+// primary and unique keys (GMS's unique-key error, MySQL text, code 1062),
+// maintains every index and records the change.
+
+func (tx *txn) insertRow(ctx *sql.Context, db, name string, row sql.Row) error {
+	ts, err := tx.writable(ctx, db, name)
+	if err != nil {
+		return err
+	}
+	row = row.Copy()
+	e := &entry{row: row}
+	if len(ts.pkOrds) == 0 {
+		ts.nextRowID++
+		e.id = ts.nextRowID
+	} else if old, found := ts.rows.Get(e); found {
+		return dupKeyError(ts.name, PrimaryKeyName, pkValues(ts, row), old.row, true)
+	}
+	for _, ix := range ts.indexes {
+		if ix.unique {
+			if other := ix.conflict(row, nil); other != nil {
+				return dupKeyError(ts.name, ix.name, ix.values(row), other.row, false)
+			}
+		}
+	}
+	ts.put(e)
+	ts.bumpAutoInc(row)
+	tx.record(Change{Kind: RowInsert, Database: db, Table: ts.name, Schema: ts.schema, After: row})
+	return nil
+}
+
+func (tx *txn) updateRow(ctx *sql.Context, db, name string, old, new sql.Row) error {
+	ts, err := tx.writable(ctx, db, name)
+	if err != nil {
+		return err
+	}
+	cur := ts.find(old)
+	if cur == nil {
+		return errKeyNotFound(ts.name)
+	}
+	new = new.Copy()
+	e := &entry{row: new, id: cur.id}
+	if len(ts.pkOrds) > 0 && ts.pk.cmp(cur, e) != 0 {
+		if other, found := ts.rows.Get(e); found {
+			return dupKeyError(ts.name, PrimaryKeyName, pkValues(ts, new), other.row, true)
+		}
+	}
+	for _, ix := range ts.indexes {
+		if ix.unique {
+			if other := ix.conflict(new, cur); other != nil {
+				return dupKeyError(ts.name, ix.name, ix.values(new), other.row, false)
+			}
+		}
+	}
+	ts.remove(cur)
+	ts.put(e)
+	ts.bumpAutoInc(new)
+	tx.record(Change{Kind: RowUpdate, Database: db, Table: ts.name, Schema: ts.schema, Before: cur.row, After: new})
+	return nil
+}
+
+func (tx *txn) deleteRow(ctx *sql.Context, db, name string, row sql.Row) error {
+	ts, err := tx.writable(ctx, db, name)
+	if err != nil {
+		return err
+	}
+	cur := ts.find(row)
+	if cur == nil {
+		return errKeyNotFound(ts.name)
+	}
+	ts.remove(cur)
+	tx.record(Change{Kind: RowDelete, Database: db, Table: ts.name, Schema: ts.schema, Before: cur.row})
+	return nil
+}
+
+// put adds e to the rows and every index.
+func (ts *tableState) put(e *entry) {
+	ts.rows.Set(e)
+	for _, ix := range ts.indexes {
+		ix.tree.Set(e)
+	}
+}
+
+// remove deletes e from the rows and every index.
+func (ts *tableState) remove(e *entry) {
+	ts.rows.Delete(e)
+	for _, ix := range ts.indexes {
+		ix.tree.Delete(e)
+	}
+}
+
+// find returns the stored entry for row: by primary key, or for keyless
+// tables the first entry equal in every column.
+func (ts *tableState) find(row sql.Row) *entry {
+	if len(ts.pkOrds) > 0 {
+		if e, ok := ts.rows.Get(&entry{row: row}); ok {
+			return e
+		}
+		return nil
+	}
+	var found *entry
+	ts.rows.Scan(func(e *entry) bool {
+		if rowsEqual(ts.schema, e.row, row) {
+			found = e
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+func rowsEqual(sch sql.Schema, a, b sql.Row) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if compareValues(sch[i].Type, 0, a[i], b[i]) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (ts *tableState) bumpAutoInc(row sql.Row) {
+	if ts.autoInc == 0 {
+		return
+	}
+	if ord := ts.autoIncOrd(); ord >= 0 {
+		if v, ok := toUint64(row[ord]); ok && v >= ts.autoInc {
+			ts.autoInc = v + 1
+		}
+	}
+}
+
+func pkValues(ts *tableState, row sql.Row) []interface{} {
+	out := make([]interface{}, len(ts.pkOrds))
+	for i, o := range ts.pkOrds {
+		out[i] = row[o]
+	}
+	return out
+}
+
+func (ix *indexState) values(row sql.Row) []interface{} {
+	out := make([]interface{}, len(ix.kd.cols))
+	for i, c := range ix.kd.cols {
+		out[i] = truncatePrefix(row[c.ord], c.prefix)
+	}
+	return out
+}
+
+// conflict returns an entry other than self whose unique key equals row's,
+// or nil. Keys with a NULL part never conflict, as in MySQL.
+func (ix *indexState) conflict(row sql.Row, self *entry) *entry {
+	vals := make([]interface{}, len(ix.kd.cols))
+	for i, c := range ix.kd.cols {
+		if row[c.ord] == nil {
+			return nil
+		}
+		vals[i] = row[c.ord]
+	}
+	var found *entry
+	ix.tree.Ascend(&entry{probe: &probe{vals: vals}}, func(e *entry) bool {
+		if cmpCols(ix.kd.cols, row, e.row) != 0 {
+			return false
+		}
+		if e != self {
+			found = e
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// build fills a new index from the table's rows, failing with a
+// duplicate-key error when a unique index would be violated.
+func (ts *tableState) build(ix *indexState) error {
+	var err error
+	ts.rows.Scan(func(e *entry) bool {
+		if ix.unique {
+			if other := ix.conflict(e.row, nil); other != nil {
+				err = dupKeyError(ts.name, ix.name, ix.values(e.row), other.row, false)
+				return false
+			}
+		}
+		ix.tree.Set(e)
+		return true
+	})
+	return err
+}

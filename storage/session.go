@@ -1,0 +1,150 @@
+package storage
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	_ "github.com/dolthub/go-mysql-server/sql/variables" // system variable registry
+)
+
+// Session is the GMS session of this engine: a BaseSession that can run
+// storage transactions.
+type Session struct {
+	*sql.BaseSession
+	eng *Engine
+
+	// Locking-read mode of the current statement, parsed once per query.
+	lockPid    uint64
+	lockQuery  string
+	lockMode   lockMode
+	lockPolicy lockWaitPolicy
+}
+
+var _ sql.TransactionSession = (*Session)(nil)
+
+// Transaction is the sql.Transaction of this engine.
+type Transaction struct {
+	tx         *txn
+	savepoints []savepoint
+}
+
+type savepoint struct {
+	name string
+	m    *mark
+}
+
+var _ sql.Transaction = (*Transaction)(nil)
+
+func (t *Transaction) String() string { return fmt.Sprintf("storage tx %d", t.tx.id) }
+
+// IsReadOnly implements sql.Transaction.
+func (t *Transaction) IsReadOnly() bool { return t.tx.readOnly }
+
+// StartTransaction begins a transaction; its snapshot is taken at its first
+// table access.
+func (s *Session) StartTransaction(ctx *sql.Context, c sql.TransactionCharacteristic) (sql.Transaction, error) {
+	return &Transaction{tx: s.eng.newTxn(s, c == sql.ReadOnly)}, nil
+}
+
+// CommitTransaction commits; it blocks for the binlog fsync and the
+// semi-sync wait of the commit hook (see Engine.commit).
+func (s *Session) CommitTransaction(ctx *sql.Context, t sql.Transaction) error {
+	st, ok := t.(*Transaction)
+	if !ok {
+		return fmt.Errorf("storage: foreign transaction %T", t)
+	}
+	return s.eng.commit(ctx, st.tx)
+}
+
+// Rollback discards the transaction and releases its locks.
+func (s *Session) Rollback(ctx *sql.Context, t sql.Transaction) error {
+	if st, ok := t.(*Transaction); ok {
+		st.tx.rollback()
+	}
+	return nil
+}
+
+// CreateSavepoint implements sql.TransactionSession. A name in use moves.
+func (s *Session) CreateSavepoint(ctx *sql.Context, t sql.Transaction, name string) error {
+	st := t.(*Transaction)
+	st.removeSavepoint(name)
+	st.savepoints = append(st.savepoints, savepoint{name: name, m: st.tx.mark()})
+	return nil
+}
+
+// RollbackToSavepoint implements sql.TransactionSession; savepoints made
+// after name are removed, as in MySQL.
+func (s *Session) RollbackToSavepoint(ctx *sql.Context, t sql.Transaction, name string) error {
+	st := t.(*Transaction)
+	for i, sp := range st.savepoints {
+		if strings.EqualFold(sp.name, name) {
+			st.tx.restore(sp.m)
+			st.savepoints = st.savepoints[:i+1]
+			return nil
+		}
+	}
+	return sql.ErrSavepointDoesNotExist.New(name)
+}
+
+// ReleaseSavepoint implements sql.TransactionSession.
+func (s *Session) ReleaseSavepoint(ctx *sql.Context, t sql.Transaction, name string) error {
+	st := t.(*Transaction)
+	if !st.removeSavepoint(name) {
+		return sql.ErrSavepointDoesNotExist.New(name)
+	}
+	return nil
+}
+
+func (t *Transaction) removeSavepoint(name string) bool {
+	for i, sp := range t.savepoints {
+		if strings.EqualFold(sp.name, name) {
+			t.savepoints = append(t.savepoints[:i], t.savepoints[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// txnFor returns the storage transaction of ctx. Contexts without one (GMS
+// internals) get a fresh read-only view of the published version.
+func txnFor(ctx *sql.Context, e *Engine) *txn {
+	if ctx != nil && ctx.Session != nil {
+		if t, ok := ctx.GetTransaction().(*Transaction); ok && t.tx.eng == e {
+			if t.tx.done {
+				// GMS may keep using a context after its transaction ended
+				// (between statements): begin afresh, as MySQL would.
+				t.tx = e.newTxn(t.tx.sess, t.tx.readOnly)
+			}
+			return t.tx
+		}
+	}
+	tx := e.newTxn(nil, true)
+	tx.done = false
+	return tx
+}
+
+// lockingRead returns the lock a SELECT … FOR UPDATE / FOR SHARE / LOCK IN
+// SHARE MODE statement takes on the tables it reads (0 for plain reads).
+func (s *Session) lockingRead(ctx *sql.Context) (lockMode, lockWaitPolicy) {
+	q := ctx.Query()
+	if s.lockPid == ctx.Pid() && s.lockQuery == q {
+		return s.lockMode, s.lockPolicy
+	}
+	s.lockPid, s.lockQuery, s.lockMode, s.lockPolicy = ctx.Pid(), q, 0, waitNormal
+	l := strings.ToLower(q)
+	trimmed := strings.TrimLeft(l, " \t\r\n(")
+	if !strings.HasPrefix(trimmed, "select") && !strings.HasPrefix(trimmed, "with") {
+		return 0, waitNormal
+	}
+	switch {
+	case strings.Contains(l, "for update"):
+		s.lockMode = lockExclusive
+	case strings.Contains(l, "for share"), strings.Contains(l, "lock in share mode"):
+		s.lockMode = lockShared
+	}
+	if s.lockMode != 0 && strings.Contains(l, "nowait") {
+		s.lockPolicy = waitNoWait
+	}
+	return s.lockMode, s.lockPolicy
+}

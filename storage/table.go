@@ -1,0 +1,319 @@
+package storage
+
+import (
+	"io"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/tidwall/btree"
+)
+
+// Table is a handle on one table. It holds only names: every call resolves
+// the table through the calling context's transaction, so a handle cached
+// in a plan always sees the right version.
+type Table struct {
+	db        *Database
+	name      string
+	collation sql.CollationID
+	// lookup is set on handles returned by IndexedAccess.
+	lookup *sql.IndexLookup
+}
+
+var (
+	_ sql.Table                    = (*Table)(nil)
+	_ sql.IndexAddressableTable    = (*Table)(nil)
+	_ sql.IndexedTable             = (*Table)(nil)
+	_ sql.InsertableTable          = (*Table)(nil)
+	_ sql.UpdatableTable           = (*Table)(nil)
+	_ sql.DeletableTable           = (*Table)(nil)
+	_ sql.ReplaceableTable         = (*Table)(nil)
+	_ sql.TruncateableTable        = (*Table)(nil)
+	_ sql.AutoIncrementTable       = (*Table)(nil)
+	_ sql.AlterableTable           = (*Table)(nil)
+	_ sql.RewritableTable          = (*Table)(nil)
+	_ sql.IndexAlterableTable      = (*Table)(nil)
+	_ sql.ForeignKeyTable          = (*Table)(nil)
+	_ sql.CheckAlterableTable      = (*Table)(nil)
+	_ sql.PrimaryKeyAlterableTable = (*Table)(nil)
+	_ sql.StatisticsTable          = (*Table)(nil)
+	_ sql.CommentedTable           = (*Table)(nil)
+	_ sql.CommentAlterableTable    = (*Table)(nil)
+)
+
+// Name implements sql.Nameable.
+func (t *Table) Name() string { return t.name }
+
+// String implements fmt.Stringer.
+func (t *Table) String() string { return t.name }
+
+// Collation implements sql.Table.
+func (t *Table) Collation() sql.CollationID { return t.collation }
+
+func (t *Table) state(ctx *sql.Context) (*tableState, *txn) {
+	tx := txnFor(ctx, t.db.eng)
+	return tx.table(t.db.name, t.name), tx
+}
+
+// Schema implements sql.Table.
+func (t *Table) Schema(ctx *sql.Context) sql.Schema {
+	ts, _ := t.state(ctx)
+	if ts == nil {
+		return sql.Schema{}
+	}
+	return ts.schema
+}
+
+// PrimaryKeySchema implements sql.PrimaryKeyTable.
+func (t *Table) PrimaryKeySchema(ctx *sql.Context) sql.PrimaryKeySchema {
+	ts, _ := t.state(ctx)
+	if ts == nil {
+		return sql.NewPrimaryKeySchema(sql.Schema{})
+	}
+	return sql.NewPrimaryKeySchema(ts.schema, ts.pkOrds...)
+}
+
+// Comment implements sql.CommentedTable.
+func (t *Table) Comment() string {
+	// Without a context, read the published version.
+	if ts := t.db.eng.published.Load().table(t.db.name, t.name); ts != nil {
+		return ts.comment
+	}
+	return ""
+}
+
+type partition struct{ key []byte }
+
+func (p *partition) Key() []byte { return p.key }
+
+type lookupPartition struct {
+	partition
+	lookup sql.IndexLookup
+}
+
+// Partitions implements sql.Table: one partition holds every row.
+func (t *Table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
+	if t.lookup != nil {
+		return t.LookupPartitions(ctx, *t.lookup)
+	}
+	return sql.PartitionsToPartitionIter(&partition{key: []byte(t.name)}), nil
+}
+
+// LookupPartitions implements sql.IndexedTable.
+func (t *Table) LookupPartitions(ctx *sql.Context, l sql.IndexLookup) (sql.PartitionIter, error) {
+	return sql.PartitionsToPartitionIter(&lookupPartition{partition: partition{key: []byte(t.name)}, lookup: l}), nil
+}
+
+// PartitionRows implements sql.Table. A locking read (FOR UPDATE / FOR
+// SHARE) first takes the table lock and then reads the newest rows.
+func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, error) {
+	tx := txnFor(ctx, t.db.eng)
+	if s, ok := ctx.Session.(*Session); ok {
+		if mode, policy := s.lockingRead(ctx); mode != 0 {
+			if err := tx.lockTable(ctx, t.db.name, t.name, mode, policy); err != nil {
+				return nil, err
+			}
+		}
+	}
+	ts := tx.table(t.db.name, t.name)
+	if ts == nil {
+		return nil, sql.ErrTableNotFound.New(t.name)
+	}
+	if lp, ok := p.(*lookupPartition); ok {
+		return newLookupIter(ctx, ts, lp.lookup)
+	}
+	return newTreeIter(ts.readTree(ts.rows)), nil
+}
+
+// treeIter walks a whole tree in order.
+type treeIter struct {
+	it      btree.IterG[*entry]
+	started bool
+	done    bool
+}
+
+func newTreeIter(tr *btree.BTreeG[*entry]) *treeIter {
+	return &treeIter{it: tr.Iter()}
+}
+
+func (i *treeIter) Next(*sql.Context) (sql.Row, error) {
+	if i.done {
+		return nil, io.EOF
+	}
+	var ok bool
+	if !i.started {
+		i.started = true
+		ok = i.it.First()
+	} else {
+		ok = i.it.Next()
+	}
+	if !ok {
+		i.done = true
+		i.it.Release()
+		return nil, io.EOF
+	}
+	return i.it.Item().row, nil
+}
+
+func (i *treeIter) Close(*sql.Context) error {
+	if !i.done {
+		i.done = true
+		i.it.Release()
+	}
+	return nil
+}
+
+// sliceIter returns rows collected in advance.
+type sliceIter struct {
+	rows []sql.Row
+	i    int
+}
+
+func (s *sliceIter) Next(*sql.Context) (sql.Row, error) {
+	if s.i >= len(s.rows) {
+		return nil, io.EOF
+	}
+	r := s.rows[s.i]
+	s.i++
+	return r, nil
+}
+
+func (s *sliceIter) Close(*sql.Context) error { return nil }
+
+// RowCount implements sql.StatisticsTable (exact).
+func (t *Table) RowCount(ctx *sql.Context) (uint64, bool, error) {
+	ts, _ := t.state(ctx)
+	if ts == nil {
+		return 0, true, nil
+	}
+	return uint64(ts.rowCount()), true, nil
+}
+
+// DataLength implements sql.StatisticsTable (an estimate).
+func (t *Table) DataLength(ctx *sql.Context) (uint64, error) {
+	ts, _ := t.state(ctx)
+	if ts == nil {
+		return 0, nil
+	}
+	return uint64(ts.rowCount()) * uint64(16*len(ts.schema)+16), nil
+}
+
+// PeekNextAutoIncrementValue implements sql.AutoIncrementGetter.
+func (t *Table) PeekNextAutoIncrementValue(ctx *sql.Context) (uint64, error) {
+	ts, _ := t.state(ctx)
+	if ts == nil {
+		return 0, sql.ErrTableNotFound.New(t.name)
+	}
+	return ts.autoInc, nil
+}
+
+// GetNextAutoIncrementValue implements sql.AutoIncrementTable: with a nil
+// insertVal it hands out the next value; a given value at or above the
+// counter moves the counter past it.
+func (t *Table) GetNextAutoIncrementValue(ctx *sql.Context, insertVal interface{}) (uint64, error) {
+	tx := txnFor(ctx, t.db.eng)
+	ts, err := tx.writable(ctx, t.db.name, t.name)
+	if err != nil {
+		return 0, err
+	}
+	if insertVal != nil {
+		if v, ok := toUint64(insertVal); ok && v >= ts.autoInc {
+			ts.autoInc = v + 1
+		}
+		return ts.autoInc, nil
+	}
+	v := ts.autoInc
+	ts.autoInc++
+	return v, nil
+}
+
+// AutoIncrementSetter implements sql.AutoIncrementTable.
+func (t *Table) AutoIncrementSetter(ctx *sql.Context) sql.AutoIncrementSetter {
+	return &autoIncSetter{t: t}
+}
+
+type autoIncSetter struct{ t *Table }
+
+// SetAutoIncrementValue sets the counter (ALTER TABLE … AUTO_INCREMENT = n);
+// like InnoDB it never goes below the largest value in the table.
+func (a *autoIncSetter) SetAutoIncrementValue(ctx *sql.Context, v uint64) error {
+	tx := txnFor(ctx, a.t.db.eng)
+	ts, err := tx.writable(ctx, a.t.db.name, a.t.name)
+	if err != nil {
+		return err
+	}
+	if max := ts.maxAutoIncValue(); v <= max {
+		v = max + 1
+	}
+	ts.autoInc = v
+	tx.recordDDL(ctx)
+	return nil
+}
+
+func (a *autoIncSetter) AcquireAutoIncrementLock(ctx *sql.Context) (func(), error) {
+	// The table's exclusive lock already serialises its inserts.
+	return func() {}, nil
+}
+
+func (a *autoIncSetter) Close(*sql.Context) error { return nil }
+
+func (ts *tableState) autoIncOrd() int {
+	for i, c := range ts.schema {
+		if c.AutoIncrement {
+			return i
+		}
+	}
+	return -1
+}
+
+func (ts *tableState) maxAutoIncValue() uint64 {
+	ord := ts.autoIncOrd()
+	if ord < 0 {
+		return 0
+	}
+	var max uint64
+	ts.rows.Scan(func(e *entry) bool {
+		if v, ok := toUint64(e.row[ord]); ok && v > max {
+			max = v
+		}
+		return true
+	})
+	return max
+}
+
+func toUint64(v interface{}) (uint64, bool) {
+	switch x := v.(type) {
+	case int8:
+		return uint64(max(x, 0)), x >= 0
+	case int16:
+		return uint64(max(x, 0)), x >= 0
+	case int32:
+		return uint64(max(x, 0)), x >= 0
+	case int64:
+		return uint64(max(x, 0)), x >= 0
+	case int:
+		return uint64(max(x, 0)), x >= 0
+	case uint8:
+		return uint64(x), true
+	case uint16:
+		return uint64(x), true
+	case uint32:
+		return uint64(x), true
+	case uint64:
+		return x, true
+	case uint:
+		return uint64(x), true
+	case float32:
+		return uint64(max(x, 0)), x >= 0
+	case float64:
+		return uint64(max(x, 0)), x >= 0
+	}
+	return 0, false
+}
+
+// isTruncateStatement reports whether the running statement is TRUNCATE
+// (GMS also calls Truncate for a DELETE without WHERE, which MySQL logs row
+// by row).
+func isTruncateStatement(ctx *sql.Context) bool {
+	q := strings.ToLower(strings.TrimSpace(ctx.Query()))
+	return strings.HasPrefix(q, "truncate")
+}
