@@ -88,7 +88,7 @@ func (d *Database) lockNewName(ctx *sql.Context, tx *txn, name string) error {
 		return err
 	}
 	if tx.table(d.name, name) != nil {
-		return sql.ErrTableAlreadyExists.New(name)
+		return errTableExists(name)
 	}
 	return nil
 }

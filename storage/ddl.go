@@ -275,7 +275,7 @@ func (t *Table) CreateIndex(ctx *sql.Context, def sql.IndexDef) error {
 		return err
 	}
 	if _, ix := ts.index(def.Name); ix != nil || strings.EqualFold(def.Name, PrimaryKeyName) {
-		return sql.ErrDuplicateKey.New(def.Name)
+		return mysql.NewSQLError(ErDupKeyName, "42000", "Duplicate key name '%s'", def.Name)
 	}
 	if def.IsFullText() || def.IsSpatial() || def.IsVector() {
 		return sql.ErrUnsupportedFeature.New("FULLTEXT, SPATIAL and VECTOR indexes")
@@ -327,7 +327,7 @@ func (t *Table) RenameIndex(ctx *sql.Context, from, to string) error {
 		return sql.ErrCantDropFieldOrKey.New(from)
 	}
 	if _, other := ts.index(to); other != nil && !strings.EqualFold(from, to) {
-		return sql.ErrDuplicateKey.New(to)
+		return mysql.NewSQLError(ErDupKeyName, "42000", "Duplicate key name '%s'", to)
 	}
 	c := *ix
 	c.name = to

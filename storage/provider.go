@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"github.com/dolthub/vitess/go/mysql"
 	"sort"
 	"strings"
 
@@ -84,7 +85,7 @@ func (p *Provider) DropDatabase(ctx *sql.Context, name string) error {
 		return err
 	}
 	if !tx.dbExists(name) {
-		return sql.ErrDatabaseNotFound.New(name)
+		return mysql.NewSQLError(ErDBDropExists, "HY000", "Can't drop database '%s'; database doesn't exist", name)
 	}
 	for _, tn := range tx.tableNames(name) {
 		if err := tx.lockTable(ctx, name, tn, lockExclusive, waitNormal); err != nil {

@@ -148,3 +148,28 @@ func (s *Session) lockingRead(ctx *sql.Context) (lockMode, lockWaitPolicy) {
 	}
 	return s.lockMode, s.lockPolicy
 }
+
+var _ sql.LifecycleAwareSession = (*Session)(nil)
+
+// SetTransaction implements sql.Session. GMS drops a failed statement's
+// autocommit transaction by setting nil without a rollback; the dropped
+// transaction is rolled back here so its locks are released.
+func (s *Session) SetTransaction(t sql.Transaction) {
+	if cur, ok := s.BaseSession.GetTransaction().(*Transaction); ok && cur != t {
+		cur.tx.rollback()
+	}
+	s.BaseSession.SetTransaction(t)
+}
+
+// CommandBegin implements sql.LifecycleAwareSession.
+func (s *Session) CommandBegin() error { return nil }
+
+// CommandEnd implements sql.LifecycleAwareSession.
+func (s *Session) CommandEnd() {}
+
+// SessionEnd rolls back the open transaction of a closed connection.
+func (s *Session) SessionEnd() {
+	if cur, ok := s.BaseSession.GetTransaction().(*Transaction); ok {
+		cur.tx.rollback()
+	}
+}
