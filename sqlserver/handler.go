@@ -1,0 +1,237 @@
+package sqlserver
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+	"github.com/sirupsen/logrus"
+)
+
+// handler wraps GMS's mysql.Handler. For every command it
+//   - turns GMS's catch-all 1105 errors into MySQL's codes and texts (mapError);
+//   - recovers a panic, logs it with its stack, and answers 1105, so the connection and the
+//     server keep serving;
+//   - tracks open connections, so Close can end them;
+//   - corrects result metadata GMS gets wrong (timeFieldDecimals).
+//
+// It is installed through a server.Option, not server.InterceptorChain, because it must also
+// implement mysql.BinlogReplicaHandler (gms-notes §1.3).
+type handler struct {
+	mysql.Handler
+	log *logrus.Entry
+
+	mu      sync.Mutex
+	conns   map[uint32]*mysql.Conn
+	closing bool
+	drained chan struct{} // closed when closing and the last connection ended
+}
+
+var (
+	_ mysql.Handler              = (*handler)(nil)
+	_ mysql.BinlogReplicaHandler = (*handler)(nil)
+)
+
+func newHandler(inner mysql.Handler, log *logrus.Entry) *handler {
+	return &handler{
+		Handler: inner,
+		log:     log,
+		conns:   make(map[uint32]*mysql.Conn),
+		drained: make(chan struct{}),
+	}
+}
+
+// NewConnection implements mysql.Handler.
+func (h *handler) NewConnection(c *mysql.Conn) {
+	h.mu.Lock()
+	closing := h.closing
+	if !closing {
+		h.conns[c.ConnectionID] = c
+	}
+	h.mu.Unlock()
+	if closing {
+		c.Close()
+	}
+	h.Handler.NewConnection(c)
+}
+
+// ConnectionClosed implements mysql.Handler.
+func (h *handler) ConnectionClosed(c *mysql.Conn) {
+	defer h.recoverTo(c, "", nil)
+	h.Handler.ConnectionClosed(c)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.conns[c.ConnectionID]; ok {
+		delete(h.conns, c.ConnectionID)
+		if h.closing && len(h.conns) == 0 {
+			close(h.drained)
+		}
+	}
+}
+
+// closeAll closes every open connection's socket and waits up to timeout for their handlers to
+// end. It returns how many were still running when it gave up.
+func (h *handler) closeAll(timeout time.Duration) int {
+	h.mu.Lock()
+	if !h.closing {
+		h.closing = true
+		if len(h.conns) == 0 {
+			close(h.drained)
+		}
+	}
+	for _, c := range h.conns {
+		c.Close()
+	}
+	h.mu.Unlock()
+	select {
+	case <-h.drained:
+		return 0
+	case <-time.After(timeout):
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return len(h.conns)
+	}
+}
+
+// ConnectionAuthenticated implements mysql.Handler.
+func (h *handler) ConnectionAuthenticated(c *mysql.Conn) (err error) {
+	defer h.recoverTo(c, "", &err)
+	return h.finish(c, "", h.Handler.ConnectionAuthenticated(c))
+}
+
+// ComInitDB implements mysql.Handler.
+func (h *handler) ComInitDB(c *mysql.Conn, schemaName string) (err error) {
+	defer h.recoverTo(c, "", &err)
+	return h.finish(c, "", h.Handler.ComInitDB(c, schemaName))
+}
+
+// ComQuery implements mysql.Handler.
+func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (err error) {
+	defer h.recoverTo(c, query, &err)
+	return h.finish(c, query, h.Handler.ComQuery(ctx, c, query, fixingSpool(callback)))
+}
+
+// ComMultiQuery implements mysql.Handler.
+func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (remainder string, err error) {
+	defer h.recoverTo(c, query, &err)
+	remainder, err = h.Handler.ComMultiQuery(ctx, c, query, fixingSpool(callback))
+	return remainder, h.finish(c, query, err)
+}
+
+// ComPrepare implements mysql.Handler.
+func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) (fields []*querypb.Field, err error) {
+	defer h.recoverTo(c, query, &err)
+	fields, err = h.Handler.ComPrepare(ctx, c, query, prepare)
+	timeFieldDecimals(fields)
+	return fields, h.finish(c, query, err)
+}
+
+// ComStmtExecute implements mysql.Handler.
+func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) (err error) {
+	var query string
+	if prepare != nil {
+		query = prepare.PrepareStmt
+	}
+	defer h.recoverTo(c, query, &err)
+	fixing := func(r *sqltypes.Result) error {
+		if r != nil {
+			timeFieldDecimals(r.Fields)
+		}
+		return callback(r)
+	}
+	return h.finish(c, query, h.Handler.ComStmtExecute(ctx, c, prepare, fixing))
+}
+
+// fixingSpool corrects the metadata of every result a query spools.
+func fixingSpool(callback mysql.ResultSpoolFn) mysql.ResultSpoolFn {
+	return func(r *sqltypes.Result, more bool) error {
+		if r != nil {
+			timeFieldDecimals(r.Fields)
+		}
+		return callback(r, more)
+	}
+}
+
+// timeFieldDecimals declares TIME columns with 6 fractional digits. GMS's TIME always carries
+// microseconds and prints all six in text results, but announces 0 decimals, so drivers decoding
+// the binary protocol (prepared statements) drop the fraction.
+func timeFieldDecimals(fields []*querypb.Field) {
+	for _, f := range fields {
+		if f.Type == sqltypes.Time && f.Decimals == 0 {
+			f.Decimals = 6
+		}
+	}
+}
+
+// ComResetConnection implements mysql.Handler.
+func (h *handler) ComResetConnection(c *mysql.Conn) (err error) {
+	defer h.recoverTo(c, "", &err)
+	return h.finish(c, "", h.Handler.ComResetConnection(c))
+}
+
+// ComRegisterReplica implements mysql.BinlogReplicaHandler by handing on to GMS.
+func (h *handler) ComRegisterReplica(c *mysql.Conn, replicaHost string, replicaPort uint16, replicaUser string, replicaPassword string) (err error) {
+	defer h.recoverTo(c, "", &err)
+	rh, ok := h.Handler.(mysql.BinlogReplicaHandler)
+	if !ok {
+		return nil
+	}
+	return h.finish(c, "", rh.ComRegisterReplica(c, replicaHost, replicaPort, replicaUser, replicaPassword))
+}
+
+// ComBinlogDumpGTID implements mysql.BinlogReplicaHandler by handing on to GMS.
+func (h *handler) ComBinlogDumpGTID(c *mysql.Conn, logFile string, logPos uint64, gtidSet mysql.GTIDSet) (err error) {
+	defer h.recoverTo(c, "", &err)
+	rh, ok := h.Handler.(mysql.BinlogReplicaHandler)
+	if !ok {
+		return nil
+	}
+	return h.finish(c, "", rh.ComBinlogDumpGTID(c, logFile, logPos, gtidSet))
+}
+
+// finish maps err to MySQL's code and text, logging panics GMS recovered by itself.
+func (h *handler) finish(c *mysql.Conn, query string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if msg := err.Error(); strings.Contains(msg, panicRecoveredPrefix) {
+		h.log.WithFields(logrus.Fields{
+			"connection_id": c.ConnectionID,
+			"query":         truncate(query, 512),
+			"error":         msg,
+		}).Error("panic while serving a statement")
+	}
+	return mapError(err, query)
+}
+
+// recoverTo turns a panic into a 1105 error in *errp (when errp is not nil) and logs it.
+func (h *handler) recoverTo(c *mysql.Conn, query string, errp *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	fields := logrus.Fields{"panic": fmt.Sprint(r), "stack": string(debug.Stack())}
+	if c != nil {
+		fields["connection_id"] = c.ConnectionID
+	}
+	if query != "" {
+		fields["query"] = truncate(query, 512)
+	}
+	h.log.WithFields(fields).Error("panic while serving a statement")
+	if errp != nil {
+		*errp = mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState, "internal error: %v", r)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,251 @@
+// Package sqlserver wires go-mysql-server (GMS) into semisyncd's MySQL-wire server: the engine
+// and its analyzer, the listener, the session builder, the parser extension point for statements
+// the vitess grammar does not know, the handler wrapper that turns GMS's catch-all errors into
+// MySQL's error codes, and the fixes that make global-only system variables behave as in MySQL.
+//
+// GMS keeps system variables, status variables and the authorization factory in package globals,
+// so one process runs one Server at a time (gms-notes §6.1). New may be called again after the
+// previous Server was closed, as unit tests do.
+package sqlserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/sirupsen/logrus"
+)
+
+// DefaultVersion is the server version reported in the handshake, by VERSION() and by
+// @@version when Config.Version is empty. Clients and replicas parse its leading "8.0" to pick
+// MySQL 8.0 behaviour.
+const DefaultVersion = "8.0.40-semisyncd"
+
+// DefaultUser is the account created when Config.User is empty.
+const DefaultUser = "root"
+
+// closeTimeout bounds how long Close waits for the accept loop and the open connections to end.
+const closeTimeout = 5 * time.Second
+
+// Config is what New needs to build a Server.
+type Config struct {
+	// Host is the address to listen on; empty means 127.0.0.1.
+	Host string
+	// Port is the TCP port; 0 picks a free port (see Server.Addr).
+	Port int
+	// DataDir is the server's data directory. The memory backend does not use it; the storage
+	// engine and the binlog will.
+	DataDir string
+	// ServerID is @@server_id; 0 keeps GMS's default of 1.
+	ServerID uint32
+	// ServerUUID is @@server_uuid; empty keeps GMS's generated one.
+	ServerUUID string
+	// User and Password define the one administrative account, User@localhost with every
+	// privilege. User defaults to root; Password may be empty.
+	User, Password string
+	// Version is the server version string; empty means DefaultVersion.
+	Version string
+	// PluginLoad and PluginLoadAdd hold mysqld's --plugin-load and --plugin-load-add values
+	// ("name=library;…"). They are accepted and stored for the plugins package, which will load
+	// them at start; until then they have no effect.
+	PluginLoad    string
+	PluginLoadAdd []string
+}
+
+// Server is a running (or ready to run) semisyncd SQL server.
+type Server struct {
+	cfg      Config
+	log      *logrus.Entry
+	backend  Backend
+	engine   *sqle.Engine
+	parser   *Parser
+	listener net.Listener
+	gms      *server.Server
+	handler  *handler
+
+	startOnce sync.Once
+	closeOnce sync.Once
+	closeErr  error
+	served    chan struct{} // closed when the accept loop returns
+}
+
+// New builds the engine, binds the listener and prepares the server; it does not accept
+// connections until Start. Errors: the address cannot be bound (port in use), or the
+// configuration cannot be applied to the system variables.
+func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
+	if backend == nil {
+		return nil, errors.New("sqlserver: nil backend")
+	}
+	if log == nil {
+		log = logrus.NewEntry(logrus.StandardLogger())
+	}
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	if cfg.User == "" {
+		cfg.User = DefaultUser
+	}
+	if cfg.Version == "" {
+		cfg.Version = DefaultVersion
+	}
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		return nil, fmt.Errorf("sqlserver: port %d out of range", cfg.Port)
+	}
+
+	s := &Server{
+		cfg:     cfg,
+		log:     log,
+		backend: backend,
+		parser:  NewParser(),
+		served:  make(chan struct{}),
+	}
+
+	pro := backend.Provider()
+	a := analyzer.NewBuilder(pro).
+		AddOverrides(sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: s.parser}}).
+		Build()
+	a.Catalog.AuthHandler = accessDeniedHandler{a.Catalog.AuthHandler}
+	installVariables(a.Catalog.MySQLDb)
+	if err := applyConfigVariables(cfg); err != nil {
+		return nil, err
+	}
+	s.engine = sqle.New(a, &sqle.Config{})
+	installShowVariables(a)
+	if err := setupAccounts(s.engine, cfg.DataDir, cfg.User, cfg.Password); err != nil {
+		s.engine.Close()
+		return nil, err
+	}
+
+	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		s.engine.Close()
+		return nil, fmt.Errorf("sqlserver: listen on %s: %w", addr, err)
+	}
+	s.listener = l
+
+	wrap := func(e *sqle.Engine, sm *server.SessionManager, h mysql.Handler) (*sqle.Engine, *server.SessionManager, mysql.Handler) {
+		s.handler = newHandler(h, log)
+		return e, sm, s.handler
+	}
+	gms, err := server.NewServer(server.Config{
+		Protocol: "tcp",
+		Address:  l.Addr().String(),
+		Listener: l,
+		Version:  cfg.Version,
+		Options:  []server.Option{wrap},
+	}, s.engine, sql.NewContext, s.newSession, nil)
+	if err != nil {
+		_ = l.Close()
+		s.engine.Close()
+		return nil, fmt.Errorf("sqlserver: %w", err)
+	}
+	s.gms = gms
+	return s, nil
+}
+
+// newSession is the server.SessionBuilder: it hands the connection's base session to the
+// backend, which returns the session type its tables require.
+func (s *Server) newSession(_ context.Context, conn *mysql.Conn, addr string) (sql.Session, error) {
+	var client sql.Client
+	if u, ok := conn.UserData.(sql.MysqlConnectionUser); ok {
+		client.User, client.Address = u.User, u.Host
+	}
+	client.Capabilities = conn.Capabilities
+	return s.backend.NewSession(sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID)), nil
+}
+
+// Start begins accepting connections in the background and returns at once: the listener is
+// already bound by New, so clients can connect as soon as Start returns. It logs one "ready"
+// line at Info level with the field addr. Calling Start twice is a no-op.
+func (s *Server) Start() error {
+	s.startOnce.Do(func() {
+		go func() {
+			defer close(s.served)
+			_ = s.gms.Start() // blocks in Accept until Close
+		}()
+		s.log.WithFields(logrus.Fields{
+			"addr":      s.Addr(),
+			"version":   s.cfg.Version,
+			"server_id": s.serverID(),
+			"data_dir":  s.cfg.DataDir,
+			"backend":   backendName(s.backend),
+		}).Info("ready")
+	})
+	return nil
+}
+
+// backendName is how logs name a backend: its Name() when it has one, else its Go type.
+func backendName(b Backend) string {
+	if n, ok := b.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	return fmt.Sprintf("%T", b)
+}
+
+func (s *Server) serverID() uint32 {
+	if s.cfg.ServerID == 0 {
+		return 1
+	}
+	return s.cfg.ServerID
+}
+
+// Addr returns the address the server listens on, host:port, with the real port when
+// Config.Port was 0.
+func (s *Server) Addr() string {
+	return s.listener.Addr().String()
+}
+
+// Engine returns the GMS engine, for in-process queries and for packages that extend it.
+func (s *Server) Engine() *sqle.Engine { return s.engine }
+
+// Parser returns the server's parser, where extensions register statements the MySQL grammar
+// does not parse.
+func (s *Server) Parser() *Parser { return s.parser }
+
+// Close stops accepting connections, closes every client connection and releases the engine.
+// It never hangs: it waits at most closeTimeout for the accept loop and for connections in the
+// middle of a statement, then logs what it left behind and returns. Calling it again returns
+// the first result.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		deadline := time.Now().Add(closeTimeout)
+		_ = s.gms.Close() // closes the listener; Accept returns
+		s.startOnce.Do(func() { close(s.served) })
+		select {
+		case <-s.served:
+		case <-time.After(time.Until(deadline)):
+			s.log.Warn("accept loop did not stop in time")
+		}
+		if n := s.handler.closeAll(time.Until(deadline)); n > 0 {
+			s.log.WithField("connections", n).Warn("connections still running a statement at shutdown")
+		}
+		s.engine.Close()
+		s.log.Info("stopped")
+	})
+	return s.closeErr
+}
+
+// applyConfigVariables sets the system variables that come from the configuration.
+func applyConfigVariables(cfg Config) error {
+	vals := map[string]interface{}{"version": cfg.Version}
+	if cfg.ServerID != 0 {
+		vals["server_id"] = cfg.ServerID
+	}
+	if cfg.ServerUUID != "" {
+		vals["server_uuid"] = cfg.ServerUUID
+	}
+	if err := sql.SystemVariables.AssignValues(vals); err != nil {
+		return fmt.Errorf("sqlserver: system variables: %w", err)
+	}
+	return nil
+}

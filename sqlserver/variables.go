@@ -1,0 +1,215 @@
+package sqlserver
+
+// Global-only system variables, as MySQL shows them.
+//
+// GMS copies every system variable into a session when the session starts and builds a bare
+// @@x, and SHOW [SESSION] VARIABLES, from that copy. For a variable that exists only at global
+// scope (max_connections, read_only, server_id, …) this means SET GLOBAL is invisible to every
+// session that already exists (gms-notes §6.1). MySQL shows the new value everywhere at once.
+//
+// Two mechanisms fix it, both through GMS extension points rather than patches:
+//
+//   - Every global-only variable is registered wrapped in globalOnlyVar, whose session scope
+//     (used for bare @@x) reads and writes the global registry: reads see the current global
+//     value, writes fail with 1229 as in MySQL. sql.SystemVariables itself is wrapped
+//     (variableRegistry) so that variables added later (the sysvars and plugins packages) are
+//     wrapped the same way.
+//   - SHOW [SESSION] VARIABLES runs through a priority exec builder that lets GMS build its
+//     rows and replaces the value of each global-only variable with the global one.
+//
+// Cost: one map lookup under the registry's read lock per bare @@x of a global-only variable;
+// SHOW VARIABLES pays one lookup per global-only row.
+
+import (
+	"errors"
+	"io"
+	"reflect"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/sql/mysql_db"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/rowexec"
+)
+
+// globalOnlyVar is a global-only system variable whose session scope is the global value.
+type globalOnlyVar struct {
+	*sql.MysqlSystemVariable
+}
+
+var _ sql.SystemVariable = globalOnlyVar{}
+
+// GetSessionScope implements sql.SystemVariable: a bare @@x reads the global value.
+func (v globalOnlyVar) GetSessionScope() sql.SystemVariableScope { return globalOnlyScope{} }
+
+// IsGlobalOnly implements sql.SystemVariable. It is true for GMS's Persist scope too, which
+// MySQL's variables of that kind (server_id, log_bin, …) are.
+func (v globalOnlyVar) IsGlobalOnly() bool { return true }
+
+// InitValue implements sql.SystemVariable, keeping the wrapper in the stored value.
+func (v globalOnlyVar) InitValue(ctx *sql.Context, val any, global bool) (sql.SystemVarValue, error) {
+	svv, err := v.MysqlSystemVariable.InitValue(ctx, val, global)
+	svv.Var = v
+	return svv, err
+}
+
+// SetValue implements sql.SystemVariable, keeping the wrapper in the stored value.
+func (v globalOnlyVar) SetValue(ctx *sql.Context, val any, global bool) (sql.SystemVarValue, error) {
+	if !global {
+		return sql.SystemVarValue{}, sql.ErrSystemVariableGlobalOnly.New(v.Name)
+	}
+	svv, err := v.MysqlSystemVariable.SetValue(ctx, val, global)
+	svv.Var = v
+	return svv, err
+}
+
+// globalOnlyScope is the session scope of a global-only variable.
+type globalOnlyScope struct{}
+
+var _ sql.SystemVariableScope = globalOnlyScope{}
+
+// SetValue implements sql.SystemVariableScope: SET x = … (no GLOBAL) fails with MySQL's 1229.
+func (globalOnlyScope) SetValue(_ *sql.Context, name string, _ any) error {
+	return sql.ErrSystemVariableGlobalOnly.New(name)
+}
+
+// GetValue implements sql.SystemVariableScope: the current global value.
+func (globalOnlyScope) GetValue(_ *sql.Context, name string, _ sql.CollationID) (any, error) {
+	_, val, ok := sql.SystemVariables.GetGlobal(name)
+	if !ok {
+		return nil, sql.ErrUnknownSystemVariable.New(name)
+	}
+	return val, nil
+}
+
+// IsGlobalOnly implements sql.SystemVariableScope.
+func (globalOnlyScope) IsGlobalOnly() bool { return true }
+
+// IsSessionOnly implements sql.SystemVariableScope.
+func (globalOnlyScope) IsSessionOnly() bool { return false }
+
+// wrapGlobalOnly returns v wrapped when it is a global-only variable that needs it, else v.
+// Variables computed by a ValueFunction are left alone: they are read-only and GMS computes them
+// from the registry entry's concrete type.
+func wrapGlobalOnly(v sql.SystemVariable) (sql.SystemVariable, bool) {
+	m, ok := v.(*sql.MysqlSystemVariable)
+	if !ok || m.ValueFunction != nil || m.Scope == nil {
+		return v, false
+	}
+	switch m.Scope.Type {
+	case sql.SystemVariableScope_Global, sql.SystemVariableScope_Persist:
+		return globalOnlyVar{m}, true
+	}
+	return v, false
+}
+
+// variableRegistry is sql.SystemVariables as semisyncd needs it: AddSystemVariables wraps
+// global-only variables, so that variables registered after start-up (sysvars, plugins) behave
+// like the built-in ones, and SetGlobal refuses accounts without SUPER or
+// SYSTEM_VARIABLES_ADMIN with 1227, which GMS does not check.
+type variableRegistry struct {
+	sql.SystemVariableRegistry
+	privileges *mysql_db.MySQLDb
+}
+
+// AddSystemVariables implements sql.SystemVariableRegistry.
+func (r variableRegistry) AddSystemVariables(vars []sql.SystemVariable) {
+	wrapped := make([]sql.SystemVariable, len(vars))
+	for i, v := range vars {
+		wrapped[i], _ = wrapGlobalOnly(v)
+	}
+	r.SystemVariableRegistry.AddSystemVariables(wrapped)
+}
+
+// SetGlobal implements sql.SystemVariableRegistry.
+func (r variableRegistry) SetGlobal(ctx *sql.Context, name string, val interface{}) error {
+	if !mayChangeGlobals(ctx, r.privileges) {
+		return errSetGlobalDenied()
+	}
+	return r.SystemVariableRegistry.SetGlobal(ctx, name, val)
+}
+
+// installVariables installs variableRegistry as sql.SystemVariables, checking privileges against
+// db, and wraps every registered global-only variable, keeping current values. Calling it
+// again (a new Server in the same process) only swaps the privileges.
+func installVariables(db *mysql_db.MySQLDb) {
+	inner := sql.SystemVariables
+	if reg, ok := inner.(variableRegistry); ok {
+		inner = reg.SystemVariableRegistry
+	}
+	sql.SystemVariables = variableRegistry{SystemVariableRegistry: inner, privileges: db}
+	for name, raw := range inner.GetAllGlobalVariables() {
+		v, _, ok := inner.GetGlobal(name)
+		if !ok {
+			continue
+		}
+		w, changed := wrapGlobalOnly(v)
+		if !changed {
+			continue
+		}
+		// AddSystemVariables resets the value to the default: put back one that differs.
+		inner.AddSystemVariables([]sql.SystemVariable{w})
+		if !reflect.DeepEqual(raw, w.GetDefault()) {
+			_ = inner.AssignValues(map[string]interface{}{name: raw})
+		}
+	}
+}
+
+// installShowVariables makes SHOW [SESSION] VARIABLES show global-only variables' global values.
+// Call it after sqle.New, which completes the analyzer's exec builder.
+func installShowVariables(a *analyzer.Analyzer) {
+	base := *a.ExecBuilder // GMS's own builder, without a priority builder: builds the rows
+	base.PriorityBuilder = nil
+	a.ExecBuilder.PriorityBuilder = showVariablesBuilder{base: &base}
+}
+
+// showVariablesBuilder is a priority exec builder: it handles session-scope plan.ShowVariables
+// and leaves every other node to GMS (by returning a nil iterator).
+type showVariablesBuilder struct {
+	base *rowexec.BaseBuilder
+}
+
+var _ sql.NodeExecBuilder = showVariablesBuilder{}
+
+// Build implements sql.NodeExecBuilder.
+func (b showVariablesBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, error) {
+	sv, ok := n.(*plan.ShowVariables)
+	if !ok || sv.Global {
+		return nil, nil
+	}
+	iter, err := b.base.Build(ctx, n, r)
+	if err != nil {
+		return nil, err
+	}
+	defer iter.Close(ctx)
+	var rows []sql.Row
+	for {
+		row, err := iter.Next(ctx)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, err
+		}
+		rows = append(rows, globalValueRow(row))
+	}
+	return sql.RowsToRowIter(rows...), nil
+}
+
+// globalValueRow returns a SHOW VARIABLES row (name, value) with the global value when the
+// variable is global-only.
+func globalValueRow(row sql.Row) sql.Row {
+	name, ok := row[0].(string)
+	if !ok {
+		return row
+	}
+	v, val, ok := sql.SystemVariables.GetGlobal(name)
+	if !ok || !v.IsGlobalOnly() {
+		return row
+	}
+	// SHOW VARIABLES shows booleans as ON/OFF.
+	if b, isBool := val.(int8); isBool && (b == 0 || b == 1) {
+		val = map[int8]string{0: "OFF", 1: "ON"}[b]
+	}
+	return sql.NewRow(name, val)
+}
