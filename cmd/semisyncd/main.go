@@ -1,0 +1,274 @@
+// Command semisyncd is a MySQL-wire-compatible server with semi-synchronous replication.
+//
+//	semisyncd serve [flags]   run the server until SIGINT or SIGTERM
+//	semisyncd version         print the version
+//
+// Every serve flag can also be given in the environment as SEMISYNCD_<NAME>, e.g.
+// SEMISYNCD_PORT=3307. Exit status: 0 after a clean shutdown, 1 when the server cannot start
+// (the reason is logged), 2 when shutdown overran its bound and the process gave up waiting.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v2"
+
+	"github.com/semisyncd/semisyncd/sqlserver"
+)
+
+// version is the binary's version; release builds set it with
+// -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+// shutdownTimeout bounds shutdown after a signal. sqlserver.Server.Close is itself bounded; this
+// is the last guard that keeps the process from hanging.
+const shutdownTimeout = 15 * time.Second
+
+// uuidFile holds the generated server UUID in the data directory.
+const uuidFile = "server-uuid"
+
+func main() {
+	if err := newApp().Run(os.Args); err != nil {
+		logrus.WithError(err).Error("semisyncd failed")
+		os.Exit(1)
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:    "semisyncd",
+		Usage:   "a MySQL-wire-compatible server with semi-synchronous replication",
+		Version: version,
+		Commands: []*cli.Command{
+			{
+				Name:   "serve",
+				Usage:  "run the server until SIGINT or SIGTERM",
+				Flags:  serveFlags(),
+				Action: serve,
+			},
+			{
+				Name:  "version",
+				Usage: "print the version",
+				Action: func(c *cli.Context) error {
+					_, err := fmt.Fprintf(c.App.Writer, "semisyncd %s\n", version)
+					return err
+				},
+			},
+		},
+	}
+}
+
+func env(name string) []string { return []string{"SEMISYNCD_" + name} }
+
+func serveFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "host", Value: "127.0.0.1", EnvVars: env("HOST"), Usage: "address to listen on"},
+		&cli.IntFlag{Name: "port", Value: 3306, EnvVars: env("PORT"), Usage: "TCP port; 0 picks a free one (logged in the ready line)"},
+		&cli.StringFlag{Name: "data-dir", EnvVars: env("DATA_DIR"), Usage: "data directory; unset: a fresh temporary directory, removed at exit"},
+		&cli.UintFlag{Name: "server-id", Value: 1, EnvVars: env("SERVER_ID"), Usage: "@@server_id"},
+		&cli.StringFlag{Name: "server-uuid", EnvVars: env("SERVER_UUID"), Usage: "@@server_uuid; unset: generated once and kept in <data-dir>/server-uuid"},
+		&cli.StringFlag{Name: "user", Value: sqlserver.DefaultUser, EnvVars: env("USER"), Usage: "administrative account (user@localhost, all privileges)"},
+		&cli.StringFlag{Name: "password", EnvVars: env("PASSWORD"), Usage: "password of --user (empty: none)"},
+		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: env("LOG_LEVEL"), Usage: "panic, fatal, error, warn, info, debug or trace"},
+		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: env("LOG_FORMAT"), Usage: "text or json"},
+		&cli.StringFlag{Name: "plugin-load", EnvVars: env("PLUGIN_LOAD"), Usage: "plugins to load at start, name=library;… (accepted and stored; loading comes with the plugins package)"},
+		&cli.StringSliceFlag{Name: "plugin-load-add", EnvVars: env("PLUGIN_LOAD_ADD"), Usage: "more plugins to load at start; repeatable (accepted and stored, as --plugin-load)"},
+	}
+}
+
+// newBackend returns the storage engine the server runs on. It is the one place that chooses it.
+func newBackend(dataDir string) (sqlserver.Backend, error) {
+	return sqlserver.NewMemoryBackend(), nil
+}
+
+func serve(c *cli.Context) error {
+	log, err := setupLogging(c.String("log-level"), c.String("log-format"))
+	if err != nil {
+		return err
+	}
+
+	dataDir, cleanup, err := prepareDataDir(c.String("data-dir"))
+	if err != nil {
+		log.WithError(err).Error("cannot prepare the data directory")
+		return cli.Exit("", 1)
+	}
+	defer cleanup()
+
+	serverUUID, err := serverUUID(dataDir, c.String("server-uuid"))
+	if err != nil {
+		log.WithError(err).Error("cannot establish the server UUID")
+		return cli.Exit("", 1)
+	}
+	port := c.Int("port")
+	if port < 0 || port > 65535 {
+		log.WithField("port", port).Error("port out of range")
+		return cli.Exit("", 1)
+	}
+	serverID := c.Uint("server-id")
+	if serverID == 0 || uint64(serverID) > 1<<32-1 {
+		log.WithField("server_id", serverID).Error("server-id must be between 1 and 4294967295")
+		return cli.Exit("", 1)
+	}
+
+	backend, err := newBackend(dataDir)
+	if err != nil {
+		log.WithError(err).Error("cannot open the storage engine")
+		return cli.Exit("", 1)
+	}
+	cfg := sqlserver.Config{
+		Host:          c.String("host"),
+		Port:          port,
+		DataDir:       dataDir,
+		ServerID:      uint32(serverID),
+		ServerUUID:    serverUUID,
+		User:          c.String("user"),
+		Password:      c.String("password"),
+		PluginLoad:    c.String("plugin-load"),
+		PluginLoadAdd: c.StringSlice("plugin-load-add"),
+	}
+	srv, err := sqlserver.New(cfg, backend, log)
+	if err != nil {
+		log.WithError(err).WithField("addr", fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)).Error("cannot start the server")
+		return cli.Exit("", 1)
+	}
+
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Start(); err != nil {
+		log.WithError(err).Error("cannot start the server")
+		_ = srv.Close()
+		return cli.Exit("", 1)
+	}
+	<-ctx.Done()
+	stop() // a second signal now ends the process at once
+
+	log.Info("shutting down")
+	done := make(chan error, 1)
+	go func() { done <- srv.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			log.WithError(err).Warn("shutdown finished with an error")
+		}
+		return nil
+	case <-time.After(shutdownTimeout):
+		log.WithField("timeout", shutdownTimeout).Error("shutdown did not finish in time; exiting")
+		return cli.Exit("", 2)
+	}
+}
+
+// setupLogging configures logrus for semisyncd and for the libraries that log through logrus's
+// standard logger (GMS). Library logs are kept at warn and above unless debug or trace is asked
+// for: at info, GMS logs every connection.
+func setupLogging(level, format string) (*logrus.Entry, error) {
+	lvl, err := logrus.ParseLevel(level)
+	if err != nil {
+		return nil, cli.Exit(fmt.Sprintf("invalid --log-level %q", level), 1)
+	}
+	var formatter logrus.Formatter
+	switch strings.ToLower(format) {
+	case "text":
+		formatter = &logrus.TextFormatter{FullTimestamp: true, DisableQuote: true}
+	case "json":
+		formatter = &logrus.JSONFormatter{}
+	default:
+		return nil, cli.Exit(fmt.Sprintf("invalid --log-format %q (text or json)", format), 1)
+	}
+	std := logrus.StandardLogger()
+	std.SetFormatter(formatter)
+	std.SetOutput(os.Stderr)
+	std.SetLevel(min(lvl, logrus.WarnLevel))
+	if lvl >= logrus.DebugLevel {
+		std.SetLevel(lvl)
+	}
+	log := logrus.New()
+	log.SetFormatter(formatter)
+	log.SetOutput(os.Stderr)
+	log.SetLevel(lvl)
+	return logrus.NewEntry(log), nil
+}
+
+// prepareDataDir returns the data directory to use, creating it when needed, and a cleanup
+// function: a temporary directory (dir empty) is removed by it, a given one is left alone.
+func prepareDataDir(dir string) (string, func(), error) {
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "semisyncd-")
+		if err != nil {
+			return "", nil, err
+		}
+		var removed bool
+		return tmp, func() {
+			if !removed {
+				removed = true
+				_ = os.RemoveAll(tmp)
+			}
+		}, nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.MkdirAll(abs, 0o750); err != nil {
+		return "", nil, err
+	}
+	return abs, func() {}, nil
+}
+
+// serverUUID returns the configured UUID when given (it must parse), otherwise the one kept in
+// the data directory, generating and storing it the first time.
+func serverUUID(dataDir, configured string) (string, error) {
+	if configured != "" {
+		u, err := uuid.Parse(configured)
+		if err != nil {
+			return "", fmt.Errorf("--server-uuid %q: %w", configured, err)
+		}
+		return u.String(), nil
+	}
+	path := filepath.Join(dataDir, uuidFile)
+	buf, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		u, err := uuid.Parse(strings.TrimSpace(string(buf)))
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+		return u.String(), nil
+	case !errors.Is(err, os.ErrNotExist):
+		return "", err
+	}
+	u := uuid.NewString()
+	if err := writeFileAtomic(path, []byte(u+"\n")); err != nil {
+		return "", err
+	}
+	return u, nil
+}
+
+// writeFileAtomic writes data to path through a synced temporary file and a rename.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
