@@ -113,7 +113,7 @@ func showVariable(t *testing.T, c *sql.Conn, name string) string {
 }
 
 // TestGracefulShutdown: SIGTERM ends the server promptly with status 0 even with clients
-// connected, one of them inside an open transaction.
+// connected, one inside an open transaction and one running a long statement.
 func TestGracefulShutdown(t *testing.T) {
 	srv := StartServer(t)
 	db := srv.DB(t, "")
@@ -129,6 +129,16 @@ func TestGracefulShutdown(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+	sleeping := make(chan error, 1)
+	go func() {
+		_, err := db.Exec("SELECT SLEEP(60)")
+		sleeping <- err
+	}()
+	waitFor(t, 5*time.Second, "the SLEEP statement to run", func() bool {
+		var n int
+		err := db.QueryRow("SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(60)%'").Scan(&n)
+		return err == nil && n == 1
+	})
 
 	start := time.Now()
 	srv.Signal(t, syscall.SIGTERM)
@@ -141,6 +151,21 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if err := idle.PingContext(ctx); err == nil {
 		t.Errorf("a client connection still works after shutdown")
+	}
+	if err := <-sleeping; err == nil {
+		t.Errorf("the long statement completed as if nothing happened")
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -63,8 +63,13 @@ func (h *handler) NewConnection(c *mysql.Conn) {
 
 // ConnectionClosed implements mysql.Handler.
 func (h *handler) ConnectionClosed(c *mysql.Conn) {
+	defer h.untrack(c)
 	defer h.recoverTo(c, "", nil)
 	h.Handler.ConnectionClosed(c)
+}
+
+// untrack forgets a closed connection and signals Close when it was the last one.
+func (h *handler) untrack(c *mysql.Conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.conns[c.ConnectionID]; ok {
@@ -75,9 +80,10 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 	}
 }
 
-// closeAll closes every open connection's socket and waits up to timeout for their handlers to
-// end. It returns how many were still running when it gave up.
-func (h *handler) closeAll(timeout time.Duration) int {
+// closeAll cancels every open connection's running statement (through kill), closes its
+// socket, and waits up to timeout for the connections' handlers to end. It returns how many
+// were still running when it gave up.
+func (h *handler) closeAll(timeout time.Duration, kill func(connID uint32)) int {
 	h.mu.Lock()
 	if !h.closing {
 		h.closing = true
@@ -85,7 +91,8 @@ func (h *handler) closeAll(timeout time.Duration) int {
 			close(h.drained)
 		}
 	}
-	for _, c := range h.conns {
+	for id, c := range h.conns {
+		kill(id)
 		c.Close()
 	}
 	h.mu.Unlock()

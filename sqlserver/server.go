@@ -70,11 +70,11 @@ type Server struct {
 	parser   *Parser
 	listener net.Listener
 	gms      *server.Server
+	sessions *server.SessionManager
 	handler  *handler
 
 	startOnce sync.Once
 	closeOnce sync.Once
-	closeErr  error
 	served    chan struct{} // closed when the accept loop returns
 }
 
@@ -133,7 +133,10 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	}
 	s.listener = l
 
+	// A server.Option, not server.InterceptorChain: it also captures the SessionManager, and
+	// the wrapper keeps implementing mysql.BinlogReplicaHandler (gms-notes §1.3).
 	wrap := func(e *sqle.Engine, sm *server.SessionManager, h mysql.Handler) (*sqle.Engine, *server.SessionManager, mysql.Handler) {
+		s.sessions = sm
 		s.handler = newHandler(h, log)
 		return e, sm, s.handler
 	}
@@ -208,14 +211,18 @@ func (s *Server) Addr() string {
 // Engine returns the GMS engine, for in-process queries and for packages that extend it.
 func (s *Server) Engine() *sqle.Engine { return s.engine }
 
+// SessionManager returns GMS's session manager: the sessions of the open connections, e.g. for
+// a handler that needs a connection's session variables (gms-notes §1.2).
+func (s *Server) SessionManager() *server.SessionManager { return s.sessions }
+
 // Parser returns the server's parser, where extensions register statements the MySQL grammar
 // does not parse.
 func (s *Server) Parser() *Parser { return s.parser }
 
-// Close stops accepting connections, closes every client connection and releases the engine.
-// It never hangs: it waits at most closeTimeout for the accept loop and for connections in the
-// middle of a statement, then logs what it left behind and returns. Calling it again returns
-// the first result.
+// Close stops accepting connections, cancels running statements, closes every client
+// connection and releases the engine. It never hangs: it waits at most closeTimeout for the
+// accept loop and for connections to end, then logs what it left behind and returns. It returns nil; calling it
+// again does nothing.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		deadline := time.Now().Add(closeTimeout)
@@ -226,13 +233,13 @@ func (s *Server) Close() error {
 		case <-time.After(time.Until(deadline)):
 			s.log.Warn("accept loop did not stop in time")
 		}
-		if n := s.handler.closeAll(time.Until(deadline)); n > 0 {
+		if n := s.handler.closeAll(time.Until(deadline), s.engine.ProcessList.Kill); n > 0 {
 			s.log.WithField("connections", n).Warn("connections still running a statement at shutdown")
 		}
 		s.engine.Close()
 		s.log.Info("stopped")
 	})
-	return s.closeErr
+	return nil
 }
 
 // applyConfigVariables sets the system variables that come from the configuration.

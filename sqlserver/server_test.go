@@ -258,15 +258,31 @@ func TestCloseIsBoundedAndEndsConnections(t *testing.T) {
 	if _, err := conn.ExecContext(context.Background(), "BEGIN"); err != nil {
 		t.Fatal(err)
 	}
+	// A third connection runs a long statement; wait until the server runs it.
+	sleeping := make(chan error, 1)
+	go func() {
+		_, err := db.Exec("SELECT SLEEP(60)")
+		sleeping <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !processListHas(t, db, "SLEEP(60)") {
+		if time.Now().After(deadline) {
+			t.Fatal("the SLEEP statement never showed in the process list")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	start := time.Now()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d > closeTimeout {
-		t.Errorf("Close took %v", d)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Close took %v with a statement running", d)
 	}
 	if err := conn.PingContext(context.Background()); err == nil {
 		t.Errorf("a connection survived Close")
+	}
+	if err := <-sleeping; err == nil {
+		t.Errorf("the running statement completed as if nothing happened")
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
@@ -279,4 +295,15 @@ func TestCloseIsBoundedAndEndsConnections(t *testing.T) {
 	if err := unstarted.Close(); err != nil {
 		t.Errorf("Close without Start: %v", err)
 	}
+}
+
+// processListHas reports whether a statement containing text is running.
+func processListHas(t *testing.T, db *gosql.DB, text string) bool {
+	t.Helper()
+	var n int
+	q := "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE CONCAT('%', ?, '%') AND info NOT LIKE '%processlist%'"
+	if err := db.QueryRow(q, text).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
 }

@@ -208,8 +208,11 @@ func globalValueRow(row sql.Row) sql.Row {
 		return row
 	}
 	// SHOW VARIABLES shows booleans as ON/OFF.
-	if b, isBool := val.(int8); isBool && (b == 0 || b == 1) {
-		val = map[int8]string{0: "OFF", 1: "ON"}[b]
+	switch val {
+	case int8(0):
+		val = "OFF"
+	case int8(1):
+		val = "ON"
 	}
 	return sql.NewRow(name, val)
 }
