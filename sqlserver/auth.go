@@ -24,9 +24,6 @@ import (
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
-// privilegesFile is where the accounts and grants live in the data directory.
-const privilegesFile = "privileges.db"
-
 // accessDeniedHandler is the catalog's authorization handler with MySQL's refusals.
 type accessDeniedHandler struct {
 	sql.AuthorizationHandler
@@ -134,8 +131,8 @@ func setupAccounts(e *sqle.Engine, dataDir, user, password string) error {
 	return nil
 }
 
-// filePersister writes the account tables to one file, atomically (temporary file, fsync,
-// rename), whenever an account statement changes them.
+// filePersister writes the account tables to one file whenever an account statement changes
+// them.
 type filePersister struct {
 	path string
 }
@@ -144,21 +141,5 @@ var _ mysql_db.MySQLDbPersistence = filePersister{}
 
 // Persist implements mysql_db.MySQLDbPersistence.
 func (p filePersister) Persist(_ *sql.Context, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(p.path), privilegesFile+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), p.path)
+	return writeFileAtomic(p.path, data)
 }

@@ -47,7 +47,8 @@ type Config struct {
 	DataDir string
 	// ServerID is @@server_id; 0 keeps GMS's default of 1.
 	ServerID uint32
-	// ServerUUID is @@server_uuid; empty keeps GMS's generated one.
+	// ServerUUID is @@server_uuid. Empty: the one kept in DataDir (file server-uuid), generated
+	// at the first start; with no DataDir either, GMS's per-process one.
 	ServerUUID string
 	// User and Password define the one administrative account, User@localhost with every
 	// privilege. User defaults to root; Password may be empty.
@@ -79,8 +80,9 @@ type Server struct {
 }
 
 // New builds the engine, binds the listener and prepares the server; it does not accept
-// connections until Start. Errors: the address cannot be bound (port in use), or the
-// configuration cannot be applied to the system variables.
+// connections until Start. Errors: the address cannot be bound (port in use), the data
+// directory's files cannot be read or written, or the configuration cannot be applied to the
+// system variables.
 func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	if backend == nil {
 		return nil, errors.New("sqlserver: nil backend")
@@ -99,6 +101,10 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	}
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return nil, fmt.Errorf("sqlserver: port %d out of range", cfg.Port)
+	}
+	var err error
+	if cfg.ServerUUID, err = resolveServerUUID(cfg.DataDir, cfg.ServerUUID); err != nil {
+		return nil, err
 	}
 
 	s := &Server{

@@ -9,7 +9,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -18,7 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
@@ -32,9 +30,6 @@ var version = "0.1.0-dev"
 // shutdownTimeout bounds shutdown after a signal. sqlserver.Server.Close is itself bounded; this
 // is the last guard that keeps the process from hanging.
 const shutdownTimeout = 15 * time.Second
-
-// uuidFile holds the generated server UUID in the data directory.
-const uuidFile = "server-uuid"
 
 func main() {
 	if err := newApp().Run(os.Args); err != nil {
@@ -103,11 +98,6 @@ func serve(c *cli.Context) error {
 	}
 	defer cleanup()
 
-	serverUUID, err := serverUUID(dataDir, c.String("server-uuid"))
-	if err != nil {
-		log.WithError(err).Error("cannot establish the server UUID")
-		return cli.Exit("", 1)
-	}
 	port := c.Int("port")
 	if port < 0 || port > 65535 {
 		log.WithField("port", port).Error("port out of range")
@@ -129,7 +119,7 @@ func serve(c *cli.Context) error {
 		Port:          port,
 		DataDir:       dataDir,
 		ServerID:      uint32(serverID),
-		ServerUUID:    serverUUID,
+		ServerUUID:    c.String("server-uuid"),
 		User:          c.String("user"),
 		Password:      c.String("password"),
 		PluginLoad:    c.String("plugin-load"),
@@ -221,54 +211,4 @@ func prepareDataDir(dir string) (string, func(), error) {
 		return "", nil, err
 	}
 	return abs, func() {}, nil
-}
-
-// serverUUID returns the configured UUID when given (it must parse), otherwise the one kept in
-// the data directory, generating and storing it the first time.
-func serverUUID(dataDir, configured string) (string, error) {
-	if configured != "" {
-		u, err := uuid.Parse(configured)
-		if err != nil {
-			return "", fmt.Errorf("--server-uuid %q: %w", configured, err)
-		}
-		return u.String(), nil
-	}
-	path := filepath.Join(dataDir, uuidFile)
-	buf, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		u, err := uuid.Parse(strings.TrimSpace(string(buf)))
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", path, err)
-		}
-		return u.String(), nil
-	case !errors.Is(err, os.ErrNotExist):
-		return "", err
-	}
-	u := uuid.NewString()
-	if err := writeFileAtomic(path, []byte(u+"\n")); err != nil {
-		return "", err
-	}
-	return u, nil
-}
-
-// writeFileAtomic writes data to path through a synced temporary file and a rename.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

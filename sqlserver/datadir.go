@@ -1,0 +1,76 @@
+package sqlserver
+
+// Files the server keeps in its data directory (Config.DataDir):
+//
+//	privileges.db   accounts and grants (GMS's mysql_db serialization), rewritten on change
+//	server-uuid     @@server_uuid, generated at the first start without Config.ServerUUID
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+const (
+	privilegesFile = "privileges.db"
+	uuidFile       = "server-uuid"
+)
+
+// resolveServerUUID returns the UUID the server runs with: the configured one when given (it
+// must parse), otherwise the one kept in dataDir, generated and stored the first time. With
+// neither a configured UUID nor a data directory it returns "" (GMS's per-process UUID).
+func resolveServerUUID(dataDir, configured string) (string, error) {
+	if configured != "" {
+		u, err := uuid.Parse(configured)
+		if err != nil {
+			return "", fmt.Errorf("sqlserver: server UUID %q: %w", configured, err)
+		}
+		return u.String(), nil
+	}
+	if dataDir == "" {
+		return "", nil
+	}
+	path := filepath.Join(dataDir, uuidFile)
+	buf, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		u, err := uuid.Parse(strings.TrimSpace(string(buf)))
+		if err != nil {
+			return "", fmt.Errorf("sqlserver: %s: %w", path, err)
+		}
+		return u.String(), nil
+	case !errors.Is(err, os.ErrNotExist):
+		return "", fmt.Errorf("sqlserver: %w", err)
+	}
+	u := uuid.NewString()
+	if err := writeFileAtomic(path, []byte(u+"\n")); err != nil {
+		return "", fmt.Errorf("sqlserver: store the server UUID: %w", err)
+	}
+	return u, nil
+}
+
+// writeFileAtomic replaces path with data: a synced temporary file in the same directory,
+// renamed over it, so a crash leaves the old or the new content, never a mix.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
