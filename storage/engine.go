@@ -56,6 +56,9 @@ func New(opts Options) *Engine {
 	return e
 }
 
+// Name names the backend in logs.
+func (e *Engine) Name() string { return "storage" }
+
 // SetHook replaces the commit hook. Call before serving.
 func (e *Engine) SetHook(h CommitHook) {
 	if h == nil {

@@ -10,6 +10,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/semisyncd/semisyncd/storage"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -82,7 +83,7 @@ func serveFlags() []cli.Flag {
 
 // newBackend returns the storage engine the server runs on. It is the one place that chooses it.
 func newBackend(dataDir string) (sqlserver.Backend, error) {
-	return sqlserver.NewMemoryBackend(), nil
+	return storage.New(storage.Options{}), nil
 }
 
 func serve(c *cli.Context) error {
