@@ -12,7 +12,6 @@ import (
 // exactly 8000, in autocommit and in explicit transactions.
 func TestNoLostUpdatesOverTheWire(t *testing.T) {
 	srv := StartServer(t)
-	needsStorage(t, srv, "the memory engine loses updates")
 	const conns, per = 8, 500
 	for _, explicit := range []bool{false, true} {
 		t.Run(fmt.Sprintf("explicit=%v", explicit), func(t *testing.T) {
@@ -69,7 +68,6 @@ func TestNoLostUpdatesOverTheWire(t *testing.T) {
 // session's rows.
 func TestSnapshotsOverTheWire(t *testing.T) {
 	srv := StartServer(t)
-	needsStorage(t, srv, "the memory engine's read-only commit erases rows")
 	db := srv.DB(t, "")
 	mustExec(t, db, "CREATE DATABASE snap")
 	mustExec(t, db, "CREATE TABLE snap.t (id INT PRIMARY KEY)")

@@ -72,7 +72,6 @@ func TestErrorCodes(t *testing.T) {
 // innodb_lock_wait_timeout seconds, then fail with 1205; the holder's transaction is unaffected.
 func TestLockWaitTimeout(t *testing.T) {
 	srv := StartServer(t)
-	needsStorage(t, srv, "needs storage engine row locks")
 	setup := srv.DB(t, "")
 	mustExec(t, setup, "CREATE DATABASE locks")
 	mustExec(t, setup, "CREATE TABLE locks.t (id INT PRIMARY KEY, v INT)")

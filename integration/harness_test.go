@@ -13,10 +13,6 @@
 //	srv.Kill(t)                             // SIGKILL
 //	srv = srv.Restart(t)                    // same data directory and flags, new process
 //	StartServer(t, WithArgs("--server-id", "2"), WithPassword("pw"), WithDataDir(dir))
-//
-// Tests that only the storage engine can pass call needsStorage(t, why): they skip while the
-// binary runs on the memory backend (its ready line says backend=memory) unless
-// SEMISYNCD_STORAGE_TESTS=1 forces them.
 package integration
 
 import (
@@ -341,15 +337,6 @@ func (s *Server) stopQuietly(t testing.TB) {
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 	}
-}
-
-// needsStorage skips a test the memory backend cannot pass, unless SEMISYNCD_STORAGE_TESTS=1.
-func needsStorage(t testing.TB, s *Server, why string) {
-	t.Helper()
-	if os.Getenv("SEMISYNCD_STORAGE_TESTS") == "1" || s.Backend != "memory" {
-		return
-	}
-	t.Skipf("%s: the server runs on the memory backend (set SEMISYNCD_STORAGE_TESTS=1 to run anyway)", why)
 }
 
 // mysqlErrorNumber returns the MySQL error number carried by err, or 0.

@@ -42,8 +42,7 @@ type Config struct {
 	Host string
 	// Port is the TCP port; 0 picks a free port (see Server.Addr).
 	Port int
-	// DataDir is the server's data directory. The memory backend does not use it; the storage
-	// engine and the binlog will.
+	// DataDir is the server's data directory (server-uuid, privileges; the binlog later).
 	DataDir string
 	// ServerID is @@server_id; 0 keeps GMS's default of 1.
 	ServerID uint32

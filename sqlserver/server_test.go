@@ -4,6 +4,7 @@ import (
 	"context"
 	gosql "database/sql"
 	"errors"
+	"github.com/semisyncd/semisyncd/storage"
 	"net"
 	"strings"
 	"testing"
@@ -25,7 +26,7 @@ func startServer(t *testing.T, cfg Config) (*Server, *logtest.Hook) {
 	t.Helper()
 	logger, hook := logtest.NewNullLogger()
 	logger.SetLevel(logrus.DebugLevel)
-	s, err := New(cfg, NewMemoryBackend(), logrus.NewEntry(logger))
+	s, err := New(cfg, storage.New(storage.Options{}), logrus.NewEntry(logger))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +74,8 @@ func TestServerStartsOnAFreePort(t *testing.T) {
 			ready = e
 		}
 	}
-	if ready == nil || ready.Level != logrus.InfoLevel || ready.Data["addr"] != s.Addr() || ready.Data["backend"] != "memory" {
-		t.Fatalf("ready line = %+v, want info with addr=%s backend=memory", ready, s.Addr())
+	if ready == nil || ready.Level != logrus.InfoLevel || ready.Data["addr"] != s.Addr() || ready.Data["backend"] != "storage" {
+		t.Fatalf("ready line = %+v, want info with addr=%s backend=storage", ready, s.Addr())
 	}
 
 	var version, versionFn string
@@ -98,7 +99,7 @@ func TestPortInUse(t *testing.T) {
 	}
 	defer l.Close()
 	port := l.Addr().(*net.TCPAddr).Port
-	if _, err := New(Config{Port: port}, NewMemoryBackend(), nil); err == nil || !strings.Contains(err.Error(), "address already in use") {
+	if _, err := New(Config{Port: port}, storage.New(storage.Options{}), nil); err == nil || !strings.Contains(err.Error(), "address already in use") {
 		t.Fatalf("New on a busy port: %v", err)
 	}
 }
@@ -288,7 +289,7 @@ func TestCloseIsBoundedAndEndsConnections(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 
-	unstarted, err := New(Config{}, NewMemoryBackend(), nil)
+	unstarted, err := New(Config{}, storage.New(storage.Options{}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
