@@ -20,6 +20,12 @@ var (
 
 // Database returns the named database or sql.ErrDatabaseNotFound (1049).
 func (p *Provider) Database(ctx *sql.Context, name string) (sql.Database, error) {
+	if name == "" {
+		// GMS's DELETE-to-TRUNCATE rewrite looks up the current database
+		// even when none is selected; an empty database with no tables
+		// lets it fall back to the plain DELETE.
+		return &Database{eng: p.eng, name: ""}, nil
+	}
 	d := txnFor(ctx, p.eng).dbState(name)
 	if d == nil {
 		return nil, sql.ErrDatabaseNotFound.New(name)

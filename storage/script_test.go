@@ -244,3 +244,23 @@ func TestPointLookupUsesIndex(t *testing.T) {
 		t.Fatalf("rows = %v", rows)
 	}
 }
+
+// TestDeleteWithoutDefaultDatabase: DELETE FROM db.t with no USE works (GMS's
+// truncate rewrite must not fail on the missing current database) and logs
+// each row.
+func TestDeleteWithoutDefaultDatabase(t *testing.T) {
+	h := newHarness(t)
+	c := h.conn()
+	c.mustExec("CREATE DATABASE d")
+	c.mustExec("CREATE TABLE d.t (id INT PRIMARY KEY)")
+	c.mustExec("INSERT INTO d.t VALUES (1), (2)")
+	c.db = ""
+	c.mustExec("DELETE FROM d.t")
+	sets := h.hook.all()
+	if got := describe(sets[len(sets)-1]); got != "delete d.t [1]->[]; delete d.t [2]->[]" {
+		t.Fatalf("changes = %s", got)
+	}
+	if _, err := c.query("SELECT * FROM nodb_table"); err == nil {
+		t.Fatal("a table without a database resolved")
+	}
+}
