@@ -138,15 +138,20 @@ func (e *encoder) begin(typ byte, flags uint16) int {
 }
 
 // end fills event_size and log_pos and appends the checksum.
-func (e *encoder) end(start int) {
+func (e *encoder) end(start int) { e.finish(start, e.checksum) }
+
+// finish is end with the checksum decision made by the caller: the
+// FORMAT_DESCRIPTION_EVENT always carries one, so readers find the
+// algorithm byte at a fixed distance from its end.
+func (e *encoder) finish(start int, checksum bool) {
 	size := len(e.buf) - start
-	if e.checksum {
+	if checksum {
 		size += ChecksumLen
 	}
 	binary.LittleEndian.PutUint32(e.buf[start+9:], uint32(size))
 	endPos := e.pos + uint64(start) + uint64(size)
 	binary.LittleEndian.PutUint32(e.buf[start+13:], uint32(endPos))
-	if e.checksum {
+	if checksum {
 		e.buf = binary.LittleEndian.AppendUint32(e.buf, crc32.ChecksumIEEE(e.buf[start:]))
 	}
 }
@@ -219,7 +224,7 @@ func (e *encoder) formatDescription(createTime uint32, flags uint16) {
 	} else {
 		e.u8(BINLOG_CHECKSUM_ALG_OFF)
 	}
-	e.end(s)
+	e.finish(s, true)
 }
 
 // previousGTIDs appends a PREVIOUS_GTIDS_LOG_EVENT for set.
@@ -264,9 +269,9 @@ func (e *encoder) query(threadID uint32, db, sql string, sqlMode uint64) {
 	sv = binary.LittleEndian.AppendUint64(sv, sqlMode)
 	sv = append(sv, 6, 3, 's', 't', 'd') // Q_CATALOG_NZ_CODE "std"
 	sv = append(sv, 4)                   // Q_CHARSET_CODE: client, connection, server collations
-	sv = binary.LittleEndian.AppendUint16(sv, 255)
-	sv = binary.LittleEndian.AppendUint16(sv, 255)
-	sv = binary.LittleEndian.AppendUint16(sv, 255)
+	sv = binary.LittleEndian.AppendUint16(sv, 45)
+	sv = binary.LittleEndian.AppendUint16(sv, 45)
+	sv = binary.LittleEndian.AppendUint16(sv, 45)
 	e.u16(uint16(len(sv)))
 	e.bytes(sv)
 	e.bytes([]byte(db))

@@ -25,7 +25,8 @@ import (
 // implement mysql.BinlogReplicaHandler (gms-notes §1.3).
 type handler struct {
 	mysql.Handler
-	log *logrus.Entry
+	log  *logrus.Entry
+	repl *replication // nil without a binlog
 
 	mu      sync.Mutex
 	conns   map[uint32]*mysql.Conn
@@ -182,9 +183,13 @@ func (h *handler) ComResetConnection(c *mysql.Conn) (err error) {
 	return h.finish(c, "", h.Handler.ComResetConnection(c))
 }
 
-// ComRegisterReplica implements mysql.BinlogReplicaHandler by handing on to GMS.
+// ComRegisterReplica implements mysql.BinlogReplicaHandler: the replica is
+// recorded for SHOW REPLICAS.
 func (h *handler) ComRegisterReplica(c *mysql.Conn, replicaHost string, replicaPort uint16, replicaUser string, replicaPassword string) (err error) {
 	defer h.recoverTo(c, "", &err)
+	if h.repl != nil {
+		return h.finish(c, "", h.repl.register(c, replicaHost, replicaPort))
+	}
 	rh, ok := h.Handler.(mysql.BinlogReplicaHandler)
 	if !ok {
 		return nil
@@ -192,9 +197,14 @@ func (h *handler) ComRegisterReplica(c *mysql.Conn, replicaHost string, replicaP
 	return h.finish(c, "", rh.ComRegisterReplica(c, replicaHost, replicaPort, replicaUser, replicaPassword))
 }
 
-// ComBinlogDumpGTID implements mysql.BinlogReplicaHandler by handing on to GMS.
+// ComBinlogDumpGTID implements mysql.BinlogReplicaHandler: the dump
+// service streams the binlog (COM_BINLOG_DUMP arrives here too, rewritten
+// by the listener shim).
 func (h *handler) ComBinlogDumpGTID(c *mysql.Conn, logFile string, logPos uint64, gtidSet mysql.GTIDSet) (err error) {
 	defer h.recoverTo(c, "", &err)
+	if h.repl != nil {
+		return h.finish(c, "", h.repl.dump(c, logFile, logPos, gtidSet))
+	}
 	rh, ok := h.Handler.(mysql.BinlogReplicaHandler)
 	if !ok {
 		return nil

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/semisyncd/semisyncd/storage"
 	"net"
 	"strconv"
 	"sync"
@@ -72,6 +73,7 @@ type Server struct {
 	gms      *server.Server
 	sessions *server.SessionManager
 	handler  *handler
+	repl     *replication
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -129,6 +131,22 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 		s.engine.Close()
 		return nil, err
 	}
+	if st, ok := backend.(*storage.Engine); ok && cfg.DataDir != "" {
+		w, err := openBinlog(cfg, st, s.engine, log)
+		if err != nil {
+			s.engine.Close()
+			return nil, err
+		}
+		s.repl = &replication{w: w, log: log.WithField("component", "dump"), serverID: cfg.ServerID,
+			mysqlDB: a.Catalog.MySQLDb, sessions: func() *server.SessionManager { return s.sessions },
+			replicas: map[uint32]replicaInfo{}}
+		a.Catalog.BinlogPrimaryController = s.repl
+		s.registerBinlogStatements()
+		if err := s.binlogVariables(); err != nil {
+			s.engine.Close()
+			return nil, err
+		}
+	}
 
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	l, err := net.Listen("tcp", addr)
@@ -136,6 +154,7 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 		s.engine.Close()
 		return nil, fmt.Errorf("sqlserver: listen on %s: %w", addr, err)
 	}
+	l = &shimListener{Listener: l}
 	s.listener = l
 
 	// A server.Option, not server.InterceptorChain: it also captures the SessionManager, and
@@ -143,6 +162,7 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	wrap := func(e *sqle.Engine, sm *server.SessionManager, h mysql.Handler) (*sqle.Engine, *server.SessionManager, mysql.Handler) {
 		s.sessions = sm
 		s.handler = newHandler(h, log)
+		s.handler.repl = s.repl
 		return e, sm, s.handler
 	}
 	gms, err := server.NewServer(server.Config{
@@ -242,6 +262,11 @@ func (s *Server) Close() error {
 			s.log.WithField("connections", n).Warn("connections still running a statement at shutdown")
 		}
 		s.engine.Close()
+		if s.repl != nil {
+			if err := s.repl.w.Close(); err != nil {
+				s.log.WithError(err).Error("closing the binlog")
+			}
+		}
 		s.log.Info("stopped")
 	})
 	return nil

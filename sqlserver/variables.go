@@ -89,11 +89,11 @@ func (globalOnlyScope) IsGlobalOnly() bool { return true }
 func (globalOnlyScope) IsSessionOnly() bool { return false }
 
 // wrapGlobalOnly returns v wrapped when it is a global-only variable that needs it, else v.
-// Variables computed by a ValueFunction are left alone: they are read-only and GMS computes them
-// from the registry entry's concrete type.
+// Variables computed by a ValueFunction are wrapped too; variableRegistry.GetGlobal computes
+// them (GMS's registry only does so for its own concrete type).
 func wrapGlobalOnly(v sql.SystemVariable) (sql.SystemVariable, bool) {
 	m, ok := v.(*sql.MysqlSystemVariable)
-	if !ok || m.ValueFunction != nil || m.Scope == nil {
+	if !ok || m.Scope == nil {
 		return v, false
 	}
 	switch m.Scope.Type {
@@ -119,6 +119,20 @@ func (r variableRegistry) AddSystemVariables(vars []sql.SystemVariable) {
 		wrapped[i], _ = wrapGlobalOnly(v)
 	}
 	r.SystemVariableRegistry.AddSystemVariables(wrapped)
+}
+
+// GetGlobal implements sql.SystemVariableRegistry, computing wrapped variables that have a
+// ValueFunction (gtid_executed, …) at every read.
+func (r variableRegistry) GetGlobal(name string) (sql.SystemVariable, interface{}, bool) {
+	v, val, ok := r.SystemVariableRegistry.GetGlobal(name)
+	if g, isWrapped := v.(globalOnlyVar); ok && isWrapped && g.ValueFunction != nil {
+		computed, err := g.ValueFunction()
+		if err != nil {
+			return v, nil, true
+		}
+		return v, computed, true
+	}
+	return v, val, ok
 }
 
 // SetGlobal implements sql.SystemVariableRegistry.

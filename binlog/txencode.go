@@ -1,0 +1,317 @@
+package binlog
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/semisyncd/semisyncd/storage"
+)
+
+// maxRowsEventBody is where a rows event is split, like MySQL's
+// binlog_row_event_max_size (8 KiB).
+const maxRowsEventBody = 8192
+
+// encodeChangeSet appends a committed transaction's events: each group of
+// row changes as GTID, BEGIN, table maps and rows events, XID; each DDL
+// change as GTID and its QUERY. Called with w.mu held.
+func (w *Writer) encodeChangeSet(enc *encoder, cs *storage.ChangeSet) error {
+	changes := cs.Changes
+	for i := 0; i < len(changes); {
+		if changes[i].Kind == storage.DDL {
+			ch := changes[i]
+			w.encodeTx(enc, func(body *encoder) error {
+				body.query(cs.ConnectionID, ch.CurrentDB, ch.Query, 0)
+				return nil
+			})
+			i++
+			continue
+		}
+		j := i
+		for j < len(changes) && changes[j].Kind != storage.DDL {
+			j++
+		}
+		group := changes[i:j]
+		if err := w.encodeTx(enc, func(body *encoder) error {
+			body.query(cs.ConnectionID, "", "BEGIN", 0)
+			if err := w.encodeRowChanges(body, group); err != nil {
+				return err
+			}
+			w.xid++
+			body.xid(w.xid)
+			return nil
+		}); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
+}
+
+// encodeTx appends a GTID event and then the transaction body written by
+// fill; the GTID event carries the transaction's total length.
+func (w *Writer) encodeTx(enc *encoder, fill func(*encoder) error) error {
+	gno := w.nextGNO
+	// The GTID event's size depends on the packed length of the
+	// transaction length it carries; settle it before writing the body.
+	body := &encoder{serverID: enc.serverID, checksum: enc.checksum, timestamp: enc.timestamp}
+	gtidSize := func(lenBytes int) uint64 {
+		n := uint64(HeaderLen + 42 + 7 + lenBytes + 4)
+		if enc.checksum {
+			n += ChecksumLen
+		}
+		return n
+	}
+	start := enc.pos + uint64(len(enc.buf))
+	size := gtidSize(1)
+	body.pos = start + size
+	if err := fill(body); err != nil {
+		return err
+	}
+	txLen := size + uint64(len(body.buf))
+	if l := len(appendPackedInt(nil, txLen)); l != 1 {
+		size = gtidSize(l)
+		body = &encoder{serverID: enc.serverID, checksum: enc.checksum, timestamp: enc.timestamp, pos: start + size}
+		if err := fill(body); err != nil {
+			return err
+		}
+		txLen = size + uint64(len(body.buf))
+	}
+	w.seqNo++
+	enc.gtid(w.sid, gno, w.seqNo-1, w.seqNo, uint64(time.Now().UnixMicro()), txLen)
+	enc.buf = append(enc.buf, body.buf...)
+	w.nextGNO++
+	w.executed.Add(w.sid, gno)
+	return nil
+}
+
+// encodeRowChanges writes row changes as statements: each run of changes
+// of one kind to one table becomes a TABLE_MAP and rows events, the last
+// flagged STMT_END_F.
+func (w *Writer) encodeRowChanges(enc *encoder, changes []storage.Change) error {
+	for i := 0; i < len(changes); {
+		j := i + 1
+		for j < len(changes) && changes[j].Kind == changes[i].Kind &&
+			changes[j].Database == changes[i].Database && changes[j].Table == changes[i].Table &&
+			sameSchema(changes[j].Schema, changes[i].Schema) {
+			j++
+		}
+		if err := w.encodeStatement(enc, changes[i:j]); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
+}
+
+func sameSchema(a, b sql.Schema) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *Writer) encodeStatement(enc *encoder, run []storage.Change) error {
+	first := run[0]
+	cols, err := ColumnDefs(first.Schema)
+	if err != nil {
+		return fmt.Errorf("binlog: table %s.%s: %w", first.Database, first.Table, err)
+	}
+	tid := w.tableID(first.Database, first.Table, cols)
+	w.encodeTableMap(enc, tid, first.Database, first.Table, cols)
+	typ := WRITE_ROWS_EVENT
+	switch first.Kind {
+	case storage.RowUpdate:
+		typ = UPDATE_ROWS_EVENT
+	case storage.RowDelete:
+		typ = DELETE_ROWS_EVENT
+	}
+	var rows []byte
+	flush := func(last bool) {
+		flags := uint16(0)
+		if last {
+			flags = STMT_END_F
+		}
+		s := enc.begin(typ, 0)
+		enc.u48(tid)
+		enc.u16(flags)
+		enc.u16(2) // extra data length: just itself
+		enc.packed(uint64(len(cols)))
+		bitmap := allSet(len(cols))
+		enc.bytes(bitmap)
+		if typ == UPDATE_ROWS_EVENT {
+			enc.bytes(bitmap)
+		}
+		enc.bytes(rows)
+		enc.end(s)
+		rows = rows[:0]
+	}
+	for k, ch := range run {
+		var err error
+		switch ch.Kind {
+		case storage.RowInsert:
+			rows, err = EncodeRow(rows, cols, ch.Schema, ch.After)
+		case storage.RowDelete:
+			rows, err = EncodeRow(rows, cols, ch.Schema, ch.Before)
+		case storage.RowUpdate:
+			if rows, err = EncodeRow(rows, cols, ch.Schema, ch.Before); err == nil {
+				rows, err = EncodeRow(rows, cols, ch.Schema, ch.After)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("binlog: table %s.%s: %w", ch.Database, ch.Table, err)
+		}
+		if k == len(run)-1 {
+			flush(true)
+		} else if len(rows) >= maxRowsEventBody {
+			flush(false)
+		}
+	}
+	return nil
+}
+
+func allSet(n int) []byte {
+	b := make([]byte, (n+7)/8)
+	for i := 0; i < n; i++ {
+		b[i/8] |= 1 << (i % 8)
+	}
+	return b
+}
+
+// tableID gives each table definition a stable id, as MySQL's table
+// shares do; a changed definition gets a new id.
+func (w *Writer) tableID(db, table string, cols []ColumnDef) uint64 {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(db) + "." + strings.ToLower(table))
+	for _, c := range cols {
+		fmt.Fprintf(&b, "|%d:%x:%v", c.Type, c.Meta, c.Nullable)
+	}
+	key := b.String()
+	if id, ok := w.tableIDs[key]; ok {
+		return id
+	}
+	w.nextTID++
+	w.tableIDs[key] = w.nextTID
+	return w.nextTID
+}
+
+// encodeTableMap appends a TABLE_MAP_EVENT with the SIGNEDNESS and
+// COLUMN_NAME optional metadata.
+func (w *Writer) encodeTableMap(enc *encoder, tid uint64, db, table string, cols []ColumnDef) {
+	s := enc.begin(TABLE_MAP_EVENT, 0)
+	enc.u48(tid)
+	enc.u16(1)
+	enc.u8(byte(len(db)))
+	enc.bytes([]byte(db))
+	enc.u8(0)
+	enc.u8(byte(len(table)))
+	enc.bytes([]byte(table))
+	enc.u8(0)
+	enc.packed(uint64(len(cols)))
+	for _, c := range cols {
+		enc.u8(c.Type)
+	}
+	meta := AppendColumnMetadata(nil, cols)
+	enc.packed(uint64(len(meta)))
+	enc.bytes(meta)
+	nulls := make([]byte, (len(cols)+7)/8)
+	for i, c := range cols {
+		if c.Nullable {
+			nulls[i/8] |= 1 << (i % 8)
+		}
+	}
+	enc.bytes(nulls)
+	// SIGNEDNESS (1): one bit per numeric column, most significant first.
+	var sign []byte
+	n := 0
+	for _, c := range cols {
+		if !c.IsNumeric() {
+			continue
+		}
+		if n%8 == 0 {
+			sign = append(sign, 0)
+		}
+		if c.Unsigned {
+			sign[n/8] |= 0x80 >> (n % 8)
+		}
+		n++
+	}
+	if n > 0 {
+		enc.u8(1)
+		enc.packed(uint64(len(sign)))
+		enc.bytes(sign)
+	}
+	// COLUMN_NAME (4): length-prefixed names.
+	var names []byte
+	for _, c := range cols {
+		names = appendPackedInt(names, uint64(len(c.Name)))
+		names = append(names, c.Name...)
+	}
+	enc.u8(4)
+	enc.packed(uint64(len(names)))
+	enc.bytes(names)
+	enc.end(s)
+}
+
+
+// Changes decodes a recovered transaction into storage changes, reading
+// each table's schema through schema (as it is when the transaction is
+// replayed).
+func (tx *RecoveredTx) Changes(schema func(db, table string) (sql.Schema, bool)) ([]storage.Change, error) {
+	var out []storage.Change
+	maps := map[uint64]*TableMapEvent{}
+	for _, ev := range tx.Events {
+		switch {
+		case ev.Query != nil:
+			if strings.EqualFold(strings.TrimSpace(ev.Query.SQL), "BEGIN") {
+				continue
+			}
+			out = append(out, storage.Change{Kind: storage.DDL, Query: ev.Query.SQL, CurrentDB: ev.Query.DB})
+		case ev.TableMap != nil:
+			maps[ev.TableMap.TableID] = ev.TableMap
+		case ev.Rows != nil:
+			tm := maps[ev.Rows.TableID]
+			if tm == nil {
+				return nil, fmt.Errorf("binlog: rows event for unknown table id %d", ev.Rows.TableID)
+			}
+			sch, ok := schema(tm.DB, tm.Table)
+			if !ok {
+				return nil, fmt.Errorf("binlog: table %s.%s does not exist", tm.DB, tm.Table)
+			}
+			cols, err := ColumnDefsFromTableMap(tm.Types, tm.Meta, tm.NullBitmap)
+			if err != nil {
+				return nil, err
+			}
+			data := ev.Rows.Rows
+			for len(data) > 0 {
+				row, n, err := DecodeRow(data, cols, sch, ev.Rows.Present)
+				if err != nil {
+					return nil, err
+				}
+				data = data[n:]
+				ch := storage.Change{Database: tm.DB, Table: tm.Table, Schema: sch}
+				switch ev.Rows.Type {
+				case WRITE_ROWS_EVENT:
+					ch.Kind, ch.After = storage.RowInsert, row
+				case DELETE_ROWS_EVENT:
+					ch.Kind, ch.Before = storage.RowDelete, row
+				case UPDATE_ROWS_EVENT:
+					after, n, err := DecodeRow(data, cols, sch, ev.Rows.Present2)
+					if err != nil {
+						return nil, err
+					}
+					data = data[n:]
+					ch.Kind, ch.Before, ch.After = storage.RowUpdate, row, after
+				}
+				out = append(out, ch)
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,306 @@
+package sqlserver
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/binlogreplication"
+	"github.com/dolthub/go-mysql-server/sql/mysql_db"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/semisyncd/semisyncd/binlog"
+	"github.com/semisyncd/semisyncd/storage"
+	"github.com/sirupsen/logrus"
+)
+
+// replication is the primary side of replication: the binlog (the storage
+// engine's commit hook), replica registration and the dump service.
+type replication struct {
+	w        *binlog.Writer
+	log      *logrus.Entry
+	serverID uint32
+	mysqlDB  *mysql_db.MySQLDb
+	sessions func() *server.SessionManager
+	shims    *shimListener
+
+	mu       sync.Mutex
+	replicas map[uint32]replicaInfo
+	hooks    binlog.DumpHooks
+}
+
+type replicaInfo struct {
+	ServerID    uint32
+	Host        string
+	Port        uint16
+	SourceID    uint32
+	ReplicaUUID string
+}
+
+var _ binlogreplication.BinlogPrimaryController = (*replication)(nil)
+
+// openBinlog opens the binlog in the data directory, replays it into the
+// storage engine (through the SQL engine for DDL, the apply API for rows)
+// and then makes it the engine's commit hook.
+func openBinlog(cfg Config, st *storage.Engine, e *sqle.Engine, log *logrus.Entry) (*binlog.Writer, error) {
+	replay := &replayer{st: st, e: e, user: cfg.User}
+	bcfg := binlog.Config{
+		Dir:        cfg.DataDir,
+		ServerID:   cfg.ServerID,
+		ServerUUID: cfg.ServerUUID,
+		Checksum:   true,
+		SyncBinlog: 1,
+		MaxSize:    1 << 30,
+		Log:        log,
+	}
+	if bcfg.ServerID == 0 {
+		bcfg.ServerID = 1
+	}
+	start := time.Now()
+	w, err := binlog.Open(bcfg, replay.apply)
+	if err != nil {
+		return nil, fmt.Errorf("sqlserver: binlog: %w", err)
+	}
+	if replay.txs > 0 {
+		log.WithFields(logrus.Fields{"transactions": replay.txs, "elapsed": time.Since(start).String()}).Info("replayed the binlog")
+	}
+	st.SetHook(w)
+	return w, nil
+}
+
+// replayer applies recovered transactions.
+type replayer struct {
+	st   *storage.Engine
+	e    *sqle.Engine
+	user string
+	txs  int
+	pid  uint64
+}
+
+func (r *replayer) ctx(db, query string) (*sql.Context, *storage.Session) {
+	sess := r.st.NewSession(sql.NewBaseSessionWithClientServer("replay", sql.Client{User: r.user, Address: "localhost"}, 0)).(*storage.Session)
+	r.pid++
+	ctx := sql.NewContext(context.Background(), sql.WithSession(sess), sql.WithQuery(query), sql.WithPid(r.pid))
+	if db != "" {
+		ctx.SetCurrentDatabase(db)
+	}
+	return ctx, sess
+}
+
+func (r *replayer) apply(tx *binlog.RecoveredTx) error {
+	r.txs++
+	schemaCtx, schemaSess := r.ctx("", "")
+	changes, err := tx.Changes(func(db, table string) (sql.Schema, bool) {
+		pks, ok := schemaSess.TableSchema(schemaCtx, db, table)
+		return pks.Schema, ok
+	})
+	if err != nil {
+		return err
+	}
+	var rowCtx *sql.Context
+	var rowSess *storage.Session
+	var rowTx sql.Transaction
+	for _, ch := range changes {
+		if ch.Kind == storage.DDL {
+			ctx, _ := r.ctx(ch.CurrentDB, ch.Query)
+			_, iter, _, err := r.e.Query(ctx, ch.Query)
+			if err == nil {
+				_, err = sql.RowIterToRows(ctx, iter)
+			}
+			if err != nil {
+				return fmt.Errorf("DDL %q: %w", ch.Query, err)
+			}
+			continue
+		}
+		if rowCtx == nil {
+			rowCtx, rowSess = r.ctx("", "")
+			if rowTx, err = rowSess.StartTransaction(rowCtx, sql.ReadWrite); err != nil {
+				return err
+			}
+			rowCtx.SetTransaction(rowTx)
+		}
+		if err := rowSess.ApplyRowChange(rowCtx, ch); err != nil {
+			return err
+		}
+	}
+	if rowCtx != nil {
+		if err := rowSess.CommitTransaction(rowCtx, rowTx); err != nil {
+			return err
+		}
+		rowCtx.SetTransaction(nil)
+	}
+	return nil
+}
+
+// RegisterReplica implements binlogreplication.BinlogPrimaryController.
+func (r *replication) RegisterReplica(ctx *sql.Context, c *mysql.Conn, host string, port uint16) error {
+	return nil
+}
+
+// BinlogDumpGtid implements binlogreplication.BinlogPrimaryController; dumps
+// go through the handler (dump), which has the session and position.
+func (r *replication) BinlogDumpGtid(ctx *sql.Context, c *mysql.Conn, gtidSet mysql.GTIDSet) error {
+	return nil
+}
+
+// ListReplicas implements binlogreplication.BinlogPrimaryController.
+func (r *replication) ListReplicas(ctx *sql.Context) error { return nil }
+
+// ListBinaryLogs is SHOW BINARY LOGS.
+func (r *replication) ListBinaryLogs(ctx *sql.Context) ([]binlogreplication.BinaryLogFileMetadata, error) {
+	var out []binlogreplication.BinaryLogFileMetadata
+	for _, f := range r.w.Files() {
+		out = append(out, binlogreplication.BinaryLogFileMetadata{Name: f.Name, Size: f.Size})
+	}
+	return out, nil
+}
+
+// GetBinaryLogStatus is SHOW BINARY LOG STATUS / SHOW MASTER STATUS.
+func (r *replication) GetBinaryLogStatus(ctx *sql.Context) ([]binlogreplication.BinaryLogStatus, error) {
+	pos, gtids := r.w.Status()
+	return []binlogreplication.BinaryLogStatus{{File: pos.File, Position: uint(pos.Pos), ExecutedGtids: gtids}}, nil
+}
+
+// register records COM_REGISTER_SLAVE (SHOW REPLICAS).
+func (r *replication) register(c *mysql.Conn, host string, port uint16) error {
+	id := uint32(0)
+	if sc := shimOf(c); sc != nil {
+		id = sc.replicaServerID()
+	}
+	r.mu.Lock()
+	r.replicas[uint32(c.ConnectionID)] = replicaInfo{ServerID: id, Host: host, Port: port, SourceID: r.serverID}
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *replication) unregister(connID uint32) {
+	r.mu.Lock()
+	delete(r.replicas, connID)
+	r.mu.Unlock()
+}
+
+// Replicas lists the registered replicas, by server id.
+func (r *replication) Replicas() []replicaInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]replicaInfo, 0, len(r.replicas))
+	for _, ri := range r.replicas {
+		out = append(out, ri)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ServerID < out[j].ServerID })
+	return out
+}
+
+// SetDumpHooks installs the semi-sync source plugin's dump hooks.
+func (r *replication) SetDumpHooks(h binlog.DumpHooks) {
+	r.mu.Lock()
+	r.hooks = h
+	r.mu.Unlock()
+}
+
+// dump serves COM_BINLOG_DUMP (rewritten by the listener shim) and
+// COM_BINLOG_DUMP_GTID. It needs REPLICATION SLAVE (1227 without); it
+// reads the dump session's user variables (@rpl_semi_sync_replica/_slave,
+// @master_binlog_checksum, @master_heartbeat_period) and hands the socket
+// to the binlog streamer.
+func (r *replication) dump(c *mysql.Conn, file string, pos uint64, gtids mysql.GTIDSet) error {
+	ctx, err := r.sessions().NewContextWithQuery(context.Background(), c, "")
+	if err != nil {
+		return err
+	}
+	if r.mysqlDB != nil && r.mysqlDB.Enabled() &&
+		!r.mysqlDB.UserHasPrivileges(ctx, sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{}, sql.PrivilegeType_ReplicationSlave)) {
+		return mysql.NewSQLError(1227, "42000", "Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s) for this operation")
+	}
+	req := binlog.DumpRequest{File: file, Pos: pos}
+	if sc := shimOf(c); sc != nil {
+		req.ServerID = sc.replicaServerID()
+	}
+	if gtids != nil {
+		set, err := binlog.ParseGTIDSet(gtids.String())
+		if err != nil {
+			return mysql.NewSQLError(1236, "HY000", "%s", err.Error())
+		}
+		req.GTIDs = set
+	}
+	req.SemiSync = userVarInt(ctx, "rpl_semi_sync_replica") != 0 || userVarInt(ctx, "rpl_semi_sync_slave") != 0
+	for _, name := range []string{"source_binlog_checksum", "master_binlog_checksum"} {
+		if v := userVarString(ctx, name); v != "" {
+			req.ReplicaChecksum = strings.EqualFold(v, "CRC32")
+			break
+		}
+	}
+	for _, name := range []string{"source_heartbeat_period", "master_heartbeat_period"} {
+		if v := userVarInt(ctx, name); v > 0 {
+			req.Heartbeat = time.Duration(v)
+			break
+		}
+	}
+	r.mu.Lock()
+	hooks := r.hooks
+	r.mu.Unlock()
+	defer r.unregister(uint32(c.ConnectionID))
+	err = r.w.Dump(ctx, c.Conn, req, hooks)
+	if de, ok := err.(*binlog.DumpError); ok {
+		return mysql.NewSQLError(de.Code, "HY000", "%s", de.Message)
+	}
+	return err
+}
+
+func userVar(ctx *sql.Context, name string) interface{} {
+	_, v, err := ctx.GetUserVariable(ctx, name)
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+func userVarInt(ctx *sql.Context, name string) int64 {
+	switch v := userVar(ctx, name).(type) {
+	case int8:
+		return int64(v)
+	case int16:
+		return int64(v)
+	case int32:
+		return int64(v)
+	case int64:
+		return v
+	case int:
+		return int64(v)
+	case uint8:
+		return int64(v)
+	case uint16:
+		return int64(v)
+	case uint32:
+		return int64(v)
+	case uint64:
+		return int64(v)
+	case float64:
+		return int64(v)
+	case nil:
+		return 0
+	default:
+		// Strings, decimals: parse their text.
+		var n int64
+		fmt.Sscan(fmt.Sprint(v), &n)
+		return n
+	}
+}
+
+func userVarString(ctx *sql.Context, name string) string {
+	switch v := userVar(ctx, name).(type) {
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(v)
+	}
+}
