@@ -259,7 +259,6 @@ func (w *Writer) encodeTableMap(enc *encoder, tid uint64, db, table string, cols
 	enc.end(s)
 }
 
-
 // Changes decodes a recovered transaction into storage changes, reading
 // each table's schema through schema (as it is when the transaction is
 // replayed).
