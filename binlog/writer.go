@@ -59,9 +59,13 @@ func (p Position) Compare(o Position) int {
 }
 
 // Observer is told about each commit group on its way through the
-// pipeline; the semi-sync source plugin implements it. Both calls may
-// block (that is the commit wait) and must return when ctx ends.
+// pipeline; the semi-sync source plugin implements it.
 type Observer interface {
+	// Appended runs under the binlog lock, in binlog order, once a
+	// commit's events are written; it must not block.
+	Appended(end Position)
+	// AfterSync and AfterCommit may block (that is the commit wait) and
+	// must return when ctx ends.
 	// AfterSync runs once the commit is durable in the binlog, before it
 	// becomes visible (AFTER_SYNC).
 	AfterSync(ctx context.Context, end Position)
@@ -179,6 +183,11 @@ func (w *Writer) Append(ctx context.Context, cs *storage.ChangeSet) (storage.Com
 	w.written += uint64(len(enc.buf))
 	w.commits.Add(1)
 	t := &ticket{w: w, global: w.written, end: Position{w.name, w.pos}}
+	if obs := w.observers.Load(); obs != nil {
+		for _, o := range *obs {
+			o.Appended(t.end)
+		}
+	}
 	if w.cfg.SyncBinlog == 0 {
 		w.setReadable(t.end)
 	}

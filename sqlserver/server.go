@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/semisyncd/semisyncd/plugins/semisync"
 	"github.com/semisyncd/semisyncd/storage"
 	"net"
 	"strconv"
@@ -74,6 +75,7 @@ type Server struct {
 	sessions *server.SessionManager
 	handler  *handler
 	repl     *replication
+	source   *semisync.Source // nil without a binlog
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -141,6 +143,9 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 			mysqlDB: a.Catalog.MySQLDb, sessions: func() *server.SessionManager { return s.sessions },
 			replicas: map[uint32]replicaInfo{}}
 		a.Catalog.BinlogPrimaryController = s.repl
+		s.source = semisync.NewSource(log)
+		w.AddObserver(s.source)
+		s.repl.SetDumpHooks(s.source)
 		s.registerBinlogStatements()
 		if err := s.binlogVariables(); err != nil {
 			s.engine.Close()
@@ -251,6 +256,11 @@ func (s *Server) Parser() *Parser { return s.parser }
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		deadline := time.Now().Add(closeTimeout)
+		if s.source != nil {
+			// Commits waiting for an ACK are released first: shutdown
+			// never hangs on semi-sync.
+			s.source.Shutdown()
+		}
 		_ = s.gms.Close() // closes the listener; Accept returns
 		s.startOnce.Do(func() { close(s.served) })
 		select {
@@ -286,3 +296,7 @@ func applyConfigVariables(cfg Config) error {
 	}
 	return nil
 }
+
+// SemiSyncSource returns the semi-sync source runtime (nil when the server
+// has no binlog, i.e. no data directory).
+func (s *Server) SemiSyncSource() *semisync.Source { return s.source }
