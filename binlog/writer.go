@@ -118,8 +118,9 @@ type Writer struct {
 
 	observers atomic.Pointer[[]Observer]
 
-	commits atomic.Uint64
-	fsyncs  atomic.Uint64
+	commits    atomic.Uint64
+	fsyncs     atomic.Uint64
+	syncBinlog atomic.Int64
 }
 
 var _ storage.CommitHook = (*Writer)(nil)
@@ -158,6 +159,7 @@ type ticket struct {
 	w      *Writer
 	global uint64 // written counter after this commit
 	end    Position
+	noSync bool // appended under sync_binlog=0
 }
 
 // Append encodes a transaction's changes (row groups as
@@ -188,7 +190,10 @@ func (w *Writer) Append(ctx context.Context, cs *storage.ChangeSet) (storage.Com
 			o.Appended(t.end)
 		}
 	}
-	if w.cfg.SyncBinlog == 0 {
+	if w.syncBinlog.Load() == 0 {
+		// sync_binlog=0: no fsync; the events are readable at once and the
+		// ticket must not wait for a sync (it may have changed meanwhile).
+		t.noSync = true
 		w.setReadable(t.end)
 	}
 	if w.cfg.MaxSize > 0 && w.pos >= w.cfg.MaxSize {
@@ -202,7 +207,7 @@ func (w *Writer) Append(ctx context.Context, cs *storage.ChangeSet) (storage.Com
 // BeforePublish waits for the group fsync, makes the events readable by
 // replicas, then runs the AFTER_SYNC observers.
 func (t *ticket) BeforePublish(ctx context.Context) {
-	if t.w.cfg.SyncBinlog != 0 {
+	if !t.noSync {
 		t.w.waitSynced(t.global, t.end)
 	}
 	if obs := t.w.observers.Load(); obs != nil {
@@ -306,10 +311,14 @@ func Open(cfg Config, replay func(*RecoveredTx) error) (*Writer, error) {
 		notify:   make(chan struct{}),
 	}
 	w.syncCond = sync.NewCond(&w.syncMu)
+	w.syncBinlog.Store(int64(cfg.SyncBinlog))
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
 	}
 	if w.files, err = w.readIndex(); err != nil {
+		return nil, err
+	}
+	if err := w.replayArchive(replay); err != nil {
 		return nil, err
 	}
 	for i, name := range w.files {
@@ -395,7 +404,10 @@ type RecoveredTx struct {
 
 // recoverFile scans one file, replaying its complete transactions.
 func (w *Writer) recoverFile(name string, first, last bool, replay func(*RecoveredTx) error) error {
-	path := filepath.Join(w.cfg.Dir, name)
+	return w.recoverPath(filepath.Join(w.cfg.Dir, name), name, first, last, replay)
+}
+
+func (w *Writer) recoverPath(path, name string, first, last bool, replay func(*RecoveredTx) error) error {
 	fr, err := OpenFile(path)
 	if err != nil {
 		if last && errors.Is(err, ErrTornEvent) {
@@ -541,16 +553,21 @@ func clearInUse(path string) error {
 	return f.Sync()
 }
 
-// openNewFile starts the next binlog file: magic, FDE (in use), and the
-// GTIDs executed before it. Called with w.mu held (or before serving).
-func (w *Writer) openNewFile() error {
+// nextName is the name of the file after the last one.
+func (w *Writer) nextName() string {
 	num := 1
 	if n := len(w.files); n > 0 {
 		if _, err := fmt.Sscanf(strings.TrimPrefix(w.files[n-1], w.baseName()+"."), "%d", &num); err == nil {
 			num++
 		}
 	}
-	name := fmt.Sprintf("%s.%06d", w.baseName(), num)
+	return fmt.Sprintf("%s.%06d", w.baseName(), num)
+}
+
+// openNewFile starts the next binlog file: magic, FDE (in use), and the
+// GTIDs executed before it. Called with w.mu held (or before serving).
+func (w *Writer) openNewFile() error {
+	name := w.nextName()
 	path := filepath.Join(w.cfg.Dir, name)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
@@ -623,15 +640,36 @@ func (w *Writer) closeCurrent(next string, stop bool) error {
 
 // rotateLocked closes the active file with a ROTATE and opens the next.
 func (w *Writer) rotateLocked() error {
-	num := len(w.files) + 1
-	if n := len(w.files); n > 0 {
-		fmt.Sscanf(strings.TrimPrefix(w.files[n-1], w.baseName()+"."), "%d", &num)
-		num++
+	if err := w.closeCurrent(w.nextName(), false); err != nil {
+		return err
 	}
-	next := fmt.Sprintf("%s.%06d", w.baseName(), num)
+	return w.openNewFile()
+}
+
+// SetSyncBinlog changes sync_binlog: 0 leaves flushing to the OS, any
+// other value fsyncs every commit group.
+func (w *Writer) SetSyncBinlog(n int64) { w.syncBinlog.Store(n) }
+
+// SetMaxSize changes max_binlog_size for the files from now on.
+func (w *Writer) SetMaxSize(n uint64) {
+	w.mu.Lock()
+	w.cfg.MaxSize = n
+	w.mu.Unlock()
+}
+
+// SetChecksum changes binlog_checksum; like MySQL it rotates, so every
+// file has one setting.
+func (w *Writer) SetChecksum(on bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if on == w.cfg.Checksum || w.closed {
+		return nil
+	}
+	next := w.nextName()
 	if err := w.closeCurrent(next, false); err != nil {
 		return err
 	}
+	w.cfg.Checksum = on
 	return w.openNewFile()
 }
 
@@ -654,6 +692,55 @@ func (w *Writer) Close() error {
 	}
 	w.closed = true
 	return w.closeCurrent("", true)
+}
+
+// The binlog is the engine's write-ahead log, so files that PURGE BINARY
+// LOGS or RESET MASTER take out of the binlog are not deleted but moved to
+// the archive directory, where recovery still replays them for their data
+// (their GTIDs no longer count as executed). Until the engine can write
+// checkpoints of its state, the archive grows with every purge.
+const archiveDir = "binlog-archive"
+
+// archive moves files into the archive, each under a new sequence number
+// so names from before a RESET MASTER never collide.
+func (w *Writer) archive(names []string) error {
+	dir := filepath.Join(w.cfg.Dir, archiveDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	seq := len(w.archived())
+	for _, n := range names {
+		seq++
+		dst := filepath.Join(dir, fmt.Sprintf("%08d-%s", seq, n))
+		if err := os.Rename(filepath.Join(w.cfg.Dir, n), dst); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return syncDir(dir)
+}
+
+// archived lists the archive's files in the order they were archived.
+func (w *Writer) archived() []string {
+	matches, _ := filepath.Glob(filepath.Join(w.cfg.Dir, archiveDir, "*-*"))
+	sort.Strings(matches)
+	return matches
+}
+
+// replayArchive hands the archived files' transactions to replay, before
+// the live binlog's.
+func (w *Writer) replayArchive(replay func(*RecoveredTx) error) error {
+	if replay == nil {
+		return nil
+	}
+	saved := w.executed
+	defer func() { w.executed = saved }()
+	for _, path := range w.archived() {
+		w.executed = NewGTIDSet()
+		if err := w.recoverPath(path, filepath.Base(path), false, false, replay); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // FileInfo is one row of SHOW BINARY LOGS.
@@ -781,10 +868,8 @@ func (w *Writer) purgeLocked(keepFrom int) error {
 	if keepFrom <= 0 {
 		return nil
 	}
-	for i := 0; i < keepFrom; i++ {
-		if err := os.Remove(filepath.Join(w.cfg.Dir, w.files[i])); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
+	if err := w.archive(w.files[:keepFrom]); err != nil {
+		return err
 	}
 	w.files = append([]string(nil), w.files[keepFrom:]...)
 	if err := w.writeIndex(); err != nil {
@@ -816,10 +901,8 @@ func (w *Writer) Reset() error {
 	if err := w.closeCurrent("", false); err != nil {
 		return err
 	}
-	for _, n := range w.files {
-		if err := os.Remove(filepath.Join(w.cfg.Dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
+	if err := w.archive(w.files); err != nil {
+		return err
 	}
 	w.files = nil
 	w.executed, w.purged = NewGTIDSet(), NewGTIDSet()

@@ -139,7 +139,6 @@ func TestRotatePurgeReset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
 	for i := 0; i < 12; i++ {
 		commit(t, w, ddl(fmt.Sprintf("CREATE DATABASE db%02d", i)))
 	}
@@ -164,7 +163,10 @@ func TestRotatePurgeReset(t *testing.T) {
 		t.Fatalf("first file %q, want %q", w.FirstFile(), keep)
 	}
 	if _, err := os.Stat(filepath.Join(dir, files[0].Name)); !os.IsNotExist(err) {
-		t.Fatalf("purged file still there: %v", err)
+		t.Fatalf("purged file still in the binlog directory: %v", err)
+	}
+	if archived, _ := filepath.Glob(filepath.Join(dir, archiveDir, "*-"+files[0].Name)); len(archived) != 1 {
+		t.Fatalf("purged file not archived: %v", archived)
 	}
 	if w.Purged() == "" {
 		t.Fatal("gtid_purged empty after purging transactions")
@@ -178,6 +180,23 @@ func TestRotatePurgeReset(t *testing.T) {
 	commit(t, w, ddl("CREATE DATABASE again"))
 	if w.Executed() != testUUID+":1" {
 		t.Fatalf("after reset executed = %q", w.Executed())
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Purged and reset files are the engine's history: recovery still
+	// replays every transaction, but only the live files' GTIDs count.
+	var r replayed
+	w2, err := Open(cfg, r.fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	if len(r.queries) != 13 || r.queries[0] != "1:CREATE DATABASE db00" || r.queries[12] != "1:CREATE DATABASE again" {
+		t.Fatalf("replayed %d: %q", len(r.queries), r.queries)
+	}
+	if w2.Executed() != testUUID+":1" {
+		t.Fatalf("executed after reopen = %q", w2.Executed())
 	}
 }
 

@@ -1,6 +1,8 @@
 package sqlserver
 
 import (
+	"context"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -158,7 +160,38 @@ func (s *Server) binlogVariables() error {
 			ValueFunction: func() (interface{}, error) { return w.Executed(), nil }},
 		&sql.MysqlSystemVariable{Name: "gtid_purged", Scope: sql.GetMysqlScope(sql.SystemVariableScope_Global), Type: types.NewSystemStringType("gtid_purged"), Default: "",
 			ValueFunction: func() (interface{}, error) { return w.Purged(), nil }},
+		&sql.MysqlSystemVariable{Name: "sync_binlog", Scope: sql.GetMysqlScope(sql.SystemVariableScope_Global), Dynamic: true,
+			Type: types.NewSystemUintType("sync_binlog", 0, 4294967295), Default: uint64(1),
+			NotifyChanged: func(_ *sql.Context, _ sql.SystemVariableScope, v sql.SystemVarValue) error {
+				n, _, _ := types.Uint64.Convert(context.Background(), v.Val)
+				w.SetSyncBinlog(int64(toUint(n)))
+				return nil
+			}},
+		&sql.MysqlSystemVariable{Name: "max_binlog_size", Scope: sql.GetMysqlScope(sql.SystemVariableScope_Global), Dynamic: true,
+			Type: types.NewSystemUintType("max_binlog_size", 4096, 1073741824), Default: uint64(1073741824),
+			NotifyChanged: func(_ *sql.Context, _ sql.SystemVariableScope, v sql.SystemVarValue) error {
+				n, _, _ := types.Uint64.Convert(context.Background(), v.Val)
+				w.SetMaxSize(toUint(n))
+				return nil
+			}},
+		&sql.MysqlSystemVariable{Name: "binlog_checksum", Scope: sql.GetMysqlScope(sql.SystemVariableScope_Global), Dynamic: true,
+			Type: types.NewSystemEnumType("binlog_checksum", "NONE", "CRC32"), Default: "CRC32",
+			NotifyChanged: func(_ *sql.Context, _ sql.SystemVariableScope, v sql.SystemVarValue) error {
+				return w.SetChecksum(strings.EqualFold(fmt.Sprint(v.Val), "CRC32"))
+			}},
+		&sql.MysqlSystemVariable{Name: "binlog_format", Scope: sql.GetMysqlScope(sql.SystemVariableScope_Both), Dynamic: true,
+			Type: types.NewSystemEnumType("binlog_format", "ROW"), Default: "ROW"},
 	}
 	sql.SystemVariables.AddSystemVariables(vars)
 	return nil
+}
+
+func toUint(v interface{}) uint64 {
+	switch n := v.(type) {
+	case uint64:
+		return n
+	case int64:
+		return uint64(n)
+	}
+	return 0
 }

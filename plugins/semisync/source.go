@@ -22,10 +22,10 @@ const (
 
 // Trace level bits (rpl_semi_sync_source_trace_level) mapped to log detail.
 const (
-	TraceGeneral   = 1
-	TraceDetail    = 16
-	TraceNetWait   = 32
-	TraceFunction  = 64
+	TraceGeneral  = 1
+	TraceDetail   = 16
+	TraceNetWait  = 32
+	TraceFunction = 64
 )
 
 // Source is the running semi-sync source plugin: it drives the Tracker
