@@ -18,6 +18,17 @@ const maxRowsEventBody = 8192
 // change as GTID and its QUERY. Called with w.mu held.
 func (w *Writer) encodeChangeSet(enc *encoder, cs *storage.ChangeSet) error {
 	changes := cs.Changes
+	if cs.GTID != "" {
+		sid, gno, err := parseGTID(cs.GTID)
+		if err != nil {
+			return err
+		}
+		if w.executed.Contains(sid, gno) {
+			return fmt.Errorf("binlog: GTID %s is already executed", cs.GTID)
+		}
+		w.forced = &forcedGTID{sid: sid, gno: gno}
+		defer func() { w.forced = nil }()
+	}
 	for i := 0; i < len(changes); {
 		if changes[i].Kind == storage.DDL {
 			ch := changes[i]
@@ -52,7 +63,13 @@ func (w *Writer) encodeChangeSet(enc *encoder, cs *storage.ChangeSet) error {
 // encodeTx appends a GTID event and then the transaction body written by
 // fill; the GTID event carries the transaction's total length.
 func (w *Writer) encodeTx(enc *encoder, fill func(*encoder) error) error {
-	gno := w.nextGNO
+	sid, gno := w.sid, w.nextGNO
+	if w.forced != nil {
+		// A replicated transaction keeps its source's GTID (one unit per
+		// ChangeSet: the first gets it).
+		sid, gno = w.forced.sid, w.forced.gno
+		w.forced = nil
+	}
 	// The GTID event's size depends on the packed length of the
 	// transaction length it carries; settle it before writing the body.
 	body := &encoder{serverID: enc.serverID, checksum: enc.checksum, timestamp: enc.timestamp}
@@ -79,10 +96,12 @@ func (w *Writer) encodeTx(enc *encoder, fill func(*encoder) error) error {
 		txLen = size + uint64(len(body.buf))
 	}
 	w.seqNo++
-	enc.gtid(w.sid, gno, w.seqNo-1, w.seqNo, uint64(time.Now().UnixMicro()), txLen)
+	enc.gtid(sid, gno, w.seqNo-1, w.seqNo, uint64(time.Now().UnixMicro()), txLen)
 	enc.buf = append(enc.buf, body.buf...)
-	w.nextGNO++
-	w.executed.Add(w.sid, gno)
+	w.executed.Add(sid, gno)
+	if sid == w.sid && gno >= w.nextGNO {
+		w.nextGNO = gno + 1
+	}
 	return nil
 }
 
@@ -313,4 +332,26 @@ func (tx *RecoveredTx) Changes(schema func(db, table string) (sql.Schema, bool))
 		}
 	}
 	return out, nil
+}
+
+type forcedGTID struct {
+	sid SID
+	gno int64
+}
+
+// parseGTID parses "uuid:number".
+func parseGTID(s string) (SID, int64, error) {
+	u, n, ok := strings.Cut(s, ":")
+	if !ok {
+		return SID{}, 0, fmt.Errorf("binlog: malformed GTID %q", s)
+	}
+	sid, err := ParseSID(u)
+	if err != nil {
+		return SID{}, 0, err
+	}
+	var gno int64
+	if _, err := fmt.Sscan(n, &gno); err != nil || gno < 1 {
+		return SID{}, 0, fmt.Errorf("binlog: malformed GTID %q", s)
+	}
+	return sid, gno, nil
 }

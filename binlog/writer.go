@@ -104,7 +104,8 @@ type Writer struct {
 	seqNo    int64
 	tableIDs map[string]uint64
 	nextTID  uint64
-	written  uint64 // bytes ever written, across files
+	forced   *forcedGTID // GTID of the ChangeSet being encoded, if forced
+	written  uint64      // bytes ever written, across files
 	closed   bool
 
 	syncMu   sync.Mutex

@@ -304,3 +304,33 @@ func BenchmarkGroupCommit(b *testing.B) {
 		})
 	}
 }
+
+// TestForcedGTID: a replicated transaction keeps its source's GTID (and
+// cannot be applied twice); the server's own numbering is unaffected.
+func TestForcedGTID(t *testing.T) {
+	w, err := Open(testConfig(t.TempDir()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	const source = "00000000-0000-0000-0000-0000000000aa"
+	cs := ddl("CREATE DATABASE fromsource")
+	cs.GTID = source + ":7"
+	commit(t, w, cs)
+	commit(t, w, ddl("CREATE DATABASE local"))
+	if got := w.Executed(); got != source+":7,"+testUUID+":1" {
+		t.Fatalf("gtid_executed = %q", got)
+	}
+	again := ddl("CREATE DATABASE fromsource")
+	again.GTID = source + ":7"
+	if _, err := w.Append(context.Background(), again); err == nil {
+		t.Fatal("the same GTID was written twice")
+	}
+	evs, err := w.Events("", 0, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs[2].Info != "SET @@SESSION.GTID_NEXT= '"+source+":7'" {
+		t.Fatalf("first GTID event: %+v", evs[2])
+	}
+}

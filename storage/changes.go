@@ -56,6 +56,10 @@ type Change struct {
 type ChangeSet struct {
 	ConnectionID uint32
 	Changes      []Change
+	// GTID, when set ("uuid:number"), is the GTID the binlog must give this
+	// transaction instead of a new one: a replica applying its source's
+	// transaction keeps the source's GTID (MySQL's gtid_next).
+	GTID string
 }
 
 // Empty reports whether the transaction changed nothing.

@@ -149,7 +149,7 @@ func (e *Engine) commit(ctx *sql.Context, tx *txn) error {
 
 	var ticket CommitTicket
 	if len(tx.changes) > 0 {
-		cs := &ChangeSet{Changes: tx.changes}
+		cs := &ChangeSet{Changes: tx.changes, GTID: tx.gtid}
 		if tx.sess != nil {
 			cs.ConnectionID = tx.sess.ID()
 		}

@@ -14,6 +14,9 @@ type Session struct {
 	*sql.BaseSession
 	eng *Engine
 
+	// nextGTID is consumed by the next commit (SetNextGTID).
+	nextGTID string
+
 	// Locking-read mode of the current statement, parsed once per query.
 	lockPid    uint64
 	lockQuery  string
@@ -54,8 +57,14 @@ func (s *Session) CommitTransaction(ctx *sql.Context, t sql.Transaction) error {
 	if !ok {
 		return fmt.Errorf("storage: foreign transaction %T", t)
 	}
+	st.tx.gtid, s.nextGTID = s.nextGTID, ""
 	return s.eng.commit(ctx, st.tx)
 }
+
+// SetNextGTID makes the session's next commit carry gtid ("uuid:number")
+// into the binlog instead of a new GTID, as SET gtid_next does: the
+// replica's applier keeps its source's GTIDs.
+func (s *Session) SetNextGTID(gtid string) { s.nextGTID = gtid }
 
 // Rollback discards the transaction and releases its locks.
 func (s *Session) Rollback(ctx *sql.Context, t sql.Transaction) error {

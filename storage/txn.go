@@ -33,6 +33,8 @@ type txn struct {
 
 	lastDDLPid   uint64
 	lastDDLQuery string
+	// gtid is the GTID this commit must carry (SetNextGTID).
+	gtid string
 }
 
 // txDB is a transaction's view of one database's changes.
