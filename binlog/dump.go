@@ -90,6 +90,9 @@ type dumper struct {
 	// afterGTID: the last event was a GTID (a following QUERY that is not
 	// BEGIN is a whole DDL transaction).
 	afterGTID bool
+	// batch: events read but not yet sent (see sendAvailable).
+	batch      []queued
+	batchBytes int
 }
 
 // Dump streams the binlog to a replica on conn, which the caller hands
@@ -270,7 +273,10 @@ func (d *dumper) fileSize(name string) uint64 {
 }
 
 // sendAvailable sends every readable event; it reports whether it sent
-// any.
+// any. Events are sent in batches (everything readable, up to a bound):
+// on a semi-sync dump only the last event of a batch that wants an ACK is
+// flagged, so one ACK covers every commit of the batch — like MySQL, which
+// flags only the last transaction of each group commit.
 func (d *dumper) sendAvailable(readable Position) (bool, error) {
 	sent := false
 	for {
@@ -288,6 +294,9 @@ func (d *dumper) sendAvailable(readable Position) (bool, error) {
 			if next == "" {
 				break
 			}
+			if err := d.flushBatch(); err != nil {
+				return sent, err
+			}
 			if err := d.openFile(next, FileHeaderLen, false); err != nil {
 				return sent, err
 			}
@@ -300,19 +309,27 @@ func (d *dumper) sendAvailable(readable Position) (bool, error) {
 			return sent, err
 		}
 		h, _ := ParseHeader(ev)
-		if err := d.sendEvent(ev, h); err != nil {
-			return sent, err
-		}
+		d.queueEvent(ev, h)
 		sent = true
 		if h.Type == ROTATE_EVENT {
 			rp, err := ParseRotate(d.fr.Body(ev))
 			if err != nil {
 				return sent, err
 			}
+			if err := d.flushBatch(); err != nil {
+				return sent, err
+			}
 			if err := d.openFile(rp.File, FileHeaderLen, false); err != nil {
 				return sent, err
 			}
+		} else if len(d.batch) >= maxBatchEvents || d.batchBytes >= maxBatchBytes {
+			if err := d.flushBatch(); err != nil {
+				return sent, err
+			}
 		}
+	}
+	if err := d.flushBatch(); err != nil {
+		return sent, err
 	}
 	if sent {
 		return true, d.bw.Flush()
@@ -320,8 +337,21 @@ func (d *dumper) sendAvailable(readable Position) (bool, error) {
 	return false, nil
 }
 
-// sendEvent applies GTID skipping and the semi-sync flag to one event.
-func (d *dumper) sendEvent(ev []byte, h Header) error {
+// Batch bounds: a batch is sent (and its last eligible event flagged) at
+// the readable end, a file switch, or these sizes.
+const (
+	maxBatchEvents = 4096
+	maxBatchBytes  = 4 << 20
+)
+
+type queued struct {
+	ev    []byte
+	end   Position
+	txEnd bool
+}
+
+// queueEvent applies GTID skipping and classifies one event for the batch.
+func (d *dumper) queueEvent(ev []byte, h Header) {
 	body := d.fr.Body(ev)
 	txEnd := false
 	switch h.Type {
@@ -333,10 +363,10 @@ func (d *dumper) sendEvent(ev []byte, h Header) error {
 				d.inSkipped = true
 			}
 		}
-		if d.inSkipped {
-			return nil
+		if !d.inSkipped {
+			d.enqueue(ev, h, false)
 		}
-		return d.send(ev, false)
+		return
 	case XID_EVENT:
 		txEnd = true
 	case QUERY_EVENT:
@@ -344,20 +374,42 @@ func (d *dumper) sendEvent(ev []byte, h Header) error {
 			s := strings.ToUpper(strings.TrimSpace(q.SQL))
 			txEnd = s == "COMMIT" || (d.afterGTID && s != "BEGIN")
 		}
-	case FORMAT_DESCRIPTION_EVENT, PREVIOUS_GTIDS_LOG_EVENT, ROTATE_EVENT, STOP_EVENT:
 	}
 	d.afterGTID = false
 	if d.inSkipped {
 		if txEnd {
 			d.inSkipped = false
 		}
-		return nil
+		return
 	}
-	flag := false
+	d.enqueue(ev, h, txEnd)
+}
+
+func (d *dumper) enqueue(ev []byte, h Header, txEnd bool) {
+	d.batch = append(d.batch, queued{ev: ev, end: Position{d.file, uint64(h.LogPos)}, txEnd: txEnd})
+	d.batchBytes += len(ev)
+}
+
+// flushBatch sends the queued events, flagging the last one that wants an
+// ACK.
+func (d *dumper) flushBatch() error {
+	flagAt := -1
 	if d.req.SemiSync && d.hooks != nil {
-		flag = d.hooks.WantAck(d.req.ServerID, Position{d.file, uint64(h.LogPos)}, txEnd)
+		for i := len(d.batch) - 1; i >= 0; i-- {
+			if d.hooks.WantAck(d.req.ServerID, d.batch[i].end, d.batch[i].txEnd) {
+				flagAt = i
+				break
+			}
+		}
 	}
-	return d.send(ev, flag)
+	for i, q := range d.batch {
+		if err := d.send(q.ev, i == flagAt); err != nil {
+			return err
+		}
+	}
+	d.batch = d.batch[:0]
+	d.batchBytes = 0
+	return nil
 }
 
 // send writes one event packet: 0x00, the semi-sync header on a semi-sync
