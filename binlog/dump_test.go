@@ -30,8 +30,12 @@ func (f *fakeHooks) DumpEnded(uint32, bool) { f.mu.Lock(); f.ended++; f.mu.Unloc
 func (f *fakeHooks) WantAck(_ uint32, _ Position, txEnd bool) bool {
 	return txEnd
 }
-func (f *fakeHooks) Acked(_ uint32, p Position) { f.mu.Lock(); f.acks = append(f.acks, p); f.mu.Unlock() }
-func (f *fakeHooks) Flagged(uint32)             { f.mu.Lock(); f.flagged++; f.mu.Unlock() }
+func (f *fakeHooks) Acked(_ uint32, p Position) {
+	f.mu.Lock()
+	f.acks = append(f.acks, p)
+	f.mu.Unlock()
+}
+func (f *fakeHooks) Flagged(uint32) { f.mu.Lock(); f.flagged++; f.mu.Unlock() }
 
 func (f *fakeHooks) ackList() []Position {
 	f.mu.Lock()
@@ -125,9 +129,9 @@ func TestSemiSyncDumpFraming(t *testing.T) {
 
 	// ACKs: malformed ones are ignored and the connection stays up.
 	writePacket(t, client, 0, append([]byte{0x00}, ack(end.Pos, "binlog.000001")[1:]...)) // wrong magic
-	writePacket(t, client, 0, []byte{SemiSyncMagic, 1, 2, 3})                              // short
-	writePacket(t, client, 0, ack(end.Pos, strings.Repeat("x", 600)))                       // name too long
-	writePacket(t, client, 0, ack(end.Pos, "binlog.000001\x00"))                            // trailing NUL: accepted
+	writePacket(t, client, 0, []byte{SemiSyncMagic, 1, 2, 3})                             // short
+	writePacket(t, client, 0, ack(end.Pos, strings.Repeat("x", 600)))                     // name too long
+	writePacket(t, client, 0, ack(end.Pos, "binlog.000001\x00"))                          // trailing NUL: accepted
 	deadline := time.Now().Add(10 * time.Second)
 	for len(hooks.ackList()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
