@@ -4,6 +4,7 @@ package sqlserver
 //
 //	privileges.db   accounts and grants (GMS's mysql_db serialization), rewritten on change
 //	server-uuid     @@server_uuid, generated at the first start without Config.ServerUUID
+//	plugins         installed plugins, loaded at every start (MySQL's mysql.plugin; pluginFile)
 
 import (
 	"errors"
@@ -18,6 +19,7 @@ import (
 const (
 	privilegesFile = "privileges.db"
 	uuidFile       = "server-uuid"
+	pluginsFile    = "plugins"
 )
 
 // resolveServerUUID returns the UUID the server runs with: the configured one when given (it

@@ -43,17 +43,25 @@ const (
 )
 
 // errorRule maps one kind of GMS error message to MySQL's error. A rule applies when the error's
-// number is in codes, its message matches pattern and, if set, when holds for the submatches;
-// text builds MySQL's message from the submatches and the statement that failed.
+// number is in codes, its message matches pattern and, if set, when holds for the submatches
+// and forQuery for the statement that failed; text builds MySQL's message from the submatches
+// and that statement.
 type errorRule struct {
-	name    string
-	codes   []int
-	pattern *regexp.Regexp
-	when    func(m []string) bool
-	code    int
-	state   string
-	text    func(m []string, query string) string
+	name     string
+	codes    []int
+	pattern  *regexp.Regexp
+	when     func(m []string) bool
+	forQuery func(query string) bool
+	code     int
+	state    string
+	text     func(m []string, query string) string
 }
+
+// isSet reports whether query is a SET statement.
+func isSet(query string) bool { return firstWord(NormalizedPrefix(query)) == "SET" }
+
+// globalOnlyVariable matches GMS's message for a global-only variable used with session scope.
+var globalOnlyVariable = regexp.MustCompile(`^Variable '(.*)' is a GLOBAL variable and should be set with SET GLOBAL$`)
 
 // fill returns a text function that formats f with the given submatches.
 func fill(f string, groups ...int) func([]string, string) string {
@@ -88,7 +96,7 @@ var errorRules = []errorRule{
 	},
 	{
 		name: "unknown system variable", codes: unknownError,
-		pattern: regexp.MustCompile(`^Unknown system variable '@{0,2}(.*)'$`),
+		pattern: regexp.MustCompile(`^Unknown system variable '@{0,2}(?:(?i:global|session|local|persist|persist_only)\.)?(.*)'$`),
 		code:    erUnknownSystemVariable, state: stateGeneral,
 		text: fill("Unknown system variable '%s'", 1),
 	},
@@ -107,9 +115,16 @@ var errorRules = []errorRule{
 	},
 	{
 		name: "global-only variable", codes: unknownError,
-		pattern: regexp.MustCompile(`^Variable '(.*)' is a GLOBAL variable and should be set with SET GLOBAL$`),
-		code:    erGlobalVariable, state: stateGeneral,
+		pattern: globalOnlyVariable, forQuery: isSet,
+		code: erGlobalVariable, state: stateGeneral,
 		text: fill("Variable '%s' is a GLOBAL variable and should be set with SET GLOBAL", 1),
+	},
+	{
+		// GMS reports @@session.x of a global-only variable as if it were being set.
+		name: "global-only variable read", codes: unknownError,
+		pattern: globalOnlyVariable,
+		code:    erIncorrectGlobalLocalVar, state: stateGeneral,
+		text: fill("Variable '%s' is a GLOBAL variable", 1),
 	},
 	{
 		name: "session-only variable", codes: unknownError,
@@ -211,7 +226,7 @@ func mapError(err error, query string) error {
 			continue
 		}
 		m := r.pattern.FindStringSubmatch(se.Message)
-		if m == nil || (r.when != nil && !r.when(m)) {
+		if m == nil || (r.when != nil && !r.when(m)) || (r.forQuery != nil && !r.forQuery(query)) {
 			continue
 		}
 		return mysql.NewSQLError(r.code, r.state, "%s", r.text(m, query))

@@ -15,6 +15,7 @@ import (
 )
 
 // handler wraps GMS's mysql.Handler. For every command it
+//   - clears the session's warnings before each statement, as MySQL does (clearWarnings);
 //   - turns GMS's catch-all 1105 errors into MySQL's codes and texts (mapError);
 //   - recovers a panic, logs it with its stack, and answers 1105, so the connection and the
 //     server keep serving;
@@ -32,6 +33,8 @@ type handler struct {
 	conns   map[uint32]*mysql.Conn
 	closing bool
 	drained chan struct{} // closed when closing and the last connection ended
+
+	sessions sync.Map // connection ID → sql.Session, for clearWarnings
 }
 
 var (
@@ -71,6 +74,7 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 
 // untrack forgets a closed connection and signals Close when it was the last one.
 func (h *handler) untrack(c *mysql.Conn) {
+	h.sessions.Delete(c.ConnectionID)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.conns[c.ConnectionID]; ok {
@@ -122,12 +126,14 @@ func (h *handler) ComInitDB(c *mysql.Conn, schemaName string) (err error) {
 // ComQuery implements mysql.Handler.
 func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (err error) {
 	defer h.recoverTo(c, query, &err)
+	h.clearWarnings(c, query)
 	return h.finish(c, query, h.Handler.ComQuery(ctx, c, query, fixingSpool(callback)))
 }
 
 // ComMultiQuery implements mysql.Handler.
 func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (remainder string, err error) {
 	defer h.recoverTo(c, query, &err)
+	h.clearWarnings(c, query)
 	remainder, err = h.Handler.ComMultiQuery(ctx, c, query, fixingSpool(callback))
 	return remainder, h.finish(c, query, err)
 }
@@ -135,6 +141,7 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 // ComPrepare implements mysql.Handler.
 func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) (fields []*querypb.Field, err error) {
 	defer h.recoverTo(c, query, &err)
+	h.clearWarnings(c, query)
 	fields, err = h.Handler.ComPrepare(ctx, c, query, prepare)
 	timeFieldDecimals(fields)
 	return fields, h.finish(c, query, err)
@@ -147,6 +154,7 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 		query = prepare.PrepareStmt
 	}
 	defer h.recoverTo(c, query, &err)
+	h.clearWarnings(c, query)
 	fixing := func(r *sqltypes.Result) error {
 		if r != nil {
 			timeFieldDecimals(r.Fields)

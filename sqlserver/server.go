@@ -25,6 +25,9 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/sirupsen/logrus"
+
+	"github.com/semisyncd/semisyncd/plugins"
+	"github.com/semisyncd/semisyncd/sysvars"
 )
 
 // DefaultVersion is the server version reported in the handshake, by VERSION() and by
@@ -56,11 +59,17 @@ type Config struct {
 	User, Password string
 	// Version is the server version string; empty means DefaultVersion.
 	Version string
-	// PluginLoad and PluginLoadAdd hold mysqld's --plugin-load and --plugin-load-add values
-	// ("name=library;…"). They are accepted and stored for the plugins package, which will load
-	// them at start; until then they have no effect.
+	// PluginLoad and PluginLoadAdd are mysqld's --plugin-load and --plugin-load-add: plugins
+	// to load at start for this run only ("name=library;…", or a bare "library"), before those
+	// installed with INSTALL PLUGIN, which load from DataDir at every start.
 	PluginLoad    string
 	PluginLoadAdd []string
+	// PluginDir is @@plugin_dir; empty means DefaultPluginDir.
+	PluginDir string
+	// SemisyncOptions are the semi-sync variables' command-line options, by variable name
+	// ("rpl_semi_sync_source_timeout" → "5000"): the values they take whenever their plugin is
+	// loaded. New fails on a value mysqld refuses at start and logs the ones it adjusts.
+	SemisyncOptions map[string]string
 }
 
 // Server is a running (or ready to run) semisyncd SQL server.
@@ -76,16 +85,18 @@ type Server struct {
 	handler  *handler
 	repl     *replication
 	source   *semisync.Source // nil without a binlog
+	semisync *sysvars.State
+	plugins  *plugins.Registry
 
 	startOnce sync.Once
 	closeOnce sync.Once
 	served    chan struct{} // closed when the accept loop returns
 }
 
-// New builds the engine, binds the listener and prepares the server; it does not accept
-// connections until Start. Errors: the address cannot be bound (port in use), the data
-// directory's files cannot be read or written, or the configuration cannot be applied to the
-// system variables.
+// New builds the engine, loads the start-up plugins, binds the listener and prepares the
+// server; it does not accept connections until Start. Errors: the address cannot be bound
+// (port in use), the data directory's files cannot be read or written, or the configuration
+// cannot be applied to the system variables.
 func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	if backend == nil {
 		return nil, errors.New("sqlserver: nil backend")
@@ -102,6 +113,9 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	if cfg.Version == "" {
 		cfg.Version = DefaultVersion
 	}
+	if cfg.PluginDir == "" {
+		cfg.PluginDir = DefaultPluginDir
+	}
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return nil, fmt.Errorf("sqlserver: port %d out of range", cfg.Port)
 	}
@@ -110,12 +124,17 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 		return nil, err
 	}
 
+	state, err := newSemisync(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
-		cfg:     cfg,
-		log:     log,
-		backend: backend,
-		parser:  NewParser(),
-		served:  make(chan struct{}),
+		cfg:      cfg,
+		log:      log,
+		backend:  backend,
+		parser:   NewParser(),
+		semisync: state,
+		served:   make(chan struct{}),
 	}
 
 	pro := backend.Provider()
@@ -123,12 +142,16 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 		AddOverrides(sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: s.parser}}).
 		Build()
 	a.Catalog.AuthHandler = accessDeniedHandler{a.Catalog.AuthHandler}
-	installVariables(a.Catalog.MySQLDb)
+	installVariables(a.Catalog.MySQLDb, s.semisync.Hidden)
+	sysvars.Register(s.semisync)
+	s.installPlugins(a)
 	if err := applyConfigVariables(cfg); err != nil {
 		return nil, err
 	}
 	s.engine = sqle.New(a, &sqle.Config{})
+	sysvars.InstallStatus(s.semisync)
 	installShowVariables(a)
+	s.registerSemisyncStatements()
 	if err := setupAccounts(s.engine, cfg.DataDir, cfg.User, cfg.Password); err != nil {
 		s.engine.Close()
 		return nil, err
@@ -151,6 +174,10 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 			s.engine.Close()
 			return nil, err
 		}
+	}
+	if err := s.plugins.Start(cfg.PluginLoad, cfg.PluginLoadAdd); err != nil {
+		s.engine.Close()
+		return nil, fmt.Errorf("sqlserver: %w", err)
 	}
 
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
@@ -194,7 +221,9 @@ func (s *Server) newSession(_ context.Context, conn *mysql.Conn, addr string) (s
 		client.User, client.Address = u.User, u.Host
 	}
 	client.Capabilities = conn.Capabilities
-	return s.backend.NewSession(sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID)), nil
+	sess := s.backend.NewSession(sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID))
+	s.handler.trackSession(conn.ConnectionID, sess)
+	return sess, nil
 }
 
 // Start begins accepting connections in the background and returns at once: the listener is
@@ -249,6 +278,13 @@ func (s *Server) SessionManager() *server.SessionManager { return s.sessions }
 // does not parse.
 func (s *Server) Parser() *Parser { return s.parser }
 
+// Semisync returns the semi-sync variables and counters: the configuration the semi-sync
+// runtime reads, the counters it updates, and the change events it subscribes to.
+func (s *Server) Semisync() *sysvars.State { return s.semisync }
+
+// Plugins returns the plugin registry, where the semi-sync runtime installs its in-use check.
+func (s *Server) Plugins() *plugins.Registry { return s.plugins }
+
 // Close stops accepting connections, cancels running statements, closes every client
 // connection and releases the engine. It never hangs: it waits at most closeTimeout for the
 // accept loop and for connections to end, then logs what it left behind and returns. It returns nil; calling it
@@ -284,7 +320,7 @@ func (s *Server) Close() error {
 
 // applyConfigVariables sets the system variables that come from the configuration.
 func applyConfigVariables(cfg Config) error {
-	vals := map[string]interface{}{"version": cfg.Version}
+	vals := map[string]interface{}{"version": cfg.Version, "plugin_dir": cfg.PluginDir}
 	if cfg.ServerID != 0 {
 		vals["server_id"] = cfg.ServerID
 	}

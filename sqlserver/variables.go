@@ -17,6 +17,12 @@ package sqlserver
 //   - SHOW [SESSION] VARIABLES runs through a priority exec builder that lets GMS build its
 //     rows and replaces the value of each global-only variable with the global one.
 //
+// The wrapper also hides variables: a plugin's variables exist only while the plugin is
+// installed, and GMS cannot remove a variable. The hidden function (sysvars.State.Hidden)
+// names the ones to treat as unknown: GetGlobal and SetGlobal do not find them (1193),
+// GetAllGlobalVariables (SHOW GLOBAL VARIABLES) leaves them out, and the SHOW VARIABLES
+// builder drops session rows the registry does not find.
+//
 // Cost: one map lookup under the registry's read lock per bare @@x of a global-only variable;
 // SHOW VARIABLES pays one lookup per global-only row.
 
@@ -105,11 +111,12 @@ func wrapGlobalOnly(v sql.SystemVariable) (sql.SystemVariable, bool) {
 
 // variableRegistry is sql.SystemVariables as semisyncd needs it: AddSystemVariables wraps
 // global-only variables, so that variables registered after start-up (sysvars, plugins) behave
-// like the built-in ones, and SetGlobal refuses accounts without SUPER or
-// SYSTEM_VARIABLES_ADMIN with 1227, which GMS does not check.
+// like the built-in ones; SetGlobal refuses accounts without SUPER or SYSTEM_VARIABLES_ADMIN
+// with 1227, which GMS does not check; variables hidden reports are unknown.
 type variableRegistry struct {
 	sql.SystemVariableRegistry
 	privileges *mysql_db.MySQLDb
+	hidden     func(name string) bool
 }
 
 // AddSystemVariables implements sql.SystemVariableRegistry.
@@ -121,9 +128,12 @@ func (r variableRegistry) AddSystemVariables(vars []sql.SystemVariable) {
 	r.SystemVariableRegistry.AddSystemVariables(wrapped)
 }
 
-// GetGlobal implements sql.SystemVariableRegistry, computing wrapped variables that have a
-// ValueFunction (gtid_executed, …) at every read.
+// GetGlobal implements sql.SystemVariableRegistry: hidden variables are not found, and
+// wrapped variables that have a ValueFunction (gtid_executed, …) are computed at every read.
 func (r variableRegistry) GetGlobal(name string) (sql.SystemVariable, interface{}, bool) {
+	if r.hidden(name) {
+		return nil, nil, false
+	}
 	v, val, ok := r.SystemVariableRegistry.GetGlobal(name)
 	if g, isWrapped := v.(globalOnlyVar); ok && isWrapped && g.ValueFunction != nil {
 		computed, err := g.ValueFunction()
@@ -137,21 +147,39 @@ func (r variableRegistry) GetGlobal(name string) (sql.SystemVariable, interface{
 
 // SetGlobal implements sql.SystemVariableRegistry.
 func (r variableRegistry) SetGlobal(ctx *sql.Context, name string, val interface{}) error {
+	if r.hidden(name) {
+		return sql.ErrUnknownSystemVariable.New(name)
+	}
 	if !mayChangeGlobals(ctx, r.privileges) {
 		return errSetGlobalDenied()
 	}
 	return r.SystemVariableRegistry.SetGlobal(ctx, name, val)
 }
 
+// GetAllGlobalVariables implements sql.SystemVariableRegistry.
+func (r variableRegistry) GetAllGlobalVariables() map[string]interface{} {
+	all := r.SystemVariableRegistry.GetAllGlobalVariables()
+	for name := range all {
+		if r.hidden(name) {
+			delete(all, name)
+		}
+	}
+	return all
+}
+
 // installVariables installs variableRegistry as sql.SystemVariables, checking privileges against
-// db, and wraps every registered global-only variable, keeping current values. Calling it
-// again (a new Server in the same process) only swaps the privileges.
-func installVariables(db *mysql_db.MySQLDb) {
+// db and hiding the variables hidden names (nil hides none), and wraps every registered
+// global-only variable, keeping current values. Calling it again (a new Server in the same
+// process) only swaps the privileges and the hidden function.
+func installVariables(db *mysql_db.MySQLDb, hidden func(name string) bool) {
+	if hidden == nil {
+		hidden = func(string) bool { return false }
+	}
 	inner := sql.SystemVariables
 	if reg, ok := inner.(variableRegistry); ok {
 		inner = reg.SystemVariableRegistry
 	}
-	sql.SystemVariables = variableRegistry{SystemVariableRegistry: inner, privileges: db}
+	sql.SystemVariables = variableRegistry{SystemVariableRegistry: inner, privileges: db, hidden: hidden}
 	for name, raw := range inner.GetAllGlobalVariables() {
 		v, _, ok := inner.GetGlobal(name)
 		if !ok {
@@ -169,8 +197,8 @@ func installVariables(db *mysql_db.MySQLDb) {
 	}
 }
 
-// installShowVariables makes SHOW [SESSION] VARIABLES show global-only variables' global values.
-// Call it after sqle.New, which completes the analyzer's exec builder.
+// installShowVariables makes SHOW [SESSION] VARIABLES show global-only variables' global values
+// and leave out hidden ones. Call it after sqle.New, which completes the analyzer's exec builder.
 func installShowVariables(a *analyzer.Analyzer) {
 	base := *a.ExecBuilder // GMS's own builder, without a priority builder: builds the rows
 	base.PriorityBuilder = nil
@@ -205,21 +233,26 @@ func (b showVariablesBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sq
 			}
 			return nil, err
 		}
-		rows = append(rows, globalValueRow(row))
+		if row, ok := globalValueRow(row); ok {
+			rows = append(rows, row)
+		}
 	}
 	return sql.RowsToRowIter(rows...), nil
 }
 
 // globalValueRow returns a SHOW VARIABLES row (name, value) with the global value when the
-// variable is global-only.
-func globalValueRow(row sql.Row) sql.Row {
+// variable is global-only, or false when the registry does not know (or hides) the variable.
+func globalValueRow(row sql.Row) (sql.Row, bool) {
 	name, ok := row[0].(string)
 	if !ok {
-		return row
+		return row, true
 	}
 	v, val, ok := sql.SystemVariables.GetGlobal(name)
-	if !ok || !v.IsGlobalOnly() {
-		return row
+	if !ok {
+		return nil, false
+	}
+	if !v.IsGlobalOnly() {
+		return row, true
 	}
 	// SHOW VARIABLES shows booleans as ON/OFF.
 	switch val {
@@ -228,5 +261,5 @@ func globalValueRow(row sql.Row) sql.Row {
 	case int8(1):
 		val = "ON"
 	}
-	return sql.NewRow(name, val)
+	return sql.NewRow(name, val), true
 }

@@ -10,7 +10,6 @@ package main
 
 import (
 	"fmt"
-	"github.com/semisyncd/semisyncd/storage"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -22,6 +21,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/semisyncd/semisyncd/sqlserver"
+	"github.com/semisyncd/semisyncd/storage"
+	"github.com/semisyncd/semisyncd/sysvars"
 )
 
 // version is the binary's version; release builds set it with
@@ -66,7 +67,7 @@ func newApp() *cli.App {
 func env(name string) []string { return []string{"SEMISYNCD_" + name} }
 
 func serveFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "host", Value: "127.0.0.1", EnvVars: env("HOST"), Usage: "address to listen on"},
 		&cli.IntFlag{Name: "port", Value: 3306, EnvVars: env("PORT"), Usage: "TCP port; 0 picks a free one (logged in the ready line)"},
 		&cli.StringFlag{Name: "data-dir", EnvVars: env("DATA_DIR"), Usage: "data directory; unset: a fresh temporary directory, removed at exit"},
@@ -76,9 +77,78 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{Name: "password", EnvVars: env("PASSWORD"), Usage: "password of --user (empty: none)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: env("LOG_LEVEL"), Usage: "panic, fatal, error, warn, info, debug or trace"},
 		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: env("LOG_FORMAT"), Usage: "text or json"},
-		&cli.StringFlag{Name: "plugin-load", EnvVars: env("PLUGIN_LOAD"), Usage: "plugins to load at start, name=library;… (accepted and stored; loading comes with the plugins package)"},
-		&cli.StringSliceFlag{Name: "plugin-load-add", EnvVars: env("PLUGIN_LOAD_ADD"), Usage: "more plugins to load at start; repeatable (accepted and stored, as --plugin-load)"},
+		&cli.StringFlag{Name: "plugin-load", EnvVars: env("PLUGIN_LOAD"), Usage: "plugins to load at start for this run only, as mysqld's: name=library;… or library;…"},
+		&cli.StringSliceFlag{Name: "plugin-load-add", EnvVars: env("PLUGIN_LOAD_ADD"), Usage: "more plugins to load at start for this run only; repeatable"},
+		&cli.StringFlag{Name: "plugin-dir", Value: sqlserver.DefaultPluginDir, EnvVars: env("PLUGIN_DIR"), Usage: "@@plugin_dir (the four semi-sync plugins are built in; nothing is loaded from it)"},
+	}, semisyncFlags()...)
+}
+
+// semisyncFlags returns a flag per semi-sync variable, named as mysqld's option
+// (--rpl-semi-sync-source-timeout=5000), and for booleans a hidden --skip-<name>. A value
+// applies whenever the variable's plugin is loaded, as a loose- option does in mysqld.
+func semisyncFlags() []cli.Flag {
+	var flags []cli.Flag
+	for _, o := range sysvars.Options() {
+		v := &optionValue{variable: o.Variable, isBool: o.Bool, def: o.Default}
+		flags = append(flags, &cli.GenericFlag{
+			Name:     o.Name,
+			Value:    v,
+			EnvVars:  env(strings.ToUpper(strings.ReplaceAll(o.Name, "-", "_"))),
+			Usage:    o.Usage,
+			Category: "semi-sync variables",
+		})
+		if o.Bool {
+			flags = append(flags, &cli.GenericFlag{Name: "skip-" + o.Name, Value: skipValue{v}, Hidden: true})
+		}
 	}
+	return flags
+}
+
+// optionValue is the value of one semi-sync variable's flag: the text as given, for
+// sysvars.State.SetStartupValues to check. A boolean's flag may be given without a value
+// (meaning ON) or with =ON|OFF|TRUE|FALSE|1|0.
+type optionValue struct {
+	variable string
+	isBool   bool
+	def      string
+	text     string
+	set      bool
+}
+
+func (v *optionValue) Set(s string) error {
+	v.text, v.set = s, true
+	return nil
+}
+
+func (v *optionValue) String() string {
+	if v == nil {
+		return ""
+	}
+	if v.set {
+		return v.text
+	}
+	return v.def
+}
+
+// IsBoolFlag lets a boolean option be given without a value (flag.boolFlag).
+func (v *optionValue) IsBoolFlag() bool { return v.isBool }
+
+// skipValue is --skip-<name> of a boolean option: it sets the option to OFF.
+type skipValue struct{ opt *optionValue }
+
+func (s skipValue) Set(string) error { return s.opt.Set("OFF") }
+func (s skipValue) String() string   { return "" }
+func (s skipValue) IsBoolFlag() bool { return true }
+
+// semisyncOptions returns the semi-sync variables' flags that were given, by variable name.
+func semisyncOptions(c *cli.Context) map[string]string {
+	out := map[string]string{}
+	for _, o := range sysvars.Options() {
+		if v, ok := c.Generic(o.Name).(*optionValue); ok && v.set {
+			out[v.variable] = v.text
+		}
+	}
+	return out
 }
 
 // newBackend returns the storage engine the server runs on. It is the one place that chooses it.
@@ -116,15 +186,17 @@ func serve(c *cli.Context) error {
 		return cli.Exit("", 1)
 	}
 	cfg := sqlserver.Config{
-		Host:          c.String("host"),
-		Port:          port,
-		DataDir:       dataDir,
-		ServerID:      uint32(serverID),
-		ServerUUID:    c.String("server-uuid"),
-		User:          c.String("user"),
-		Password:      c.String("password"),
-		PluginLoad:    c.String("plugin-load"),
-		PluginLoadAdd: c.StringSlice("plugin-load-add"),
+		Host:            c.String("host"),
+		Port:            port,
+		DataDir:         dataDir,
+		ServerID:        uint32(serverID),
+		ServerUUID:      c.String("server-uuid"),
+		User:            c.String("user"),
+		Password:        c.String("password"),
+		PluginLoad:      c.String("plugin-load"),
+		PluginLoadAdd:   c.StringSlice("plugin-load-add"),
+		PluginDir:       c.String("plugin-dir"),
+		SemisyncOptions: semisyncOptions(c),
 	}
 	srv, err := sqlserver.New(cfg, backend, log)
 	if err != nil {

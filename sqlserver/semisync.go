@@ -1,0 +1,173 @@
+package sqlserver
+
+// Semi-sync as SQL sees it: the plugins registry (INSTALL/UNINSTALL PLUGIN, SHOW PLUGINS,
+// information_schema.PLUGINS, --plugin-load) and the sysvars state (rpl_semi_sync_* variables,
+// Rpl_semi_sync_* status, FLUSH STATUS), wired into the engine at the places GMS offers.
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/sql/information_schema"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+	"github.com/sirupsen/logrus"
+
+	"github.com/semisyncd/semisyncd/plugins"
+	"github.com/semisyncd/semisyncd/sysvars"
+)
+
+// DefaultPluginDir is @@plugin_dir when Config.PluginDir is empty: where Debian's MySQL and
+// MariaDB packages keep plugins. semisyncd loads nothing from it; errors name paths in it.
+const DefaultPluginDir = "/usr/lib/mysql/plugin/"
+
+// newSemisync returns the server's semi-sync state with the configured start values. Errors:
+// a start value mysqld would refuse.
+func newSemisync(cfg Config, log *logrus.Entry) (*sysvars.State, error) {
+	state := sysvars.New()
+	warnings, err := state.SetStartupValues(cfg.SemisyncOptions)
+	if err != nil {
+		return nil, fmt.Errorf("sqlserver: %w", err)
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	return state, nil
+}
+
+// installPlugins builds the plugins registry on the analyzer's account database and puts
+// information_schema.PLUGINS into the analyzer's catalog. GMS builds information_schema from
+// a package-level table list, so the catalog's copy is rebuilt after the registry's table is
+// added to it (gms-notes §7).
+func (s *Server) installPlugins(a *analyzer.Analyzer) {
+	var store plugins.Store
+	if s.cfg.DataDir != "" {
+		store = pluginFile{path: filepath.Join(s.cfg.DataDir, pluginsFile)}
+	}
+	s.plugins = plugins.New(s.semisync, plugins.Options{
+		PluginDir:  s.cfg.PluginDir,
+		Store:      store,
+		Privileges: a.Catalog.MySQLDb,
+		Log:        s.log,
+	})
+	information_schema.NewInformationSchemaTablesToAdd[information_schema.PluginsTableName] = s.plugins.InformationSchemaTable()
+	a.Catalog.InfoSchema = information_schema.NewInformationSchemaDatabase()
+}
+
+// registerSemisyncStatements adds the statements vitess does not parse, or GMS refuses:
+// INSTALL PLUGIN, UNINSTALL PLUGIN, SHOW PLUGINS (MySQL's five columns, where GMS shows
+// information_schema's eleven) and FLUSH [LOCAL | NO_WRITE_TO_BINLOG] STATUS.
+func (s *Server) registerSemisyncStatements() {
+	ignoreAuth := ast.AuthInformation{AuthType: ast.AuthType_IGNORE, TargetType: ast.AuthTargetType_Ignore}
+	s.parser.RegisterStatement(
+		func(p string) bool { return firstWord(p) == "INSTALL" },
+		func(_ *sql.Context, query string) (ast.Statement, error) {
+			name, soname, err := plugins.ParseInstall(query)
+			if err != nil {
+				return nil, err
+			}
+			return ExecStatement("INSTALL PLUGIN "+name, ignoreAuth, func(ctx *sql.Context) error {
+				return s.plugins.Install(ctx, name, soname)
+			}), nil
+		})
+	s.parser.RegisterStatement(
+		func(p string) bool { return firstWord(p) == "UNINSTALL" },
+		func(_ *sql.Context, query string) (ast.Statement, error) {
+			name, err := plugins.ParseUninstall(query)
+			if err != nil {
+				return nil, err
+			}
+			return ExecStatement("UNINSTALL PLUGIN "+name, ignoreAuth, func(ctx *sql.Context) error {
+				return s.plugins.Uninstall(ctx, name)
+			}), nil
+		})
+	s.parser.RegisterStatement(
+		func(p string) bool { return wholeStatement(p) == "SHOW PLUGINS" },
+		func(*sql.Context, string) (ast.Statement, error) {
+			return RowsStatement("SHOW PLUGINS", plugins.ShowPluginsSchema, func(*sql.Context) ([]sql.Row, error) {
+				return s.plugins.ShowPlugins(), nil
+			}), nil
+		})
+	s.parser.RegisterStatement(
+		func(p string) bool {
+			switch wholeStatement(p) {
+			case "FLUSH STATUS", "FLUSH LOCAL STATUS", "FLUSH NO_WRITE_TO_BINLOG STATUS":
+				return true
+			}
+			return false
+		},
+		func(*sql.Context, string) (ast.Statement, error) {
+			reload := ast.AuthInformation{AuthType: ast.AuthType_RELOAD, TargetType: ast.AuthTargetType_Global}
+			return ExecStatement("FLUSH STATUS", reload, func(*sql.Context) error {
+				s.semisync.FlushStatus()
+				return nil
+			}), nil
+		})
+}
+
+// firstWord returns the first word of a normalized prefix.
+func firstWord(p string) string {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; !(c == '_' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return p[:i]
+		}
+	}
+	return p
+}
+
+// wholeStatement returns a normalized prefix up to its first ';', without trailing space.
+func wholeStatement(p string) string {
+	if i := strings.IndexByte(p, ';'); i >= 0 {
+		p = p[:i]
+	}
+	return strings.TrimSpace(p)
+}
+
+// pluginFile is the installed-plugin table (MySQL's mysql.plugin) in the data directory: one
+// "name<TAB>library" line per plugin.
+type pluginFile struct{ path string }
+
+var _ plugins.Store = pluginFile{}
+
+const pluginFileHeader = "# semisyncd's mysql.plugin: plugins loaded at every start (name<TAB>library)\n"
+
+// Load implements plugins.Store. A missing file is an empty table.
+func (f pluginFile) Load() ([]plugins.Row, error) {
+	buf, err := os.ReadFile(f.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rows []plugins.Row
+	sc := bufio.NewScanner(bytes.NewReader(buf))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, lib, ok := strings.Cut(line, "\t")
+		if !ok || name == "" || lib == "" {
+			return nil, fmt.Errorf("%s:%d: want name<TAB>library, got %q", f.path, n, line)
+		}
+		rows = append(rows, plugins.Row{Name: name, Library: lib})
+	}
+	return rows, sc.Err()
+}
+
+// Save implements plugins.Store: the file is replaced atomically.
+func (f pluginFile) Save(rows []plugins.Row) error {
+	var b strings.Builder
+	b.WriteString(pluginFileHeader)
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%s\t%s\n", r.Name, r.Library)
+	}
+	return writeFileAtomic(f.path, []byte(b.String()))
+}

@@ -1,0 +1,41 @@
+package sqlserver
+
+// Warnings as MySQL keeps them: every statement except a diagnostic one (SHOW WARNINGS, SHOW
+// ERRORS, SHOW COUNT(*) …, GET DIAGNOSTICS) starts with an empty list, so SHOW WARNINGS shows
+// the previous statement's warnings only. GMS clears the list only after it has planned a
+// statement other than SET, so without this, warnings of a SET (1292 for a clamped value) or
+// of a statement before a failed one stay and reappear after later statements.
+
+import (
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+)
+
+// trackSession records the session of a connection, for clearWarnings.
+func (h *handler) trackSession(connID uint32, s sql.Session) {
+	h.sessions.Store(connID, s)
+}
+
+// clearWarnings empties the warnings of c's session unless query is a diagnostic statement.
+func (h *handler) clearWarnings(c *mysql.Conn, query string) {
+	if isDiagnostic(query) {
+		return
+	}
+	if s, ok := h.sessions.Load(c.ConnectionID); ok {
+		s.(sql.Session).ClearWarnings()
+	}
+}
+
+// isDiagnostic reports whether query is one of the statements that read the warnings list
+// without clearing it.
+func isDiagnostic(query string) bool {
+	p := NormalizedPrefix(query)
+	for _, d := range []string{"SHOW WARNINGS", "SHOW ERRORS", "SHOW COUNT", "GET DIAGNOSTICS", "GET CURRENT DIAGNOSTICS", "GET STACKED DIAGNOSTICS"} {
+		if strings.HasPrefix(p, d) {
+			return true
+		}
+	}
+	return false
+}
