@@ -12,6 +12,7 @@
 //	srv.Stop(t)                             // SIGTERM, bounded; fails the test if it hangs
 //	srv.Kill(t)                             // SIGKILL
 //	srv = srv.Restart(t)                    // same data directory and flags, new process
+//	srv = srv.RestartWithArgs(t, "--x=1")    // same data directory, other flags
 //	StartServer(t, WithArgs("--server-id", "2"), WithPassword("pw"), WithDataDir(dir))
 package integration
 
@@ -320,6 +321,19 @@ func (s *Server) Restart(t testing.TB) *Server {
 		s.Stop(t)
 	}
 	return start(t, s.opts)
+}
+
+// RestartWithArgs is Restart with args replacing the flags given by WithArgs.
+func (s *Server) RestartWithArgs(t testing.TB, args ...string) *Server {
+	t.Helper()
+	select {
+	case <-s.exited:
+	default:
+		s.Stop(t)
+	}
+	o := s.opts
+	o.args = args
+	return start(t, o)
 }
 
 // stopQuietly is the test-end cleanup: SIGTERM, then SIGKILL if the process overstays.
