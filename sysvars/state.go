@@ -24,7 +24,8 @@ type SourceConfig struct {
 // Rpl_semi_sync_master_*, spec §2). The semi-sync runtime owns every field and updates it with
 // atomic operations; SHOW STATUS reads them. sysvars itself only resets: INSTALL PLUGIN zeroes
 // YesTx and NoTx, FLUSH STATUS zeroes YesTx, NoTx, NoTimes, TimefuncFailures and
-// WaitPosBacktraverse, UNINSTALL PLUGIN clears Status. Times are microseconds.
+// WaitPosBacktraverse (FlushStatus), RESET MASTER all but Clients and Status (ResetMaster),
+// UNINSTALL PLUGIN clears Status. Times are microseconds.
 type SourceStatus struct {
 	Status              atomic.Bool   // …_status: ON while semi-sync is enabled and active
 	Clients             atomic.Int64  // …_clients: connected semi-sync replicas
@@ -207,6 +208,18 @@ func (s *State) FlushStatus() {
 	st.NoTimes.Store(0)
 	st.TimefuncFailures.Store(0)
 	st.WaitPosBacktraverse.Store(0)
+}
+
+// ResetMaster resets what RESET MASTER (8.4: RESET BINARY LOGS AND GTIDS) resets through the
+// source plugin's reset hook (resetMaster, spec §2.3): every counter but clients and status.
+// The binlog calls it when the statement runs with a source family installed.
+func (s *State) ResetMaster() {
+	st := &s.Source.Status
+	for _, c := range []*atomic.Uint64{&st.YesTx, &st.NoTx, &st.NoTimes, &st.TimefuncFailures, &st.WaitPosBacktraverse,
+		&st.TxWaits, &st.TxWaitTime, &st.NetWaits, &st.NetWaitTime} {
+		c.Store(0)
+	}
+	st.WaitSessions.Store(0)
 }
 
 // Subscribe registers fn to be called on every Event, and returns a function that cancels the
