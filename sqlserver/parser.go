@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
@@ -19,7 +18,7 @@ type MatchFunc func(normalizedPrefix string) bool
 
 // BuildFunc turns one statement's text (without its trailing delimiter) into an AST. Statements
 // the vitess grammar cannot express return ast.InjectedStatement whose Statement resolves to a
-// sql.ExecSourceRel node (ExecStatement and RowsStatement build them); set its Auth.AuthType
+// sql.ExecSourceRel node (Statement builds them); set its Auth.AuthType
 // (e.g. ast.AuthType_SUPER), because an empty one fails once users exist. An error is reported
 // to the client: a *mysql.SQLError with its code (when the statement runs), any other error as
 // a parse error, so vitess's "syntax error at position N near 'tok'" becomes MySQL's 1064.
@@ -129,8 +128,7 @@ func runBuild(build BuildFunc, ctx *sql.Context, query string) (ast.Statement, e
 	stmt, err := build(ctx, query)
 	var se *mysql.SQLError
 	if errors.As(err, &se) {
-		ignore := ast.AuthInformation{AuthType: ast.AuthType_IGNORE, TargetType: ast.AuthTargetType_Ignore}
-		return ExecStatement(query, ignore, func(*sql.Context) error { return se }), nil
+		return Statement(query, nil, NoAuth, func(*sql.Context) ([]sql.Row, error) { return nil, se }), nil
 	}
 	return stmt, err
 }
@@ -236,85 +234,4 @@ func quoteEnd(s string, start int) int {
 		}
 	}
 	return len(s)
-}
-
-// ExecStatement returns a statement for a BuildFunc: GMS checks auth (set AuthType, e.g.
-// ast.AuthType_RELOAD with ast.AuthTargetType_Global, or ast.AuthType_IGNORE when run checks
-// privileges itself), then run executes and the client gets OK with 0 rows affected, or run's
-// error.
-func ExecStatement(desc string, auth ast.AuthInformation, run func(*sql.Context) error) ast.Statement {
-	return ast.InjectedStatement{Statement: injectable{execNode{leaf: leaf{desc}, run: run}}, Auth: auth}
-}
-
-// RowsStatement returns a read-only statement for a BuildFunc whose result has schema and the
-// rows produce returns. Anyone may run it.
-func RowsStatement(desc string, schema sql.Schema, produce func(*sql.Context) ([]sql.Row, error)) ast.Statement {
-	return ast.InjectedStatement{
-		Statement: injectable{rowsNode{leaf: leaf{desc}, schema: schema, produce: produce}},
-		Auth:      ast.AuthInformation{AuthType: ast.AuthType_IGNORE, TargetType: ast.AuthTargetType_Ignore},
-	}
-}
-
-// injectable is an ast.Injectable that resolves to a ready node.
-type injectable struct{ node sql.Node }
-
-func (i injectable) WithResolvedChildren(context.Context, []any) (any, error) { return i.node, nil }
-
-// leaf is what the nodes of registered statements share: no children, always resolved.
-type leaf struct{ desc string }
-
-func (l leaf) Resolved() bool       { return true }
-func (l leaf) String() string       { return l.desc }
-func (l leaf) Children() []sql.Node { return nil }
-func (l leaf) checkNoChildren(n sql.Node, children []sql.Node) error {
-	if len(children) != 0 {
-		return sql.ErrInvalidChildrenNumber.New(n, len(children), 0)
-	}
-	return nil
-}
-
-// execNode runs a function and answers OK.
-type execNode struct {
-	leaf
-	run func(*sql.Context) error
-}
-
-var _ sql.ExecSourceRel = execNode{}
-
-func (n execNode) IsReadOnly() bool               { return false }
-func (n execNode) Schema(*sql.Context) sql.Schema { return types.OkResultSchema }
-
-func (n execNode) WithChildren(_ *sql.Context, children ...sql.Node) (sql.Node, error) {
-	return n, n.checkNoChildren(n, children)
-}
-
-func (n execNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
-	if err := n.run(ctx); err != nil {
-		return nil, err
-	}
-	return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(0))), nil
-}
-
-// rowsNode answers with rows computed when it runs.
-type rowsNode struct {
-	leaf
-	schema  sql.Schema
-	produce func(*sql.Context) ([]sql.Row, error)
-}
-
-var _ sql.ExecSourceRel = rowsNode{}
-
-func (n rowsNode) IsReadOnly() bool               { return true }
-func (n rowsNode) Schema(*sql.Context) sql.Schema { return n.schema }
-
-func (n rowsNode) WithChildren(_ *sql.Context, children ...sql.Node) (sql.Node, error) {
-	return n, n.checkNoChildren(n, children)
-}
-
-func (n rowsNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
-	rows, err := n.produce(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return sql.RowsToRowIter(rows...), nil
 }

@@ -9,9 +9,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
@@ -20,6 +22,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/semisyncd/semisyncd/plugins"
+	"github.com/semisyncd/semisyncd/plugins/semisync"
 	"github.com/semisyncd/semisyncd/sysvars"
 )
 
@@ -50,7 +53,7 @@ func (s *Server) installPlugins(a *analyzer.Analyzer) {
 	if s.cfg.DataDir != "" {
 		store = pluginFile{path: filepath.Join(s.cfg.DataDir, pluginsFile)}
 	}
-	s.plugins = plugins.New(s.semisync, plugins.Options{
+	s.plugins = plugins.New(s.vars, plugins.Options{
 		PluginDir:  s.cfg.PluginDir,
 		Store:      store,
 		Privileges: a.Catalog.MySQLDb,
@@ -64,7 +67,6 @@ func (s *Server) installPlugins(a *analyzer.Analyzer) {
 // INSTALL PLUGIN, UNINSTALL PLUGIN, SHOW PLUGINS (MySQL's five columns, where GMS shows
 // information_schema's eleven) and FLUSH [LOCAL | NO_WRITE_TO_BINLOG] STATUS.
 func (s *Server) registerSemisyncStatements() {
-	ignoreAuth := ast.AuthInformation{AuthType: ast.AuthType_IGNORE, TargetType: ast.AuthTargetType_Ignore}
 	s.parser.RegisterStatement(
 		func(p string) bool { return firstWord(p) == "INSTALL" },
 		func(_ *sql.Context, query string) (ast.Statement, error) {
@@ -72,8 +74,8 @@ func (s *Server) registerSemisyncStatements() {
 			if err != nil {
 				return nil, err
 			}
-			return ExecStatement("INSTALL PLUGIN "+name, ignoreAuth, func(ctx *sql.Context) error {
-				return s.plugins.Install(ctx, name, soname)
+			return Statement("INSTALL PLUGIN "+name, nil, NoAuth, func(ctx *sql.Context) ([]sql.Row, error) {
+				return nil, s.plugins.Install(ctx, name, soname)
 			}), nil
 		})
 	s.parser.RegisterStatement(
@@ -83,14 +85,14 @@ func (s *Server) registerSemisyncStatements() {
 			if err != nil {
 				return nil, err
 			}
-			return ExecStatement("UNINSTALL PLUGIN "+name, ignoreAuth, func(ctx *sql.Context) error {
-				return s.plugins.Uninstall(ctx, name)
+			return Statement("UNINSTALL PLUGIN "+name, nil, NoAuth, func(ctx *sql.Context) ([]sql.Row, error) {
+				return nil, s.plugins.Uninstall(ctx, name)
 			}), nil
 		})
 	s.parser.RegisterStatement(
 		func(p string) bool { return wholeStatement(p) == "SHOW PLUGINS" },
 		func(*sql.Context, string) (ast.Statement, error) {
-			return RowsStatement("SHOW PLUGINS", plugins.ShowPluginsSchema, func(*sql.Context) ([]sql.Row, error) {
+			return Statement("SHOW PLUGINS", plugins.ShowPluginsSchema, NoAuth, func(*sql.Context) ([]sql.Row, error) {
 				return s.plugins.ShowPlugins(), nil
 			}), nil
 		})
@@ -103,12 +105,95 @@ func (s *Server) registerSemisyncStatements() {
 			return false
 		},
 		func(*sql.Context, string) (ast.Statement, error) {
-			reload := ast.AuthInformation{AuthType: ast.AuthType_RELOAD, TargetType: ast.AuthTargetType_Global}
-			return ExecStatement("FLUSH STATUS", reload, func(*sql.Context) error {
-				s.semisync.FlushStatus()
-				return nil
+			return Statement("FLUSH STATUS", nil, GlobalAuth(ast.AuthType_RELOAD), func(*sql.Context) ([]sql.Row, error) {
+				s.vars.FlushStatus()
+				return nil, nil
 			}), nil
 		})
+}
+
+// attachSource connects the semi-sync source runtime to the variables: INSTALL and UNINSTALL
+// of a source family switch it on and off, the family's variables reach it when set, SHOW
+// STATUS reads its counters (as MySQL's status functions call setExportStats), FLUSH STATUS
+// resets them, and UNINSTALL asks it whether semi-sync replicas are connected (1883).
+func (s *Server) attachSource(src *semisync.Source) {
+	vars := s.vars
+	cfg := &vars.Source.Config
+	apply := func(v sysvars.Var) {
+		switch v {
+		case sysvars.SourceEnabled:
+			src.SetEnabled(cfg.Enabled.Load())
+		case sysvars.SourceTimeout:
+			src.SetTimeout(millis(cfg.TimeoutMillis.Load()))
+		case sysvars.SourceTraceLevel:
+			src.SetTraceLevel(int64(cfg.TraceLevel.Load()))
+		case sysvars.SourceWaitNoReplica:
+			src.SetWaitNoReplica(cfg.WaitNoReplica.Load())
+		case sysvars.SourceWaitPoint:
+			src.SetWaitPoint(semisync.WaitPoint(cfg.WaitPoint.Load()))
+		case sysvars.SourceWaitForReplicaCount:
+			src.SetWaitCount(int(cfg.WaitForReplicaCount.Load()))
+		}
+	}
+	vars.Subscribe(func(e sysvars.Event) {
+		switch {
+		case e.Kind == sysvars.StatusFlushed:
+			src.FlushStatus()
+		case e.Family.Role() != sysvars.RoleSource:
+		case e.Kind == sysvars.Installed:
+			src.SetActive(true)
+			for _, v := range []sysvars.Var{sysvars.SourceTimeout, sysvars.SourceTraceLevel, sysvars.SourceWaitNoReplica,
+				sysvars.SourceWaitPoint, sysvars.SourceWaitForReplicaCount} {
+				apply(v)
+			}
+			if cfg.Enabled.Load() {
+				apply(sysvars.SourceEnabled)
+			}
+		case e.Kind == sysvars.Uninstalled:
+			src.SetActive(false)
+		case e.Kind == sysvars.VarChanged:
+			apply(e.Var)
+		}
+	})
+	vars.SetStatusRefresh(func() {
+		c, st := src.Counters(), &vars.Source.Status
+		st.Status.Store(src.Status())
+		st.Clients.Store(int64(c.Clients))
+		st.WaitSessions.Store(int64(c.WaitSessions))
+		st.YesTx.Store(c.YesTx)
+		st.NoTx.Store(c.NoTx)
+		st.NoTimes.Store(c.NoTimes)
+		st.TimefuncFailures.Store(c.TimefuncFailures)
+		st.WaitPosBacktraverse.Store(c.WaitPosBacktraverse)
+		st.TxWaits.Store(c.TxWaits)
+		st.TxWaitTime.Store(c.TxWaitTimeMicros)
+		st.NetWaits.Store(c.NetWaits)
+	})
+	s.plugins.SetInUseChecker(sourceInUse{src: src, vars: vars})
+}
+
+// millis converts rpl_semi_sync_source_timeout to a duration, saturating.
+func millis(ms uint64) time.Duration {
+	if ms > uint64(math.MaxInt64/int64(time.Millisecond)) {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// sourceInUse is MySQL's uninstall check with the source runtime's client count.
+type sourceInUse struct {
+	src  *semisync.Source
+	vars *sysvars.State
+}
+
+var _ plugins.InUseChecker = sourceInUse{}
+
+// InUse implements plugins.InUseChecker.
+func (u sourceInUse) InUse(role sysvars.Role) bool {
+	if role == sysvars.RoleSource {
+		return u.src.Clients() > 0
+	}
+	return plugins.DefaultInUse{State: u.vars}.InUse(role)
 }
 
 // firstWord returns the first word of a normalized prefix.

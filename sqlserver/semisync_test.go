@@ -51,7 +51,7 @@ func statusValues(t *testing.T, db *gosql.DB, pattern string) map[string]string 
 func TestSemisyncRuntimeAPI(t *testing.T) {
 	s, _ := startServer(t, Config{})
 	db := open(t, dsn(s, "root", ""))
-	ss := s.Semisync()
+	ss := s.SemisyncState()
 
 	var mu sync.Mutex
 	var events []sysvars.Event
@@ -316,7 +316,7 @@ func TestSemisyncOptionsChecked(t *testing.T) {
 		SemisyncOptions: map[string]string{"rpl_semi_sync_source_wait_for_replica_count": "0"},
 		PluginLoad:      "rpl_semi_sync_source=semisync_source.so",
 	})
-	if got := s.Semisync().Source.Config.WaitForReplicaCount.Load(); got != 1 {
+	if got := s.SemisyncState().Source.Config.WaitForReplicaCount.Load(); got != 1 {
 		t.Fatalf("count %d, want 1", got)
 	}
 	logged := false

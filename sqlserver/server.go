@@ -85,7 +85,7 @@ type Server struct {
 	handler  *handler
 	repl     *replication
 	source   *semisync.Source // nil without a binlog
-	semisync *sysvars.State
+	vars     *sysvars.State   // the semi-sync variables and status variables
 	plugins  *plugins.Registry
 
 	startOnce sync.Once
@@ -129,12 +129,12 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:      cfg,
-		log:      log,
-		backend:  backend,
-		parser:   NewParser(),
-		semisync: state,
-		served:   make(chan struct{}),
+		cfg:     cfg,
+		log:     log,
+		backend: backend,
+		parser:  NewParser(),
+		vars:    state,
+		served:  make(chan struct{}),
 	}
 
 	pro := backend.Provider()
@@ -142,14 +142,14 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 		AddOverrides(sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: s.parser}}).
 		Build()
 	a.Catalog.AuthHandler = accessDeniedHandler{a.Catalog.AuthHandler}
-	installVariables(a.Catalog.MySQLDb, s.semisync.Hidden)
-	sysvars.Register(s.semisync)
+	installVariables(a.Catalog.MySQLDb, s.vars.Hidden)
+	sysvars.Register(s.vars)
 	s.installPlugins(a)
 	if err := applyConfigVariables(cfg); err != nil {
 		return nil, err
 	}
 	s.engine = sqle.New(a, &sqle.Config{})
-	sysvars.InstallStatus(s.semisync)
+	sysvars.InstallStatus(s.vars)
 	installShowVariables(a)
 	s.registerSemisyncStatements()
 	if err := setupAccounts(s.engine, cfg.DataDir, cfg.User, cfg.Password); err != nil {
@@ -174,6 +174,9 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 			s.engine.Close()
 			return nil, err
 		}
+	}
+	if s.source != nil {
+		s.attachSource(s.source)
 	}
 	if err := s.plugins.Start(cfg.PluginLoad, cfg.PluginLoadAdd); err != nil {
 		s.engine.Close()
@@ -278,9 +281,9 @@ func (s *Server) SessionManager() *server.SessionManager { return s.sessions }
 // does not parse.
 func (s *Server) Parser() *Parser { return s.parser }
 
-// Semisync returns the semi-sync variables and counters: the configuration the semi-sync
-// runtime reads, the counters it updates, and the change events it subscribes to.
-func (s *Server) Semisync() *sysvars.State { return s.semisync }
+// SemisyncState returns the semi-sync variables and status variables: the configuration the
+// semi-sync runtimes read, the status they publish, and the change events they subscribe to.
+func (s *Server) SemisyncState() *sysvars.State { return s.vars }
 
 // Plugins returns the plugin registry, where the semi-sync runtime installs its in-use check.
 func (s *Server) Plugins() *plugins.Registry { return s.plugins }

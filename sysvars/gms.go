@@ -140,6 +140,7 @@ func (r *statusRegistry) NewSessionMap() map[string]sql.StatusVarValue {
 
 // NewGlobalMap implements sql.StatusVariableRegistry: a snapshot, read when SHOW STATUS runs.
 func (r *statusRegistry) NewGlobalMap() map[string]sql.StatusVarValue {
+	r.state.refreshStatus()
 	m := r.inner.NewGlobalMap()
 	for name := range m {
 		if isSemisyncStatus(name) {
@@ -166,6 +167,7 @@ func (r *statusRegistry) GetGlobal(name string) (sql.StatusVariable, any, bool) 
 	if !ok || !r.state.IsInstalled(e.family) {
 		return nil, nil, false
 	}
+	r.state.refreshStatus()
 	return e.sv.v, e.sv.read(r.state), true
 }
 

@@ -22,9 +22,9 @@ type SourceConfig struct {
 
 // SourceStatus holds the source plugin's status variables (Rpl_semi_sync_source_* or
 // Rpl_semi_sync_master_*, spec §2). The semi-sync runtime owns every field and updates it with
-// atomic operations; SHOW STATUS reads them. sysvars itself only resets: INSTALL PLUGIN zeroes
-// YesTx and NoTx, FLUSH STATUS zeroes YesTx, NoTx, NoTimes, TimefuncFailures and
-// WaitPosBacktraverse (FlushStatus), RESET MASTER all but Clients and Status (ResetMaster),
+// atomic operations, or keeps its own and copies them here in the function SetStatusRefresh
+// installs; SHOW STATUS reads them. sysvars itself only resets: INSTALL PLUGIN zeroes YesTx and
+// NoTx, FLUSH STATUS zeroes YesTx, NoTx, NoTimes, TimefuncFailures and WaitPosBacktraverse,
 // UNINSTALL PLUGIN clears Status. Times are microseconds.
 type SourceStatus struct {
 	Status              atomic.Bool   // …_status: ON while semi-sync is enabled and active
@@ -92,6 +92,9 @@ const (
 	Installed
 	// Uninstalled: a family was uninstalled; its variables and status rows are gone.
 	Uninstalled
+	// StatusFlushed: FLUSH STATUS ran (Family and Var are unset). A runtime that keeps its
+	// counters itself resets what FlushStatus documents.
+	StatusFlushed
 )
 
 // Event is one change subscribers hear about.
@@ -118,6 +121,8 @@ type State struct {
 	subsMu  sync.Mutex
 	subs    map[int]func(Event)
 	nextSub int
+
+	refresh atomic.Pointer[func()] // SetStatusRefresh
 }
 
 // New returns a State with every variable at its default and no family installed.
@@ -200,7 +205,8 @@ func (s *State) Uninstall(f Family) {
 
 // FlushStatus resets what FLUSH STATUS resets in MySQL (spec §2.1, §2.3): the plain counters
 // yes_tx, no_tx, no_times, timefunc_failures and wait_pos_backtraverse. The others are
-// computed by functions in MySQL and keep their values.
+// computed by functions in MySQL and keep their values. Subscribers then receive a
+// StatusFlushed event.
 func (s *State) FlushStatus() {
 	st := &s.Source.Status
 	st.YesTx.Store(0)
@@ -208,18 +214,26 @@ func (s *State) FlushStatus() {
 	st.NoTimes.Store(0)
 	st.TimefuncFailures.Store(0)
 	st.WaitPosBacktraverse.Store(0)
+	s.notify(Event{Kind: StatusFlushed})
 }
 
-// ResetMaster resets what RESET MASTER (8.4: RESET BINARY LOGS AND GTIDS) resets through the
-// source plugin's reset hook (resetMaster, spec §2.3): every counter but clients and status.
-// The binlog calls it when the statement runs with a source family installed.
-func (s *State) ResetMaster() {
-	st := &s.Source.Status
-	for _, c := range []*atomic.Uint64{&st.YesTx, &st.NoTx, &st.NoTimes, &st.TimefuncFailures, &st.WaitPosBacktraverse,
-		&st.TxWaits, &st.TxWaitTime, &st.NetWaits, &st.NetWaitTime} {
-		c.Store(0)
+// SetStatusRefresh installs fn, which every read of the status variables (SHOW STATUS) calls
+// first, as MySQL's status functions call setExportStats: a runtime that keeps its counters
+// itself copies them into Source.Status and Replica.Status there. fn must be quick and must
+// not block; nil removes it.
+func (s *State) SetStatusRefresh(fn func()) {
+	if fn == nil {
+		s.refresh.Store(nil)
+		return
 	}
-	st.WaitSessions.Store(0)
+	s.refresh.Store(&fn)
+}
+
+// refreshStatus runs the function SetStatusRefresh installed, if any.
+func (s *State) refreshStatus() {
+	if fn := s.refresh.Load(); fn != nil {
+		(*fn)()
+	}
 }
 
 // Subscribe registers fn to be called on every Event, and returns a function that cancels the
