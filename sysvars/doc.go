@@ -27,9 +27,11 @@
 // GMS's registry holds each variable's value for SQL (SET, SELECT @@x, SHOW VARIABLES). Every
 // write goes through the variable's NotifyChanged, which mirrors the value into the atomics of
 // SourceConfig and ReplicaConfig, so the runtime reads configuration without locks, and tells
-// subscribers (State.Subscribe) what changed. Status counters live only in atomics
-// (SourceStatus, ReplicaStatus): the runtime updates them, SHOW STATUS reads them, FLUSH STATUS
-// and INSTALL PLUGIN reset the ones MySQL resets.
+// subscribers (State.Subscribe) what changed. Status variables are read from atomics
+// (SourceStatus, ReplicaStatus): a runtime either updates them directly or keeps its own
+// counters and copies them in the hook State.SetStatusRefresh installs, which every SHOW STATUS
+// calls first (MySQL's setExportStats). FLUSH STATUS and INSTALL PLUGIN reset the ones MySQL
+// resets, and FLUSH STATUS tells subscribers (StatusFlushed).
 //
 // One process serves one State: GMS's variable registries are package globals.
 package sysvars
