@@ -180,6 +180,9 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	}
 	if err := s.plugins.Start(cfg.PluginLoad, cfg.PluginLoadAdd); err != nil {
 		s.engine.Close()
+		if s.repl != nil {
+			_ = s.repl.w.Close()
+		}
 		return nil, fmt.Errorf("sqlserver: %w", err)
 	}
 
