@@ -127,7 +127,7 @@ func TestDumpNeedsReplicationSlave(t *testing.T) {
 		user string
 		ok   bool
 	}{{"plain", false}, {"repl", true}} {
-		s := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{ServerID: nextServerID(), Flavor: "mysql", Host: host, Port: uint16(pn), User: c.user, Password: "pw", MaxReconnectAttempts: 1})
+		s := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{ServerID: nextServerID(), Flavor: "mysql", Logger: quietLog, Host: host, Port: uint16(pn), User: c.user, Password: "pw", MaxReconnectAttempts: 1})
 		st, err := s.StartSync(gmysql.Position{Name: "binlog.000001", Pos: 4})
 		if err != nil {
 			s.Close()
@@ -152,7 +152,7 @@ func TestHeartbeats(t *testing.T) {
 	srv := StartServer(t)
 	host, port, _ := net.SplitHostPort(srv.Addr)
 	pn, _ := strconv.Atoi(port)
-	s := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{ServerID: nextServerID(), Flavor: "mysql", Host: host, Port: uint16(pn), User: "root", HeartbeatPeriod: 100 * time.Millisecond})
+	s := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{ServerID: nextServerID(), Flavor: "mysql", Logger: quietLog, Host: host, Port: uint16(pn), User: "root", HeartbeatPeriod: 100 * time.Millisecond})
 	defer s.Close()
 	st, err := s.StartSync(gmysql.Position{Name: "binlog.000001", Pos: 4})
 	if err != nil {

@@ -3,6 +3,8 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -22,6 +24,9 @@ type change struct {
 
 func (c change) String() string { return c.action + " " + c.table + " " + c.key }
 
+// quietLog keeps go-mysql's info logging out of test and benchmark output.
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 var serverIDs = make(chan uint32, 1)
 
 func init() { serverIDs <- 1000 }
@@ -37,7 +42,7 @@ func newSyncer(t *testing.T, srv *Server) *replication.BinlogSyncer {
 	host, port, _ := net.SplitHostPort(srv.Addr)
 	p, _ := strconv.Atoi(port)
 	cfg := replication.BinlogSyncerConfig{
-		ServerID: nextServerID(), Flavor: "mysql", Host: host, Port: uint16(p), User: "root",
+		ServerID: nextServerID(), Flavor: "mysql", Logger: quietLog, Host: host, Port: uint16(p), User: "root",
 		MaxReconnectAttempts: 1, UseDecimal: false,
 	}
 	s := replication.NewBinlogSyncer(cfg)
@@ -225,7 +230,7 @@ func BenchmarkStreamingLatency(b *testing.B) {
 	mustExec(b, db, "CREATE TABLE lat.t (id INT PRIMARY KEY)")
 	host, port, _ := net.SplitHostPort(srv.Addr)
 	p, _ := strconv.Atoi(port)
-	syncer := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{ServerID: nextServerID(), Flavor: "mysql", Host: host, Port: uint16(p), User: "root"})
+	syncer := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{ServerID: nextServerID(), Flavor: "mysql", Logger: quietLog, Host: host, Port: uint16(p), User: "root"})
 	defer syncer.Close()
 	var status struct {
 		file string

@@ -66,7 +66,14 @@ func (s *Server) registerBinlogStatements() {
 		return prefix == "RESET MASTER" || prefix == "RESET BINARY LOGS AND GTIDS"
 	}, func(*sql.Context, string) (ast.Statement, error) {
 		return Statement("RESET MASTER", nil, GlobalAuth(ast.AuthType_RELOAD), func(*sql.Context) ([]sql.Row, error) {
-			return nil, r.w.Reset()
+			if err := r.w.Reset(); err != nil {
+				return nil, err
+			}
+			if s.source != nil {
+				// The semi-sync positions and counters restart with the binlog.
+				s.source.Reset()
+			}
+			return nil, nil
 		}), nil
 	})
 	p.RegisterStatement(func(prefix string) bool { return prefix == "SHOW MASTER LOGS" },

@@ -106,6 +106,10 @@ func (s *Source) do(f func(*Tracker) []Release) {
 // SetActive installs (true) or uninstalls the plugin; an uninstalled
 // source never waits, flags or counts.
 func (s *Source) SetActive(on bool) {
+	if on && !s.active.Load() {
+		// Installing zeroes yes_tx and no_tx (MySQL's plugin init).
+		s.do(func(t *Tracker) []Release { t.ResetInstalled(); return nil })
+	}
 	s.active.Store(on)
 	if !on {
 		s.SetEnabled(false)

@@ -456,6 +456,9 @@ func (t *Tracker) ResetFlushable() {
 	t.counters.TimefuncFailures, t.counters.WaitPosBacktraverse = 0, 0
 }
 
+// ResetInstalled zeroes yes_tx and no_tx, as installing the plugin does.
+func (t *Tracker) ResetInstalled() { t.counters.YesTx, t.counters.NoTx = 0, 0 }
+
 // Shutdown releases every waiter (the server is stopping).
 func (t *Tracker) Shutdown() []Release {
 	t.shuttingDown = true
