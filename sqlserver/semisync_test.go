@@ -64,7 +64,7 @@ func TestSemisyncRuntimeAPI(t *testing.T) {
 	mustExec(t, db,
 		"INSTALL PLUGIN rpl_semi_sync_master SONAME 'semisync_master.so'",
 		"SET GLOBAL rpl_semi_sync_master_enabled = ON",
-		"SET GLOBAL rpl_semi_sync_master_enabled = 1", // unchanged: no event
+		"SET GLOBAL rpl_semi_sync_master_enabled = 1", // unchanged: an event all the same (MySQL runs the update)
 		"SET GLOBAL rpl_semi_sync_master_wait_for_slave_count = 2",
 		"SET GLOBAL rpl_semi_sync_master_timeout = 250",
 		"SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_COMMIT",
@@ -80,6 +80,7 @@ func TestSemisyncRuntimeAPI(t *testing.T) {
 	m := sysvars.FamilyMaster
 	want := []sysvars.Event{
 		{Kind: sysvars.Installed, Family: m},
+		{Kind: sysvars.VarChanged, Family: m, Var: sysvars.SourceEnabled},
 		{Kind: sysvars.VarChanged, Family: m, Var: sysvars.SourceEnabled},
 		{Kind: sysvars.VarChanged, Family: m, Var: sysvars.SourceWaitForReplicaCount},
 		{Kind: sysvars.VarChanged, Family: m, Var: sysvars.SourceTimeout},

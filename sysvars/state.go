@@ -85,8 +85,10 @@ type Replica struct {
 type EventKind int
 
 const (
-	// VarChanged: a variable of an installed family was set to a value that differs from the
-	// previous one. The new value is in the Config atomics already.
+	// VarChanged: a variable of an installed family was assigned (SET GLOBAL), whether or not
+	// the value differs: MySQL runs a variable's update function on every assignment, and some
+	// act on an unchanged value (SET wait_no_replica = ON while OFF forces status ON). The new
+	// value is in the Config atomics already.
 	VarChanged EventKind = iota
 	// Installed: a family was installed; its variables already hold their start values.
 	Installed
@@ -269,14 +271,15 @@ func (s *State) notify(e Event) {
 }
 
 // changed records a variable's new value (GMS's stored form) in the atomics and tells the
-// subscribers when the value differs and the family is installed. It is every variable's
-// NotifyChanged, so it runs under GMS's registry lock.
+// subscribers when the family is installed. It is every variable's NotifyChanged, so it runs
+// under GMS's registry lock.
 func (s *State) changed(v variable, val any) error {
 	raw, err := rawValue(v.def, val)
 	if err != nil {
 		return err
 	}
-	if s.store(v.def, raw) && s.IsInstalled(v.family) {
+	s.store(v.def, raw)
+	if s.IsInstalled(v.family) {
 		s.notify(Event{Kind: VarChanged, Family: v.family, Var: v.def.v})
 	}
 	return nil

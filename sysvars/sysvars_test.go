@@ -195,7 +195,7 @@ func TestInstallSetsValuesAndSubscribersHear(t *testing.T) {
 		val  any
 	}{
 		{"rpl_semi_sync_source_enabled", "ON"},
-		{"rpl_semi_sync_source_enabled", int8(1)}, // unchanged: no event
+		{"rpl_semi_sync_source_enabled", int8(1)}, // unchanged: still an event, as MySQL runs the update
 		{"rpl_semi_sync_source_wait_for_replica_count", int8(3)},
 		{"rpl_semi_sync_source_wait_point", "AFTER_COMMIT"},
 	} {
@@ -204,6 +204,7 @@ func TestInstallSetsValuesAndSubscribersHear(t *testing.T) {
 		}
 	}
 	want := []Event{
+		{Kind: VarChanged, Family: FamilySource, Var: SourceEnabled},
 		{Kind: VarChanged, Family: FamilySource, Var: SourceEnabled},
 		{Kind: VarChanged, Family: FamilySource, Var: SourceWaitForReplicaCount},
 		{Kind: VarChanged, Family: FamilySource, Var: SourceWaitPoint},

@@ -118,7 +118,13 @@ func (s *Source) SetActive(on bool) {
 
 // SetEnabled is rpl_semi_sync_source_enabled.
 func (s *Source) SetEnabled(on bool) {
-	s.do(func(t *Tracker) []Release { return t.SetEnabled(on) })
+	s.mu.Lock()
+	was := s.t.Config().Enabled
+	s.deliver(s.t.SetEnabled(on))
+	s.mu.Unlock()
+	if was == on {
+		return
+	}
 	if on {
 		s.log.Info("Semi-sync replication enabled on the source.")
 	} else {
