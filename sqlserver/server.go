@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/semisyncd/semisyncd/plugins/semisync"
+	"github.com/semisyncd/semisyncd/replica"
 	"github.com/semisyncd/semisyncd/storage"
 	"net"
 	"strconv"
@@ -70,6 +71,9 @@ type Config struct {
 	// ("rpl_semi_sync_source_timeout" → "5000"): the values they take whenever their plugin is
 	// loaded. New fails on a value mysqld refuses at start and logs the ones it adjusts.
 	SemisyncOptions map[string]string
+	// SkipReplicaStart keeps a configured replica stopped at start
+	// (skip_replica_start).
+	SkipReplicaStart bool
 }
 
 // Server is a running (or ready to run) semisyncd SQL server.
@@ -85,6 +89,7 @@ type Server struct {
 	handler  *handler
 	repl     *replication
 	source   *semisync.Source // nil without a binlog
+	replica  *replica.Replica // nil without a binlog
 	vars     *sysvars.State   // the semi-sync variables and status variables
 	plugins  *plugins.Registry
 
@@ -194,6 +199,12 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	}
 	l = &shimListener{Listener: l}
 	s.listener = l
+	if err := s.setupReplica(l.Addr().(*net.TCPAddr).Port); err != nil {
+		_ = l.Close()
+		s.engine.Close()
+		_ = s.repl.w.Close()
+		return nil, err
+	}
 
 	// A server.Option, not server.InterceptorChain: it also captures the SessionManager, and
 	// the wrapper keeps implementing mysql.BinlogReplicaHandler (gms-notes §1.3).
@@ -248,6 +259,7 @@ func (s *Server) Start() error {
 			"data_dir":  s.cfg.DataDir,
 			"backend":   backendName(s.backend),
 		}).Info("ready")
+		s.startReplica()
 	})
 	return nil
 }
@@ -302,6 +314,11 @@ func (s *Server) Close() error {
 			// Commits waiting for an ACK are released first: shutdown
 			// never hangs on semi-sync.
 			s.source.Shutdown()
+		}
+		if s.replica != nil {
+			if err := s.replica.Close(); err != nil {
+				s.log.WithError(err).Warn("closing the replica")
+			}
 		}
 		_ = s.gms.Close() // closes the listener; Accept returns
 		s.startOnce.Do(func() { close(s.served) })

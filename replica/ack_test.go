@@ -1,0 +1,176 @@
+package replica_test
+
+import (
+	"database/sql"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/google/uuid"
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/semisyncd/semisyncd/replica"
+	"github.com/semisyncd/semisyncd/sqlserver"
+	"github.com/semisyncd/semisyncd/storage"
+)
+
+// gatedRelay is a relay log whose Flush can be held: the IO thread must not
+// ACK a flagged event before its Flush returned.
+type gatedRelay struct {
+	replica.RelayWriter
+
+	mu       sync.Mutex
+	hold     bool
+	flushing chan struct{} // receives when a held Flush is entered
+	release  chan struct{} // closed to let held Flushes go on
+}
+
+func (g *gatedRelay) Flush() error {
+	g.mu.Lock()
+	hold := g.hold
+	g.mu.Unlock()
+	if hold {
+		select {
+		case g.flushing <- struct{}{}:
+		case <-g.release:
+		}
+		<-g.release
+	}
+	return g.RelayWriter.Flush()
+}
+
+func (g *gatedRelay) arm() {
+	g.mu.Lock()
+	g.hold = true
+	g.mu.Unlock()
+}
+
+func startPrimary(t *testing.T) *sqlserver.Server {
+	t.Helper()
+	logger, _ := logtest.NewNullLogger()
+	srv, err := sqlserver.New(sqlserver.Config{DataDir: t.TempDir(), ServerID: 1}, storage.New(storage.Options{}), logrus.NewEntry(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+func openDB(t *testing.T, addr string) *sql.DB {
+	t.Helper()
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Net, cfg.Addr = "root", "tcp", addr
+	cfg.Timeout = 5 * time.Second
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not reached in 15s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestAckWaitsForRelayLogFlush: against a real semisyncd primary with
+// semi-sync on (AFTER_SYNC), a commit stays waiting while the replica's
+// relay log flush of that transaction is held, and completes as a yes_tx
+// once the flush returns and the ACK goes out.
+func TestAckWaitsForRelayLogFlush(t *testing.T) {
+	primary := startPrimary(t)
+	db := openDB(t, primary.Addr())
+	for _, q := range []string{
+		"INSTALL PLUGIN rpl_semi_sync_source SONAME 'semisync_source.so'",
+		"SET GLOBAL rpl_semi_sync_source_timeout = 60000",
+		"SET GLOBAL rpl_semi_sync_source_enabled = 1",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	src := primary.SemiSyncSource()
+
+	gate := &gatedRelay{flushing: make(chan struct{}), release: make(chan struct{})}
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(gate.release) }) }
+	logger, _ := logtest.NewNullLogger()
+	rep, err := replica.New(replica.Config{
+		DataDir: t.TempDir(), ServerID: 2, ServerUUID: uuid.NewString(),
+		WrapRelay: func(w replica.RelayWriter) replica.RelayWriter { gate.RelayWriter = w; return gate },
+		Log:       logrus.NewEntry(logger),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rep.Close() })
+	t.Cleanup(release) // runs first: a failing test must not leave the IO thread held
+	rep.SetSemiSyncEnabled(true)
+	host, portText, _ := net.SplitHostPort(primary.Addr())
+	port, _ := strconv.Atoi(portText)
+	user := "root"
+	if err := rep.Change(replica.ChangeOptions{Host: &host, Port: &port, User: &user}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Start(replica.IOThread); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "semi-sync negotiated", func() bool { return rep.SemiSyncStatus() && src.Counters().Clients == 1 && src.Status() })
+
+	gate.arm()
+	done := make(chan error, 1)
+	go func() {
+		_, err := db.Exec("CREATE DATABASE acked")
+		done <- err
+	}()
+	select {
+	case <-gate.flushing:
+	case err := <-done:
+		t.Fatalf("the commit returned (%v) before the replica flushed its relay log", err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("the transaction never reached the replica's relay log flush")
+	}
+	// The flush is held: no ACK may have gone out, so the commit waits.
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("the commit returned (%v) while the relay log flush was held", err)
+		default:
+		}
+		if c := src.Counters(); c.YesTx != 0 || c.WaitSessions != 1 {
+			t.Fatalf("while the flush is held: yes_tx %d, wait_sessions %d; want 0 and 1", c.YesTx, c.WaitSessions)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	release()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the commit did not return after the flush")
+	}
+	if c := src.Counters(); c.YesTx != 1 || c.NoTx != 0 || c.WaitSessions != 0 || !src.Status() {
+		t.Fatalf("after the ACK: yes_tx %d no_tx %d wait_sessions %d status %v; want 1 0 0 ON", c.YesTx, c.NoTx, c.WaitSessions, src.Status())
+	}
+	if got := rep.RelayLog().Retrieved().String(); got == "" {
+		t.Fatal("the acknowledged transaction is not in the relay log's retrieved set")
+	}
+}

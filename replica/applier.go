@@ -1,0 +1,247 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/semisyncd/semisyncd/binlog"
+	"github.com/semisyncd/semisyncd/storage"
+)
+
+// Transaction is one source transaction read back from the relay log.
+type Transaction struct {
+	// GTID is "uuid:number", or empty for an anonymous transaction.
+	GTID string
+	// SourceFile is the source binlog file the transaction comes from
+	// (error messages name it).
+	SourceFile string
+	// Events are the transaction's events after GTID and BEGIN.
+	Events []TxEvent
+}
+
+// TxEvent is one event of a Transaction: exactly one of Query, TableMap
+// and Rows is set. EndPos is its end position in the source binlog.
+type TxEvent struct {
+	EndPos   uint32
+	Query    *binlog.QueryEvent
+	TableMap *binlog.TableMapEvent
+	Rows     *binlog.RowsEvent
+}
+
+// Applier applies source transactions to the replica's data; the SQL thread
+// calls it once per transaction, in order, from one goroutine.
+type Applier interface {
+	// Apply applies tx atomically and commits it with tx.GTID (when set), so
+	// that the replica's @@gtid_executed records the transaction in the same
+	// commit as its changes. A failure leaves nothing applied and is an
+	// *ApplyError carrying MySQL's error number and the text SHOW REPLICA
+	// STATUS shows in Last_SQL_Error.
+	Apply(ctx context.Context, tx *Transaction) error
+}
+
+// ApplyError is an applier failure as MySQL's SQL thread reports it.
+type ApplyError struct {
+	Code    int
+	Message string
+}
+
+func (e *ApplyError) Error() string { return e.Message }
+
+// EngineApplier is the Applier of a semisyncd server: row events go through
+// the storage engine's apply API (by row image, as binlog recovery does),
+// QUERY events (DDL) through the SQL engine with the statement's default
+// database. Both commit through the storage engine, so the server's binlog
+// writes the transaction with the source's GTID (log_replica_updates).
+type EngineApplier struct {
+	Engine  *sqle.Engine
+	Storage *storage.Engine
+	// User is the account statements run as (every privilege).
+	User string
+
+	pid atomic.Uint64
+}
+
+var _ Applier = (*EngineApplier)(nil)
+
+func (a *EngineApplier) session(parent context.Context, db, query string) (*sql.Context, *storage.Session) {
+	user := a.User
+	if user == "" {
+		user = "root"
+	}
+	sess := a.Storage.NewSession(sql.NewBaseSessionWithClientServer("replica", sql.Client{User: user, Address: "localhost"}, 0)).(*storage.Session)
+	ctx := sql.NewContext(parent, sql.WithSession(sess), sql.WithQuery(query), sql.WithPid(a.pid.Add(1)))
+	if db != "" {
+		ctx.SetCurrentDatabase(db)
+	}
+	return ctx, sess
+}
+
+// Apply implements Applier. A transaction is one DDL statement or a group
+// of row events (what MySQL 8.0 and semisyncd sources write); should one
+// mix both, the parts are applied in order and the GTID goes with the last.
+func (a *EngineApplier) Apply(parent context.Context, tx *Transaction) error {
+	var parts [][]TxEvent
+	for i, ev := range tx.Events {
+		if ev.Query != nil || i == 0 || tx.Events[i-1].Query != nil {
+			parts = append(parts, nil)
+		}
+		parts[len(parts)-1] = append(parts[len(parts)-1], ev)
+	}
+	for i, part := range parts {
+		gtid := ""
+		if i == len(parts)-1 {
+			gtid = tx.GTID
+		}
+		var err error
+		if part[0].Query != nil {
+			err = a.applyQuery(parent, tx, part[0], gtid)
+		} else {
+			err = a.applyRows(parent, tx, part, gtid)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyQuery runs a DDL statement (a transaction of its own) with the
+// source's GTID.
+func (a *EngineApplier) applyQuery(parent context.Context, tx *Transaction, ev TxEvent, gtid string) error {
+	q := ev.Query
+	ctx, sess := a.session(parent, q.DB, q.SQL)
+	if gtid != "" {
+		sess.SetNextGTID(gtid)
+	}
+	_, iter, _, err := a.Engine.Query(ctx, q.SQL)
+	if err == nil {
+		_, err = sql.RowIterToRows(ctx, iter)
+	}
+	if err != nil {
+		code, msg := errorCode(err)
+		return &ApplyError{Code: code, Message: fmt.Sprintf("Error '%s' on query. Default database: '%s'. Query: '%s'", msg, q.DB, q.SQL)}
+	}
+	return nil
+}
+
+// applyRows applies a row-based transaction in one storage transaction.
+func (a *EngineApplier) applyRows(parent context.Context, tx *Transaction, evs []TxEvent, gtid string) (err error) {
+	ctx, sess := a.session(parent, "", "")
+	stx, err := sess.StartTransaction(ctx, sql.ReadWrite)
+	if err != nil {
+		return &ApplyError{Code: mysql.ERUnknownError, Message: err.Error()}
+	}
+	ctx.SetTransaction(stx)
+	defer func() {
+		if err != nil {
+			_ = sess.Rollback(ctx, stx)
+			ctx.SetTransaction(nil)
+		}
+	}()
+	schema := func(db, table string) (sql.Schema, bool) {
+		pks, ok := sess.TableSchema(ctx, db, table)
+		return pks.Schema, ok
+	}
+	maps := map[uint64]*binlog.TableMapEvent{}
+	for _, ev := range evs {
+		if ev.TableMap != nil {
+			maps[ev.TableMap.TableID] = ev.TableMap
+			continue
+		}
+		if ev.Rows == nil {
+			continue
+		}
+		tm := maps[ev.Rows.TableID]
+		if tm == nil {
+			return &ApplyError{Code: 1593, Message: fmt.Sprintf("Fatal error: rows event for unknown table id %d; the event's source log %s, end_log_pos %d", ev.Rows.TableID, tx.SourceFile, ev.EndPos)}
+		}
+		if _, ok := schema(tm.DB, tm.Table); !ok {
+			return &ApplyError{Code: 1146, Message: fmt.Sprintf("Error executing row event: 'Table '%s.%s' doesn't exist'", tm.DB, tm.Table)}
+		}
+		one := binlog.RecoveredTx{Events: []binlog.RecoveredEvent{{TableMap: tm}, {Rows: ev.Rows}}}
+		changes, derr := one.Changes(schema)
+		if derr != nil {
+			return &ApplyError{Code: 1593, Message: fmt.Sprintf("Fatal error: could not decode %s event on table %s.%s: %v; the event's source log %s, end_log_pos %d",
+				rowsEventName(ev.Rows.Type), tm.DB, tm.Table, derr, tx.SourceFile, ev.EndPos)}
+		}
+		for _, ch := range changes {
+			if aerr := sess.ApplyRowChange(ctx, ch); aerr != nil {
+				code, msg := errorCode(aerr)
+				text := fmt.Sprintf("Could not execute %s event on table %s.%s; %s, Error_code: %d;", rowsEventName(ev.Rows.Type), tm.DB, tm.Table, msg, code)
+				if h := handlerError(code); h != "" {
+					text += " handler error " + h + ";"
+				}
+				text += fmt.Sprintf(" the event's source log %s, end_log_pos %d", tx.SourceFile, ev.EndPos)
+				return &ApplyError{Code: code, Message: text}
+			}
+		}
+	}
+	if gtid != "" {
+		sess.SetNextGTID(gtid)
+	}
+	if cerr := sess.CommitTransaction(ctx, stx); cerr != nil {
+		code, msg := errorCode(cerr)
+		return &ApplyError{Code: code, Message: fmt.Sprintf("Error in Xid_log_event: Commit could not be completed, '%s', Error_code: %d; the event's source log %s", msg, code, tx.SourceFile)}
+	}
+	ctx.SetTransaction(nil)
+	return nil
+}
+
+// rowsEventName is MySQL's name for a rows event type in error messages.
+func rowsEventName(typ byte) string {
+	switch typ {
+	case binlog.WRITE_ROWS_EVENT:
+		return "Write_rows"
+	case binlog.UPDATE_ROWS_EVENT:
+		return "Update_rows"
+	case binlog.DELETE_ROWS_EVENT:
+		return "Delete_rows"
+	}
+	return "Rows"
+}
+
+// handlerError is the storage-engine error MySQL names beside a row
+// event's error number.
+func handlerError(code int) string {
+	switch code {
+	case 1062:
+		return "HA_ERR_FOUND_DUPP_KEY"
+	case 1032:
+		return "HA_ERR_KEY_NOT_FOUND"
+	}
+	return ""
+}
+
+// errorCode returns MySQL's error number and message for an engine error.
+func errorCode(err error) (int, string) {
+	for e := err; e != nil; {
+		if uk, ok := e.(sql.UniqueKeyError); ok {
+			return mysql.ERDupEntry, uk.Error()
+		}
+		switch c := e.(type) {
+		case interface{ Cause() error }:
+			e = c.Cause()
+		case interface{ Unwrap() error }:
+			e = c.Unwrap()
+		default:
+			e = nil
+		}
+	}
+	var se *mysql.SQLError
+	if errors.As(err, &se) {
+		return se.Num, se.Message
+	}
+	se = sql.CastSQLError(err)
+	msg := se.Message
+	// GMS prefixes some messages with the kind; MySQL's text follows it.
+	if i := strings.Index(msg, ": Duplicate entry"); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return se.Num, msg
+}

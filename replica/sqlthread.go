@@ -1,0 +1,253 @@
+package replica
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/semisyncd/semisyncd/binlog"
+	"github.com/sirupsen/logrus"
+)
+
+// The SQL thread (MySQL's applier): it reads complete transactions from the
+// relay log and applies each through the Applier, committed with the
+// source's GTID.
+//
+// Exactly once: the GTID is written to this server's binlog in the same
+// commit as the data, so @@gtid_executed is the applied position, atomic
+// with the data. The relay-log position (Relay_Log_Pos, Exec_Source_Log_Pos)
+// is saved after the commit, at most every savePeriod and when the thread
+// stops; after a crash it may lag, and the transactions between it and the
+// data are recognised by their GTIDs and skipped.
+
+// savePeriod bounds how often the SQL thread rewrites the replica's
+// metadata file while it applies.
+const savePeriod = 200 * time.Millisecond
+
+// Error numbers of the SQL thread.
+const (
+	erRelayReadFail = 13121 // ER_REPLICA_RELAY_LOG_READ_FAILURE
+)
+
+type sqlThread struct {
+	r    *Replica
+	log  *logrus.Entry
+	pos  RelayPos        // where the next transaction starts
+	exec binlog.Position // source position of the last applied transaction
+
+	stopOnce sync.Once
+	stopCh   chan struct{}
+	done     chan struct{}
+}
+
+func newSQLThread(r *Replica, pos RelayPos, exec binlog.Position) *sqlThread {
+	return &sqlThread{r: r, log: r.log.WithField("thread", "sql"), pos: pos, exec: exec,
+		stopCh: make(chan struct{}), done: make(chan struct{})}
+}
+
+// stopAndWait asks the thread to stop after the transaction it is applying
+// and waits for it.
+func (t *sqlThread) stopAndWait() {
+	t.stopOnce.Do(func() { close(t.stopCh) })
+	<-t.done
+}
+
+func (t *sqlThread) stopped() bool {
+	select {
+	case <-t.stopCh:
+		return true
+	default:
+		return false
+	}
+}
+
+// fail records Last_SQL_Errno/Error; the thread then ends.
+func (t *sqlThread) fail(code int, msg string) {
+	t.log.WithFields(logrus.Fields{"errno": code, "relay_log_file": t.pos.File, "relay_log_pos": t.pos.Pos}).Error(msg)
+	t.r.sqlUpdate(func(s *sqlStatus) { s.errno, s.err, s.errTime = code, msg, time.Now() })
+}
+
+func (t *sqlThread) save() {
+	if err := t.r.saveSQLPos(t.pos, t.exec); err != nil {
+		t.log.WithError(err).Warn("could not save the applier position")
+		return
+	}
+	if err := t.r.relay.PurgeBefore(t.pos.File); err != nil {
+		t.log.WithError(err).Warn("could not purge applied relay log files")
+	}
+}
+
+// run applies transactions until stopped or an error.
+func (t *sqlThread) run() {
+	defer close(t.done)
+	defer t.r.sqlEnded(t)
+	t.log.WithFields(logrus.Fields{"relay_log_file": t.pos.File, "relay_log_pos": t.pos.Pos, "exec_source_log_file": t.exec.File, "exec_source_log_pos": t.exec.Pos}).
+		Info("replica SQL thread started")
+	defer t.log.Info("replica SQL thread exiting")
+
+	rr := &relayReader{relay: t.r.relay}
+	defer rr.close()
+	if err := rr.open(t.pos); err != nil {
+		t.fail(erRelayReadFail, fmt.Sprintf("Relay log read failure: Could not parse relay log event entry. %v", err))
+		return
+	}
+	// The relay log has a header of its own: start after it.
+	t.pos = rr.pos()
+	applied := t.r.executed()
+	lastSave := time.Now()
+	dirty := false
+	defer func() {
+		if dirty {
+			t.save()
+		}
+	}()
+
+	var (
+		tt      txTracker
+		tx      *Transaction
+		txStart RelayPos
+		txTS    uint32
+		gtid    *binlog.GTIDEvent
+		execAt  = t.exec // source position as events are read
+	)
+	for {
+		readable, changed := t.r.relay.Readable()
+		ev, h, body, err := rr.next(readable)
+		if err == errCaughtUp {
+			if dirty && time.Since(lastSave) >= savePeriod/4 {
+				t.save()
+				dirty, lastSave = false, time.Now()
+			}
+			t.r.sqlUpdate(func(s *sqlStatus) {
+				s.caughtUp, s.state = true, "Replica has read all relay log; waiting for more updates"
+			})
+			select {
+			case <-changed:
+				continue
+			case <-t.stopCh:
+				return
+			}
+		}
+		if err != nil {
+			t.fail(erRelayReadFail, fmt.Sprintf("Relay log read failure: Could not parse relay log event entry. The possible reasons are: the source's binary log is corrupted, or the relay log is corrupted (%v)", err))
+			return
+		}
+		if tx == nil {
+			txStart = RelayPos{File: rr.fr.Name(), Pos: rr.fr.Pos() - uint64(len(ev))}
+			txTS = h.Timestamp
+		}
+		switch h.Type {
+		case binlog.ROTATE_EVENT:
+			if rp, err := binlog.ParseRotate(body); err == nil {
+				execAt = rp
+			}
+		case binlog.FORMAT_DESCRIPTION_EVENT, binlog.PREVIOUS_GTIDS_LOG_EVENT:
+		case binlog.GTID_LOG_EVENT:
+			if g, err := binlog.ParseGTID(body); err == nil {
+				gtid = &g
+			}
+			fallthrough
+		default:
+			if h.LogPos != 0 {
+				execAt.Pos = uint64(h.LogPos)
+			}
+		}
+		wasInTx := tt.inTx
+		end := tt.feed(h.Type, body)
+		if tt.inTx || (end && wasInTx) || (end && h.Type == binlog.QUERY_EVENT) {
+			if tx == nil {
+				tx = &Transaction{SourceFile: execAt.File}
+				t.r.sqlUpdate(func(s *sqlStatus) {
+					s.caughtUp, s.eventTS, s.state = false, txTS, "Applying a transaction"
+				})
+			}
+			switch h.Type {
+			case binlog.QUERY_EVENT:
+				if q, err := binlog.ParseQuery(body); err == nil {
+					switch upper(q.SQL) {
+					case "BEGIN", "COMMIT":
+					default:
+						tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, Query: &q})
+					}
+				}
+			case binlog.TABLE_MAP_EVENT:
+				if tm, err := binlog.ParseTableMap(body); err == nil {
+					tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, TableMap: &tm})
+				} else {
+					t.fail(erRelayReadFail, fmt.Sprintf("Relay log read failure: Could not parse relay log event entry (%v)", err))
+					return
+				}
+			case binlog.WRITE_ROWS_EVENT, binlog.UPDATE_ROWS_EVENT, binlog.DELETE_ROWS_EVENT:
+				if re, err := binlog.ParseRows(h.Type, body); err == nil {
+					tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, Rows: &re})
+				} else {
+					t.fail(erRelayReadFail, fmt.Sprintf("Relay log read failure: Could not parse relay log event entry (%v)", err))
+					return
+				}
+			}
+		}
+		if !end {
+			continue
+		}
+		// A unit ends here: apply the transaction if there is one.
+		if tx != nil {
+			if gtid != nil {
+				tx.GTID = fmt.Sprintf("%s:%d", gtid.SID, gtid.GNO)
+			}
+			skip := gtid != nil && applied.Contains(gtid.SID, gtid.GNO)
+			if !skip {
+				if err := t.r.cfg.Applier.Apply(background, tx); err != nil {
+					var ae *ApplyError
+					if errors.As(err, &ae) {
+						t.fail(ae.Code, ae.Message)
+					} else {
+						t.fail(erReplicaFatal, "Fatal error: "+err.Error())
+					}
+					// The position stays before the failed transaction:
+					// START REPLICA retries it.
+					t.pos = txStart
+					dirty = true
+					return
+				}
+				if gtid != nil {
+					applied.Add(gtid.SID, gtid.GNO)
+				}
+			} else {
+				t.log.WithField("gtid", tx.GTID).Debug("skipping a transaction already executed")
+			}
+			tx, gtid = nil, nil
+		}
+		t.pos, t.exec = rr.pos(), execAt
+		dirty = true
+		pos, exec := t.pos, t.exec
+		t.r.mu.Lock()
+		t.r.st.SQL, t.r.st.Exec = pos, exec
+		t.r.mu.Unlock()
+		if time.Since(lastSave) >= savePeriod {
+			t.save()
+			dirty, lastSave = false, time.Now()
+		}
+		if t.stopped() {
+			return
+		}
+	}
+}
+
+func upper(s string) string {
+	b := []byte(s)
+	start, end := 0, len(b)
+	for start < end && (b[start] == ' ' || b[start] == '\n' || b[start] == '\t' || b[start] == '\r') {
+		start++
+	}
+	for end > start && (b[end-1] == ' ' || b[end-1] == '\n' || b[end-1] == '\t' || b[end-1] == '\r' || b[end-1] == ';') {
+		end--
+	}
+	b = b[start:end]
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
