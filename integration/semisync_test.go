@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/go-mysql-org/go-mysql/client"
 	gmysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 )
@@ -198,6 +200,8 @@ func TestSemiSyncTimeoutAndSwitchBackOn(t *testing.T) {
 		t.Fatalf("after the timeout: status %s no_tx %s no_times %s", globalStatus(t, db, "Rpl_semi_sync_source_status"),
 			globalStatus(t, db, "Rpl_semi_sync_source_no_tx"), globalStatus(t, db, "Rpl_semi_sync_source_no_times"))
 	}
+	srv.WaitForLog(t, "Timeout waiting for reply of binlog (file: binlog.000001, pos: ", 5*time.Second)
+	srv.WaitForLog(t, "Semi-sync replication switched OFF.", 5*time.Second)
 	start = time.Now()
 	mustExec(t, db, "INSERT INTO s.t VALUES (2)")
 	if d := time.Since(start); d > 400*time.Millisecond {
@@ -209,6 +213,7 @@ func TestSemiSyncTimeoutAndSwitchBackOn(t *testing.T) {
 	// The replica catches up: its ACK of the last event switches ON.
 	g.openAll()
 	waitStatus(t, db, "Rpl_semi_sync_source_status", "ON")
+	srv.WaitForLog(t, "Semi-sync replication switched ON at (binlog.000001, ", 5*time.Second)
 }
 
 // TestSemiSyncWaitNoReplica: with no semi-sync replica, wait_no_replica ON
@@ -387,5 +392,62 @@ func TestSemiSyncShutdownNeverHangs(t *testing.T) {
 	srv.Signal(t, syscall.SIGTERM)
 	if err := srv.Wait(t, 15*time.Second); err != nil {
 		t.Fatalf("the server did not stop cleanly with a commit waiting: %v", err)
+	}
+}
+
+// TestSemiSyncHandshake: a replica that probes as MariaDB and MySQL 5.7
+// replicas do (the old names), announces with only
+// SET @rpl_semi_sync_slave= 1 and sends COM_BINLOG_DUMP gets 0xEF-prefixed
+// packets and is counted; the new family's variable answers 1193 while
+// only the old plugin is installed; without the SET a dump is plain.
+func TestSemiSyncHandshake(t *testing.T) {
+	srv := StartServer(t)
+	db := srv.DB(t, "")
+	mustExec(t, db, "INSTALL PLUGIN rpl_semi_sync_master SONAME 'semisync_master.so'")
+	mustExec(t, db, "SET GLOBAL rpl_semi_sync_master_enabled = ON")
+	for _, announce := range []bool{true, false} {
+		c, err := client.Connect(srv.Addr, "root", "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.Execute("SHOW VARIABLES LIKE 'rpl_semi_sync_master_enabled'")
+		if err != nil || r.RowNumber() != 1 {
+			t.Fatalf("probe: %v rows, %v", r, err)
+		}
+		if _, err := c.Execute("SELECT @@global.rpl_semi_sync_master_enabled"); err != nil {
+			t.Fatalf("5.7 probe: %v", err)
+		}
+		if _, err := c.Execute("SELECT @@global.rpl_semi_sync_source_enabled"); err == nil || !strings.Contains(err.Error(), "1193") {
+			t.Fatalf("the new family's variable with the old plugin: %v, want 1193", err)
+		}
+		if announce {
+			if _, err := c.Execute("SET @rpl_semi_sync_slave= 1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// COM_BINLOG_DUMP: pos u32, flags u16, server_id u32, file name.
+		cmd := []byte{0, 0, 0, 0, 0x12, 4, 0, 0, 0, 0, 0, 77, 0, 0, 0}
+		cmd = append(cmd, "binlog.000001"...)
+		c.ResetSequence()
+		if err := c.WritePacket(cmd); err != nil {
+			t.Fatal(err)
+		}
+		p, err := c.ReadPacket()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if announce && (p[0] != 0 || p[1] != 0xEF) {
+			t.Fatalf("semi-sync dump packet starts % x, want 00 ef", p[:3])
+		}
+		if !announce && (p[0] != 0 || p[1] == 0xEF) {
+			t.Fatalf("plain dump packet starts % x", p[:3])
+		}
+		if announce {
+			waitStatus(t, db, "Rpl_semi_sync_master_clients", "1")
+		} else if got := globalStatus(t, db, "Rpl_semi_sync_master_clients"); got != "0" {
+			t.Fatalf("a plain dump was counted: clients %s", got)
+		}
+		c.Close()
+		waitStatus(t, db, "Rpl_semi_sync_master_clients", "0")
 	}
 }

@@ -4,6 +4,7 @@
 package semisync
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -200,8 +201,8 @@ func (t *Tracker) NextDeadline() (time.Time, bool) {
 func (t *Tracker) Tick(now time.Time) []Release {
 	for _, w := range t.waiters {
 		if !now.Before(w.deadline) {
-			t.log("Timeout waiting for reply of binlog", map[string]interface{}{
-				"binlog_file": w.pos.File, "pos": w.pos.Pos, "acked_file": t.replyPos.File, "acked_pos": t.replyPos.Pos})
+			t.log(fmt.Sprintf("Timeout waiting for reply of binlog (file: %s, pos: %d), semi-sync up to file %s, position %d.",
+				w.pos.File, w.pos.Pos, t.replyPos.File, t.replyPos.Pos), nil)
 			return t.switchOff("timeout")
 		}
 	}
@@ -304,7 +305,7 @@ func (t *Tracker) recomputeWaitPos() {
 func (t *Tracker) trySwitchOn(pos Position) {
 	if !t.hasCommit || pos.Compare(t.commitPos) >= 0 {
 		t.on = true
-		t.log("Semi-sync replication switched ON", map[string]interface{}{"binlog_file": pos.File, "pos": pos.Pos})
+		t.log(fmt.Sprintf("Semi-sync replication switched ON at (%s, %d).", pos.File, pos.Pos), nil)
 	}
 }
 
@@ -316,7 +317,7 @@ func (t *Tracker) switchOff(reason string) []Release {
 	t.hasWaitPos, t.hasReply = false, false
 	t.replyPos = Position{}
 	t.active = nil
-	t.log("Semi-sync replication switched OFF", map[string]interface{}{"reason": reason})
+	t.log("Semi-sync replication switched OFF.", map[string]interface{}{"reason": reason})
 	var out []Release
 	for _, w := range t.waiters {
 		t.counters.NoTx++
