@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,12 +20,13 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 )
 
-// gatedReplica is a go-mysql semi-sync replica whose ACKs the test
-// controls: its handler blocks at the end of every transaction until the
+// gatedReplica is a go-mysql semi-sync replica that writes and fsyncs
+// every event to its own file and whose ACKs the test controls: its handler blocks at the end of every transaction until the
 // test lets it pass, and go-mysql sends the ACK only after the handler
 // returns (as a real replica acknowledges only after its relay log write).
 type gatedReplica struct {
 	syncer *replication.BinlogSyncer
+	relay  *os.File // every event is appended and fsynced before the ACK
 	mu     sync.Mutex
 	open   bool
 	cond   *sync.Cond
@@ -32,6 +35,12 @@ type gatedReplica struct {
 }
 
 func (g *gatedReplica) HandleEvent(e *replication.BinlogEvent) error {
+	if _, err := g.relay.Write(e.RawData); err != nil {
+		return err
+	}
+	if err := g.relay.Sync(); err != nil {
+		return err
+	}
 	end := false
 	switch ev := e.Event.(type) {
 	case *replication.XIDEvent:
@@ -71,7 +80,11 @@ func startReplica(t *testing.T, srv *Server, semi, open bool) *gatedReplica {
 	}
 	host, port, _ := net.SplitHostPort(srv.Addr)
 	pn, _ := strconv.Atoi(port)
-	g := &gatedReplica{open: open}
+	relay, err := os.Create(filepath.Join(t.TempDir(), "relay.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gatedReplica{open: open, relay: relay}
 	g.cond = sync.NewCond(&g.mu)
 	g.syncer = replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
 		ServerID: nextServerID(), Flavor: "mysql", Logger: quietLog, Host: host, Port: uint16(pn), User: "root",
@@ -80,7 +93,7 @@ func startReplica(t *testing.T, srv *Server, semi, open bool) *gatedReplica {
 	if _, err := g.syncer.StartSync(gmysql.Position{Name: file, Pos: pos}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { g.openAll(); g.syncer.Close() })
+	t.Cleanup(func() { g.openAll(); g.syncer.Close(); relay.Close() })
 	return g
 }
 
