@@ -100,10 +100,24 @@ func VerifyChecksum(ev []byte) error {
 		return fmt.Errorf("binlog: event too short for a checksum (%d bytes)", len(ev))
 	}
 	n := len(ev) - ChecksumLen
-	if crc32.ChecksumIEEE(ev[:n]) != binary.LittleEndian.Uint32(ev[n:]) {
+	if eventCRC(ev[:n]) != binary.LittleEndian.Uint32(ev[n:]) {
 		return ErrChecksum
 	}
 	return nil
+}
+
+// eventCRC is the CRC32 of an event without its checksum. A
+// FORMAT_DESCRIPTION_EVENT's CRC is computed with LOG_EVENT_BINLOG_IN_USE_F
+// clear, as MySQL and MariaDB verify it: servers flip that flag when they
+// close a file without touching the checksum.
+func eventCRC(ev []byte) uint32 {
+	if len(ev) >= HeaderLen && ev[4] == FORMAT_DESCRIPTION_EVENT && ev[17]&byte(LOG_EVENT_BINLOG_IN_USE_F) != 0 {
+		ev[17] &^= byte(LOG_EVENT_BINLOG_IN_USE_F)
+		c := crc32.ChecksumIEEE(ev)
+		ev[17] |= byte(LOG_EVENT_BINLOG_IN_USE_F)
+		return c
+	}
+	return crc32.ChecksumIEEE(ev)
 }
 
 // SetLogPos rewrites an event's log_pos (and its CRC when it has one).
@@ -111,7 +125,7 @@ func SetLogPos(ev []byte, pos uint32, checksum bool) {
 	binary.LittleEndian.PutUint32(ev[13:], pos)
 	if checksum {
 		n := len(ev) - ChecksumLen
-		binary.LittleEndian.PutUint32(ev[n:], crc32.ChecksumIEEE(ev[:n]))
+		binary.LittleEndian.PutUint32(ev[n:], eventCRC(ev[:n]))
 	}
 }
 
@@ -152,7 +166,7 @@ func (e *encoder) finish(start int, checksum bool) {
 	endPos := e.pos + uint64(start) + uint64(size)
 	binary.LittleEndian.PutUint32(e.buf[start+13:], uint32(endPos))
 	if checksum {
-		e.buf = binary.LittleEndian.AppendUint32(e.buf, crc32.ChecksumIEEE(e.buf[start:]))
+		e.buf = binary.LittleEndian.AppendUint32(e.buf, eventCRC(e.buf[start:]))
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -547,7 +546,7 @@ func clearInUse(path string) error {
 	}
 	binary.LittleEndian.PutUint16(ev[17:], h.Flags&^LOG_EVENT_BINLOG_IN_USE_F)
 	n := len(ev) - ChecksumLen
-	binary.LittleEndian.PutUint32(ev[n:], crc32.ChecksumIEEE(ev[:n]))
+	binary.LittleEndian.PutUint32(ev[n:], eventCRC(ev[:n]))
 	if _, err := f.WriteAt(ev, FileHeaderLen); err != nil {
 		return err
 	}

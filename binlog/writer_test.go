@@ -2,7 +2,9 @@ package binlog
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -332,5 +334,30 @@ func TestForcedGTID(t *testing.T) {
 	}
 	if evs[2].Info != "SET @@SESSION.GTID_NEXT= '"+source+":7'" {
 		t.Fatalf("first GTID event: %+v", evs[2])
+	}
+}
+
+// TestFDEChecksumExcludesInUseFlag: the FORMAT_DESCRIPTION_EVENT's CRC is
+// computed as if LOG_EVENT_BINLOG_IN_USE_F were clear (MySQL and MariaDB
+// verify it so; a MariaDB replica rejected our stream before this rule).
+func TestFDEChecksumExcludesInUseFlag(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Open(testConfig(dir), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	data, err := os.ReadFile(filepath.Join(dir, "binlog.000001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fde := append([]byte(nil), data[FileHeaderLen:FileHeaderLen+122]...)
+	if h, _ := ParseHeader(fde); h.Flags&LOG_EVENT_BINLOG_IN_USE_F == 0 {
+		t.Fatal("the open file's FDE is not marked in use")
+	}
+	fde[17] &^= byte(LOG_EVENT_BINLOG_IN_USE_F)
+	n := len(fde) - ChecksumLen
+	if crc32.ChecksumIEEE(fde[:n]) != binary.LittleEndian.Uint32(fde[n:]) {
+		t.Fatal("the FDE's CRC does not match the event with the in-use flag cleared")
 	}
 }
