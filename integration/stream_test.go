@@ -286,3 +286,34 @@ func reportPercentiles(b *testing.B, lat []time.Duration, what string) {
 	b.ReportMetric(float64(sorted[len(sorted)*99/100].Microseconds()), "p99-µs")
 	b.Logf("%s: p50 %v p99 %v over %d", what, sorted[len(sorted)/2], sorted[len(sorted)*99/100], len(sorted))
 }
+
+// TestDumpOfPurgedGTIDs: a GTID dump whose set lacks transactions that were
+// purged gets MySQL's 1236 "the source purged required binary logs".
+func TestDumpOfPurgedGTIDs(t *testing.T) {
+	srv := StartServer(t)
+	db := srv.DB(t, "")
+	db.SetMaxOpenConns(1)
+	mustExec(t, db, "CREATE DATABASE p1")
+	mustExec(t, db, "FLUSH BINARY LOGS")
+	mustExec(t, db, "CREATE DATABASE p2")
+	mustExec(t, db, "PURGE BINARY LOGS TO 'binlog.000002'")
+	empty, err := gmysql.ParseMysqlGTIDSet("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := newSyncer(t, srv).StartSyncGTID(empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		_, err = st.GetEvent(ctx)
+		if err != nil {
+			break
+		}
+	}
+	if !strings.Contains(err.Error(), "1236") || !strings.Contains(err.Error(), "Cannot replicate because the source purged required binary logs") {
+		t.Fatalf("GTID dump missing purged transactions: %v", err)
+	}
+}
