@@ -111,6 +111,21 @@ func gtidContains(t testing.TB, have, want string) bool {
 	return h.ContainsSet(w)
 }
 
+// caughtUp reports whether the replica has applied the GTID set want and
+// the commits are visible. @@gtid_executed alone is not enough: the binlog
+// records a GTID when the commit is appended, before it is published to
+// readers; the SQL thread reports itself idle only after its last commit
+// returned, so the state is read after the GTIDs.
+func caughtUp(t testing.TB, replica *sql.DB, want string) bool {
+	t.Helper()
+	if !gtidContains(t, gtidExecuted(t, replica), want) {
+		return false
+	}
+	st := rplStatus(t, replica, "")
+	return st == nil || st["Replica_SQL_Running"] != "Yes" ||
+		st["Replica_SQL_Running_State"] == "Replica has read all relay log; waiting for more updates"
+}
+
 // waitCaughtUp waits until the replica executed everything the primary has
 // (failing with both servers' replica status and logs otherwise).
 func waitCaughtUp(t testing.TB, primary, replica *sql.DB, rs *Server) {
@@ -118,10 +133,10 @@ func waitCaughtUp(t testing.TB, primary, replica *sql.DB, rs *Server) {
 	want := gtidExecuted(t, primary)
 	deadline := time.Now().Add(replicationTimeout)
 	for {
-		got := gtidExecuted(t, replica)
-		if gtidContains(t, got, want) {
+		if caughtUp(t, replica, want) {
 			return
 		}
+		got := gtidExecuted(t, replica)
 		if time.Now().After(deadline) {
 			t.Fatalf("replica has %q, primary %q after %v; SHOW REPLICA STATUS: %v\nreplica log:\n%s", got, want, replicationTimeout, rplStatus(t, replica, ""), rs.Logs())
 		}

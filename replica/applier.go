@@ -64,22 +64,26 @@ type EngineApplier struct {
 	// User is the account statements run as (every privilege).
 	User string
 
-	pid atomic.Uint64
+	pid  atomic.Uint64
+	sess *storage.Session // reused by every transaction (Apply is not concurrent)
 }
 
 var _ Applier = (*EngineApplier)(nil)
 
+// session returns a context on the applier's session (made once: a new
+// session copies every system variable), with db as the default database
+// and query as the statement text (DDL is logged with it).
 func (a *EngineApplier) session(parent context.Context, db, query string) (*sql.Context, *storage.Session) {
-	user := a.User
-	if user == "" {
-		user = "root"
+	if a.sess == nil {
+		user := a.User
+		if user == "" {
+			user = "root"
+		}
+		a.sess = a.Storage.NewSession(sql.NewBaseSessionWithClientServer("replica", sql.Client{User: user, Address: "localhost"}, 0)).(*storage.Session)
 	}
-	sess := a.Storage.NewSession(sql.NewBaseSessionWithClientServer("replica", sql.Client{User: user, Address: "localhost"}, 0)).(*storage.Session)
-	ctx := sql.NewContext(parent, sql.WithSession(sess), sql.WithQuery(query), sql.WithPid(a.pid.Add(1)))
-	if db != "" {
-		ctx.SetCurrentDatabase(db)
-	}
-	return ctx, sess
+	ctx := sql.NewContext(parent, sql.WithSession(a.sess), sql.WithQuery(query), sql.WithPid(a.pid.Add(1)))
+	ctx.SetCurrentDatabase(db)
+	return ctx, a.sess
 }
 
 // Apply implements Applier. A transaction is one DDL statement or a group
