@@ -486,6 +486,18 @@ func TestReplicaStatementErrors(t *testing.T) {
 	}
 	expectErr("START REPLICA", 1200, "not configured as replica")
 
+	// A position the source does not have stops the IO thread with the
+	// source's 1236 in MySQL's wording.
+	mustExec(t, rdb, fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=%d, SOURCE_USER='root', SOURCE_LOG_FILE='binlog.999999', SOURCE_LOG_POS=4", serverPort(t, primary)))
+	mustExec(t, rdb, "START REPLICA IO_THREAD")
+	waitFor(t, replicationTimeout, "the IO thread stopping", func() bool { return rplStatus(t, rdb, "")["Replica_IO_Running"] == "No" })
+	if st := rplStatus(t, rdb, ""); st["Last_IO_Errno"] != "13114" ||
+		st["Last_IO_Error"] != "Got fatal error 1236 from source when reading data from binary log: 'Could not find first log file name in binary log index file'" ||
+		st["Last_IO_Error_Timestamp"] == "" {
+		t.Fatalf("unknown source log file: %v", st)
+	}
+	mustExec(t, rdb, "RESET REPLICA ALL")
+
 	// A source with this server's own id is refused for good.
 	mustExec(t, rdb, fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=%d, SOURCE_USER='root'", serverPort(t, replica)))
 	mustExec(t, rdb, "START REPLICA IO_THREAD")
@@ -665,6 +677,9 @@ func TestReplicaKill9Resumes(t *testing.T) {
 			replica := StartServer(t, WithArgs("--server-id", "2"))
 			pdb, rdb := primary.DB(t, ""), replica.DB(t, "")
 			pdb.SetMaxOpenConns(8)
+			// Small relay log files: the restarts also cross rotations and
+			// purges.
+			mustExec(t, rdb, "SET GLOBAL max_relay_log_size = 4096")
 			rplConnect(t, rdb, primary, mode.opts)
 			w := startWriter(t, pdb, 4)
 			for round := 0; round < 2; round++ {
@@ -679,6 +694,7 @@ func TestReplicaKill9Resumes(t *testing.T) {
 				waitFor(t, replicationTimeout, "more transactions while the replica is down", func() bool { return w.committed() >= target })
 				replica = replica.Restart(t)
 				rdb = replica.DB(t, "")
+				mustExec(t, rdb, "SET GLOBAL max_relay_log_size = 4096")
 			}
 			w.finish(t)
 			waitCaughtUp(t, pdb, rdb, replica)
@@ -695,8 +711,12 @@ func TestReplicaKill9Resumes(t *testing.T) {
 			if sum != w.committed() || rows != 3*w.committed() {
 				t.Fatalf("replica has %d rows and counters summing to %d; the primary committed %d transactions", rows, sum, w.committed())
 			}
-			if st := rplStatus(t, rdb, ""); st["Replica_IO_Running"] != "Yes" || st["Replica_SQL_Running"] != "Yes" || st["Last_SQL_Errno"] != "0" {
+			st := rplStatus(t, rdb, "")
+			if st["Replica_IO_Running"] != "Yes" || st["Replica_SQL_Running"] != "Yes" || st["Last_SQL_Errno"] != "0" {
 				t.Fatalf("after the restarts: %v", st)
+			}
+			if st["Relay_Log_File"] <= "relay-bin.000002" {
+				t.Fatalf("Relay_Log_File %s: the relay log did not rotate", st["Relay_Log_File"])
 			}
 		})
 	}
@@ -784,5 +804,155 @@ func TestReplicationChain(t *testing.T) {
 	}
 	if st := rplStatus(t, ldb, ""); st["Source_Server_Id"] != "2" || st["Auto_Position"] != "1" || st["Retrieved_Gtid_Set"] != pg {
 		t.Fatalf("last replica's status: %v", st)
+	}
+}
+
+// linkProxy forwards TCP connections to a server and can fail them: cut
+// closes every open connection (a reset link), blackhole keeps them open
+// but drops everything (a silent link, found only by timeouts).
+type linkProxy struct {
+	l      net.Listener
+	target string
+
+	mu    sync.Mutex
+	conns []net.Conn
+	holed bool
+}
+
+func newLinkProxy(t *testing.T, target string) *linkProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &linkProxy{l: l, target: target}
+	t.Cleanup(func() {
+		l.Close()
+		p.cut()
+	})
+	go p.serve()
+	return p
+}
+
+func (p *linkProxy) port() int { return p.l.Addr().(*net.TCPAddr).Port }
+
+func (p *linkProxy) serve() {
+	for {
+		c, err := p.l.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, s)
+		p.mu.Unlock()
+		go p.pipe(c, s)
+		go p.pipe(s, c)
+	}
+}
+
+// pipe copies src to dst, dropping the bytes while the link is a black
+// hole.
+func (p *linkProxy) pipe(src, dst net.Conn) {
+	defer src.Close()
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		holed := p.holed
+		p.mu.Unlock()
+		if holed {
+			continue
+		}
+		if _, err := dst.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// cut closes every connection made so far.
+func (p *linkProxy) cut() {
+	p.mu.Lock()
+	conns := p.conns
+	p.conns = nil
+	p.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// blackhole makes the open connections drop what they carry (on) or
+// forgets them, keeping them open but useless (off: new connections work).
+func (p *linkProxy) blackhole(on bool) {
+	p.mu.Lock()
+	p.holed = on
+	if !on {
+		p.conns = nil
+	}
+	p.mu.Unlock()
+}
+
+// TestReplicaReconnectsAfterCutLink: the replica reaches a password-
+// protected primary through a proxy. A reset link is noticed at once; a
+// silent one (nothing arrives, nothing closes) after replica_net_timeout,
+// heartbeats keeping a healthy idle link alive meanwhile. Either way the IO
+// thread reconnects by itself and nothing is lost or applied twice.
+func TestReplicaReconnectsAfterCutLink(t *testing.T) {
+	primary := StartServer(t, WithArgs("--server-id", "1"), WithPassword("s3cret"))
+	replica := StartServer(t, WithArgs("--server-id", "2"))
+	pdb, rdb := primary.DB(t, ""), replica.DB(t, "")
+	proxy := newLinkProxy(t, primary.Addr)
+	mustExec(t, rdb, "SET GLOBAL replica_net_timeout = 2")
+	mustExec(t, rdb, fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=%d, SOURCE_USER='root', SOURCE_PASSWORD='s3cret', SOURCE_CONNECT_RETRY=1, SOURCE_HEARTBEAT_PERIOD=0.25", proxy.port()))
+	mustExec(t, rdb, "START REPLICA")
+	mustExec(t, pdb, "CREATE DATABASE cut")
+	mustExec(t, pdb, "CREATE TABLE cut.t (id INT PRIMARY KEY)")
+	waitCaughtUp(t, pdb, rdb, replica)
+
+	// Idle for longer than the timeout: heartbeats keep the link.
+	time.Sleep(2500 * time.Millisecond)
+	if st := rplStatus(t, rdb, ""); st["Replica_IO_Running"] != "Yes" || st["Last_IO_Errno"] != "0" || !strings.Contains(replica.Logs(), "replica I/O thread started") ||
+		strings.Contains(replica.Logs(), "reconnecting") {
+		t.Fatalf("an idle link with heartbeats was dropped: %v", st)
+	}
+
+	n := 0
+	insert := func(k int) {
+		for i := 0; i < k; i++ {
+			n++
+			mustExec(t, pdb, "INSERT INTO cut.t VALUES (?)", n)
+		}
+	}
+	insert(20)
+	proxy.cut()
+	insert(20)
+	waitCaughtUp(t, pdb, rdb, replica)
+
+	proxy.blackhole(true)
+	insert(20)
+	start := time.Now()
+	waitFor(t, replicationTimeout, "the silent link noticed", func() bool {
+		return strings.Contains(replica.Logs(), "i/o timeout")
+	})
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("a silent link took %v to notice with replica_net_timeout = 2", d)
+	}
+	proxy.blackhole(false)
+	insert(20)
+	waitCaughtUp(t, pdb, rdb, replica)
+	if pg, rg := gtidExecuted(t, pdb), gtidExecuted(t, rdb); pg != rg {
+		t.Fatalf("gtid_executed: primary %q, replica %q", pg, rg)
+	}
+	var count int
+	if err := rdb.QueryRow("SELECT COUNT(*) FROM cut.t").Scan(&count); err != nil || count != n {
+		t.Fatalf("replica has %d rows (%v), want %d", count, err, n)
 	}
 }
