@@ -351,6 +351,9 @@ func parseChangeSource(q string) (o replica.ChangeOptions, old bool, err error) 
 			return o, old, errSyntax(rest[0].from(q))
 		}
 		name, val := strings.ToUpper(rest[0].text), rest[2]
+		if name == "GET_SOURCE_PUBLIC_KEY" || name == "GET_MASTER_PUBLIC_KEY" {
+			name = "SOURCE_GET_PUBLIC_KEY" // accepted; no RSA key exchange is needed
+		}
 		opt, ok := strings.CutPrefix(name, "SOURCE_")
 		if !ok {
 			opt, ok = strings.CutPrefix(name, "MASTER_")
@@ -440,9 +443,10 @@ func parseChangeSource(q string) (o replica.ChangeOptions, old bool, err error) 
 				err = errNotSupported("CHANGE REPLICATION SOURCE TO " + name + " = " + val.text)
 			}
 		case "GET_PUBLIC_KEY":
+			_, err = num(1)
 		default:
 			if strings.HasPrefix(opt, "SSL_") || strings.HasPrefix(opt, "TLS_") || opt == "BIND" || opt == "COMPRESSION_ALGORITHMS" ||
-				opt == "ZSTD_COMPRESSION_LEVEL" || opt == "PUBLIC_KEY_PATH" || opt == "GET_SOURCE_PUBLIC_KEY" {
+				opt == "ZSTD_COMPRESSION_LEVEL" || opt == "PUBLIC_KEY_PATH" {
 				err = errNotSupported("CHANGE REPLICATION SOURCE TO " + name)
 			} else {
 				err = errSyntax(rest[0].from(q))
