@@ -132,20 +132,20 @@ func TestParseStartStop(t *testing.T) {
 // replication statements, and nothing that merely starts alike.
 func TestReplicaStatementsMatch(t *testing.T) {
 	for q, want := range map[string]bool{
-		"CHANGE REPLICATION SOURCE TO SOURCE_HOST='h'": true,
+		"CHANGE REPLICATION SOURCE TO SOURCE_HOST='h'":  true,
 		"/* x */ change  master\tto master_host='h'":    true,
 		"CHANGE REPLICATION FILTER REPLICATE_DO_DB=(d)": false,
-		"START REPLICA":                                 true,
-		"start slave;":                                  true,
-		"START REPLICATION":                             false,
-		"START TRANSACTION":                             false,
-		"STOP SLAVE IO_THREAD":                          true,
-		"RESET REPLICA ALL":                             true,
-		"RESET MASTER":                                  false,
-		"SHOW REPLICA STATUS":                           true,
-		"SHOW SLAVE STATUS FOR CHANNEL ''":              true,
-		"SHOW REPLICAS":                                 false,
-		"SHOW SLAVE HOSTS":                              false,
+		"START REPLICA":                    true,
+		"start slave;":                     true,
+		"START REPLICATION":                false,
+		"START TRANSACTION":                false,
+		"STOP SLAVE IO_THREAD":             true,
+		"RESET REPLICA ALL":                true,
+		"RESET MASTER":                     false,
+		"SHOW REPLICA STATUS":              true,
+		"SHOW SLAVE STATUS FOR CHANNEL ''": true,
+		"SHOW REPLICAS":                    false,
+		"SHOW SLAVE HOSTS":                 false,
 	} {
 		p := NormalizedPrefix(q)
 		got := reChange.MatchString(p) || reStartStop.MatchString(p) || reReset.MatchString(p) || reShowStatus.MatchString(p)
