@@ -2,9 +2,12 @@ package replica_test
 
 import (
 	"database/sql"
+	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
+	"github.com/semisyncd/semisyncd/binlog"
 	"github.com/semisyncd/semisyncd/replica"
 	"github.com/semisyncd/semisyncd/sqlserver"
 	"github.com/semisyncd/semisyncd/storage"
@@ -172,5 +176,103 @@ func TestAckWaitsForRelayLogFlush(t *testing.T) {
 	}
 	if got := rep.RelayLog().Retrieved().String(); got == "" {
 		t.Fatal("the acknowledged transaction is not in the relay log's retrieved set")
+	}
+}
+
+// failingRelay fails the Append of the first rows event once armed, as a
+// full disk would: the IO thread stops with the transaction half queued.
+type failingRelay struct {
+	replica.RelayWriter
+	armed atomic.Bool
+}
+
+func (f *failingRelay) Append(ev []byte) error {
+	if len(ev) > 4 && ev[4] == binlog.WRITE_ROWS_EVENT && f.armed.CompareAndSwap(true, false) {
+		return errors.New("no space left on device")
+	}
+	return f.RelayWriter.Append(ev)
+}
+
+// TestIOThreadRestartDropsPartialTransaction: an IO thread that stopped in
+// the middle of a transaction (a relay log write failed) and is started
+// again drops what it had of that transaction and receives it whole: the
+// relay log never holds a transaction cut by the next one.
+func TestIOThreadRestartDropsPartialTransaction(t *testing.T) {
+	primary := startPrimary(t)
+	db := openDB(t, primary.Addr())
+	relay := &failingRelay{}
+	logger, _ := logtest.NewNullLogger()
+	rep, err := replica.New(replica.Config{
+		DataDir: t.TempDir(), ServerID: 2, ServerUUID: uuid.NewString(),
+		WrapRelay: func(w replica.RelayWriter) replica.RelayWriter { relay.RelayWriter = w; return relay },
+		Log:       logrus.NewEntry(logger),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rep.Close() })
+	host, portText, _ := net.SplitHostPort(primary.Addr())
+	port, _ := strconv.Atoi(portText)
+	user := "root"
+	if err := rep.Change(replica.ChangeOptions{Host: &host, Port: &port, User: &user}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"CREATE DATABASE p", "CREATE TABLE p.t (id INT PRIMARY KEY)"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rep.Start(replica.IOThread); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the DDL received", func() bool { return strings.HasSuffix(rep.RelayLog().Retrieved().String(), ":1-2") })
+
+	relay.armed.Store(true)
+	if _, err := db.Exec("INSERT INTO p.t VALUES (1), (2), (3)"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the IO thread stopping on the write failure", func() bool { return rep.Running() == 0 })
+	st, _ := rep.Status()
+	if st.LastIOErrno != 13122 || !strings.Contains(st.LastIOError, "no space left on device") {
+		t.Fatalf("Last_IO_Errno %d %q", st.LastIOErrno, st.LastIOError)
+	}
+	if err := rep.Start(replica.IOThread); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the insert received", func() bool { return strings.HasSuffix(rep.RelayLog().Retrieved().String(), ":1-3") })
+
+	// Every GTID in the relay log starts a transaction that ends before the
+	// next one starts.
+	inTx, txs := false, 0
+	for _, name := range rep.RelayLog().Files() {
+		fr, err := binlog.OpenFile(rep.RelayLog().Path(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			ev, pos, err := fr.Next()
+			if err != nil {
+				break
+			}
+			h, _ := binlog.ParseHeader(ev)
+			switch h.Type {
+			case binlog.GTID_LOG_EVENT:
+				if inTx {
+					t.Fatalf("%s at %d: a GTID inside an unfinished transaction", name, pos)
+				}
+				inTx = true
+				txs++
+			case binlog.XID_EVENT:
+				inTx = false
+			case binlog.QUERY_EVENT:
+				if q, _ := binlog.ParseQuery(fr.Body(ev)); q.SQL != "BEGIN" {
+					inTx = false
+				}
+			}
+		}
+		fr.Close()
+	}
+	if txs != 3 || inTx {
+		t.Fatalf("relay log holds %d transactions (last open: %v), want 3 complete", txs, inTx)
 	}
 }

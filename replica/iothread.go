@@ -153,10 +153,6 @@ func (t *ioThread) run() {
 				return
 			}
 			t.log.WithError(err).Warn("error reading packet from source; reconnecting")
-			if derr := t.relay.Discard(); derr != nil {
-				t.fail(erRelayWriteFail, "Relay log write failure: "+derr.Error())
-				return
-			}
 			continue // the first reconnection attempt is immediate
 		}
 		if t.stopped() {
@@ -448,6 +444,12 @@ func (t *ioThread) handshake(c *client.Conn) error {
 // stream does the handshake and then receives events until the connection
 // fails or the thread is stopped.
 func (t *ioThread) stream(c *client.Conn) error {
+	// The dump resumes at the relay log's last complete transaction:
+	// whatever a previous connection (or a stopped thread) left of a
+	// partial one goes.
+	if err := t.relay.Discard(); err != nil {
+		return &fatalError{erRelayWriteFail, "Relay log write failure: " + err.Error()}
+	}
 	if err := t.handshake(c); err != nil {
 		return err
 	}

@@ -133,6 +133,13 @@ func (t *sqlThread) run() {
 			t.fail(erRelayReadFail, fmt.Sprintf("Relay log read failure: Could not parse relay log event entry. The possible reasons are: the source's binary log is corrupted, or the relay log is corrupted (%v)", err))
 			return
 		}
+		if tx != nil && (h.Type == binlog.GTID_LOG_EVENT || h.Type == binlog.ANONYMOUS_GTID_LOG_EVENT) {
+			// A transaction that never ended (a relay log written by an
+			// older version, or damaged): drop it, as MySQL's applier
+			// rolls back a group cut by a new GTID.
+			t.log.WithField("gtid", gtidString(gtid)).Warn("relay log transaction without its end; skipped")
+			tx, gtid = nil, nil
+		}
 		if tx == nil {
 			txStart = RelayPos{File: rr.fr.Name(), Pos: rr.fr.Pos() - uint64(len(ev))}
 			txTS = h.Timestamp
@@ -192,9 +199,7 @@ func (t *sqlThread) run() {
 		}
 		// A unit ends here: apply the transaction if there is one.
 		if tx != nil {
-			if gtid != nil {
-				tx.GTID = fmt.Sprintf("%s:%d", gtid.SID, gtid.GNO)
-			}
+			tx.GTID = gtidString(gtid)
 			skip := gtid != nil && applied.Contains(gtid.SID, gtid.GNO)
 			if !skip {
 				if err := t.r.cfg.Applier.Apply(background, tx); err != nil {
@@ -232,6 +237,13 @@ func (t *sqlThread) run() {
 			return
 		}
 	}
+}
+
+func gtidString(g *binlog.GTIDEvent) string {
+	if g == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d", g.SID, g.GNO)
 }
 
 func upper(s string) string {
