@@ -266,6 +266,12 @@ func TestReplicationWithSemiSync(t *testing.T) {
 		t.Errorf("SHOW REPLICA STATUS has %d columns, want MySQL 8.0's 60", len(got))
 	}
 
+	// The replica plugin cannot go while its IO thread runs semi-sync.
+	_, err = rdb.Exec("UNINSTALL PLUGIN rpl_semi_sync_replica")
+	if mysqlErrorNumber(err) != 1883 || !strings.Contains(err.Error(), "Stop any active semisynchronous I/O threads on this replica first.") {
+		t.Fatalf("UNINSTALL PLUGIN with semi-sync running: %v, want 1883", err)
+	}
+
 	// Disabling the replica side takes effect at the next connection.
 	mustExec(t, rdb, "SET GLOBAL rpl_semi_sync_replica_enabled = 0")
 	if s := semiSyncStatus(t, rdb, "Rpl_semi_sync_replica_status"); s != "ON" {
@@ -280,6 +286,10 @@ func TestReplicationWithSemiSync(t *testing.T) {
 	if s := semiSyncStatus(t, rdb, "Rpl_semi_sync_replica_status"); s != "OFF" {
 		t.Fatalf("status %s after reconnecting with semi-sync disabled", s)
 	}
+	waitFor(t, replicationTimeout, "the primary losing its semi-sync client", func() bool {
+		return semiSyncStatus(t, pdb, "Rpl_semi_sync_source_clients") == "0"
+	})
+	mustExec(t, rdb, "UNINSTALL PLUGIN rpl_semi_sync_replica")
 }
 
 // TestReplicaStatusMoves: Read_Source_Log_Pos and Retrieved_Gtid_Set move
