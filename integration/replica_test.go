@@ -434,6 +434,18 @@ func TestReplicaStatementErrors(t *testing.T) {
 	if st := rplStatus(t, rdb, ""); st != nil {
 		t.Fatalf("SHOW REPLICA STATUS on a fresh server: %v", st)
 	}
+	// Privileges: REPLICATION_SLAVE_ADMIN (or SUPER) to control the
+	// replica, RELOAD to reset it, REPLICATION CLIENT to look at it.
+	mustExec(t, rdb, "CREATE USER 'nopriv'@'%' IDENTIFIED BY 'pw'")
+	udb := openDB(t, replica.UserDSN("nopriv", "pw", ""))
+	for q, code := range map[string]uint16{
+		"CHANGE REPLICATION SOURCE TO SOURCE_HOST='h'": 1227, "START REPLICA": 1227, "STOP SLAVE": 1227,
+		"RESET REPLICA": 1227, "SHOW REPLICA STATUS": 1227,
+	} {
+		if _, err := udb.Exec(q); mysqlErrorNumber(err) != code {
+			t.Errorf("%s without privileges: %v, want %d", q, err, code)
+		}
+	}
 	expectErr("START REPLICA", 1200, "The server is not configured as replica; fix in config file or with CHANGE REPLICATION SOURCE TO")
 	expectErr("START SLAVE", 1200, "not configured as replica")
 	expectErr("CHANGE REPLICATION SOURCE TO SOURCE_HOST=1", 1064, "syntax")
