@@ -193,13 +193,18 @@ func benchLag(b *testing.B, semi bool) {
 }
 
 // BenchmarkApplierThroughput: the primary commits b.N rows in transactions
-// of 100 rows while the replica's SQL thread is stopped; once the IO thread
-// has them all in the relay log, the SQL thread is started and timed until
-// it has applied everything. Reports rows/s and transactions/s.
+// of 1 and of 100 rows while the replica's SQL thread is stopped; once the
+// IO thread has them all in the relay log, the SQL thread is started and
+// timed until it has applied everything. Reports rows/s and transactions/s.
 //
 //	go test ./integration -run x -bench ApplierThroughput -benchtime 50000x
 func BenchmarkApplierThroughput(b *testing.B) {
-	const perTx = 100
+	for _, perTx := range []int{1, 100} {
+		b.Run(fmt.Sprintf("rows-per-tx=%d", perTx), func(b *testing.B) { benchApplier(b, perTx) })
+	}
+}
+
+func benchApplier(b *testing.B, perTx int) {
 	pdb, rdb, _ := rplPair(b, false)
 	mustExec(b, rdb, "STOP REPLICA SQL_THREAD")
 	mustExec(b, pdb, "CREATE DATABASE ap")
