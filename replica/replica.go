@@ -1,7 +1,6 @@
 package replica
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -391,10 +390,10 @@ func (r *Replica) start(t Threads) error {
 func (r *Replica) Stop(t Threads) error {
 	r.ctl.Lock()
 	defer r.ctl.Unlock()
-	return r.stop(t)
+	return r.stop(t, false)
 }
 
-func (r *Replica) stop(t Threads) error {
+func (r *Replica) stop(t Threads, interrupt bool) error {
 	r.mu.Lock()
 	io, sq := r.io, r.sql
 	r.mu.Unlock()
@@ -404,7 +403,7 @@ func (r *Replica) stop(t Threads) error {
 		stopped = true
 	}
 	if t&SQLThread != 0 && sq != nil {
-		sq.stopAndWait()
+		sq.stopAndWait(interrupt)
 		stopped = true
 	}
 	if !stopped {
@@ -463,11 +462,13 @@ func (r *Replica) AutoStart() {
 
 // Close stops the threads and closes the relay log; the configuration and
 // positions are kept, so the next server start resumes. It never blocks on
-// the source: the IO thread's connection is closed.
+// the source (the IO thread's connection is closed) nor on a lock: the
+// transaction being applied is interrupted and applied again at the next
+// start.
 func (r *Replica) Close() error {
 	r.ctl.Lock()
 	defer r.ctl.Unlock()
-	_ = r.stop(AllThreads)
+	_ = r.stop(AllThreads, true)
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
@@ -632,9 +633,6 @@ func (r *Replica) sqlEnded(t *sqlThread) {
 	r.sqInfo.running, r.sqInfo.state = false, ""
 	r.mu.Unlock()
 }
-
-// background is the context threads run under; Stop cancels their own.
-var background = context.Background()
 
 // errorf builds an error with a MySQL error number for Last_*_Error.
 type threadError struct {

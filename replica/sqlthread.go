@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -39,18 +40,28 @@ type sqlThread struct {
 	stopOnce sync.Once
 	stopCh   chan struct{}
 	done     chan struct{}
+	// ctx is what transactions are applied under; interrupt cancels it.
+	ctx       context.Context
+	interrupt context.CancelFunc
 }
 
 func newSQLThread(r *Replica, pos RelayPos, exec binlog.Position) *sqlThread {
+	ctx, cancel := context.WithCancel(context.Background())
 	return &sqlThread{r: r, log: r.log.WithField("thread", "sql"), pos: pos, exec: exec,
-		stopCh: make(chan struct{}), done: make(chan struct{})}
+		stopCh: make(chan struct{}), done: make(chan struct{}), ctx: ctx, interrupt: cancel}
 }
 
 // stopAndWait asks the thread to stop after the transaction it is applying
-// and waits for it.
-func (t *sqlThread) stopAndWait() {
+// and waits for it (STOP REPLICA). With interrupt, the transaction is
+// interrupted instead — its lock waits end at once — and rolled back; it
+// is applied again at the next start (server shutdown).
+func (t *sqlThread) stopAndWait(interrupt bool) {
 	t.stopOnce.Do(func() { close(t.stopCh) })
+	if interrupt {
+		t.interrupt()
+	}
 	<-t.done
+	t.interrupt()
 }
 
 func (t *sqlThread) stopped() bool {
@@ -202,9 +213,11 @@ func (t *sqlThread) run() {
 			tx.GTID = gtidString(gtid)
 			skip := gtid != nil && applied.Contains(gtid.SID, gtid.GNO)
 			if !skip {
-				if err := t.r.cfg.Applier.Apply(background, tx); err != nil {
+				if err := t.r.cfg.Applier.Apply(t.ctx, tx); err != nil {
 					var ae *ApplyError
-					if errors.As(err, &ae) {
+					if t.ctx.Err() != nil {
+						t.log.WithField("gtid", tx.GTID).Info("transaction interrupted by shutdown; it is applied again at the next start")
+					} else if errors.As(err, &ae) {
 						t.fail(ae.Code, ae.Message)
 					} else {
 						t.fail(erReplicaFatal, "Fatal error: "+err.Error())
