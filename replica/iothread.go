@@ -140,20 +140,25 @@ func (t *ioThread) run() {
 		})
 		conn, err := t.connect()
 		if err == nil {
-			attempts = 0
-			err = t.stream(conn)
+			var streamed bool
+			streamed, err = t.stream(conn)
 			t.closeConn(conn)
 			t.r.setSemiSyncStatus(false)
 			if t.stopped() {
 				return
 			}
-			var fe *fatalError
-			if errors.As(err, &fe) {
-				t.fail(fe.code, fe.msg)
-				return
+			if streamed {
+				var fe *fatalError
+				if errors.As(err, &fe) {
+					t.fail(fe.code, fe.msg)
+					return
+				}
+				attempts = 0
+				t.log.WithError(err).Warn("error reading packet from source; reconnecting")
+				continue // the first reconnection attempt is immediate
 			}
-			t.log.WithError(err).Warn("error reading packet from source; reconnecting")
-			continue // the first reconnection attempt is immediate
+			// The set-up queries, the registration or the dump request
+			// failed: retried like a failed connection.
 		}
 		if t.stopped() {
 			return
@@ -442,17 +447,23 @@ func (t *ioThread) handshake(c *client.Conn) error {
 }
 
 // stream does the handshake and then receives events until the connection
-// fails or the thread is stopped.
-func (t *ioThread) stream(c *client.Conn) error {
+// fails or the thread is stopped. streamed reports whether the dump was
+// requested (a failure before is retried like a failed connection).
+func (t *ioThread) stream(c *client.Conn) (streamed bool, err error) {
 	// The dump resumes at the relay log's last complete transaction:
 	// whatever a previous connection (or a stopped thread) left of a
 	// partial one goes.
 	if err := t.relay.Discard(); err != nil {
-		return &fatalError{erRelayWriteFail, "Relay log write failure: " + err.Error()}
+		return false, &fatalError{erRelayWriteFail, "Relay log write failure: " + err.Error()}
 	}
 	if err := t.handshake(c); err != nil {
-		return err
+		return false, err
 	}
+	return true, t.receive(c)
+}
+
+// receive reads the dump's packets until an error.
+func (t *ioThread) receive(c *client.Conn) error {
 	t.connected = true
 	t.r.setSemiSyncStatus(t.semi)
 	if t.semi {

@@ -313,7 +313,11 @@ func (r *Replica) Change(o ChangeOptions) error {
 		if start.Pos < binlog.FileHeaderLen {
 			start.Pos = binlog.FileHeaderLen
 		}
-		if err := r.relay.Reset(&start); err != nil {
+		var named *binlog.Position // the relay log records a named start
+		if start.File != "" {
+			named = &start
+		}
+		if err := r.relay.Reset(named); err != nil {
 			return err
 		}
 		st.SQL = RelayPos{File: r.relay.Files()[0]}
