@@ -52,6 +52,15 @@
 //     replica_net_timeout; they are not stored. The source's
 //     FORMAT_DESCRIPTION and PREVIOUS_GTIDS events are not stored either:
 //     each relay file has its own.
+//   - MariaDB sources (10.3+; tested with 10.11): the replica announces no
+//     MariaDB capability, so MariaDB replaces its own event types (GTID,
+//     Annotate_rows, …) with comment-only QUERY events ("# Dummy event …"),
+//     which are skipped, and sends version 1 rows events (types 23–25),
+//     read as v2 without the extra-data block. MariaDB GTIDs are not
+//     MySQL's: such transactions get this server's own GTIDs, so after a
+//     crash the applier's resume point is its saved relay-log position
+//     alone (a transaction applied just before the crash may be applied
+//     again, failing with 1062/1032).
 //   - Error numbers as MySQL 8.0 reports them: 2003 (connect/reconnect,
 //     retried every SOURCE_CONNECT_RETRY s, SOURCE_RETRY_COUNT times),
 //     13114 (the source's ERR during the dump, e.g. 1236), 13117 (equal

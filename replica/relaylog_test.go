@@ -324,3 +324,37 @@ func TestWithChecksum(t *testing.T) {
 		t.Fatal("short event accepted")
 	}
 }
+
+func TestCommentOnly(t *testing.T) {
+	for q, want := range map[string]bool{
+		"# Dummy event replacing event type 160 that slave cannot handle.": true,
+		"  /* c */ -- x\n# y\n":  true,
+		"":                       true,
+		"BEGIN":                  false,
+		"/* c */ CREATE TABLE t": false,
+		"/*!40101 SET x = 1 */":  false,
+		"# c\nDROP TABLE t":      false,
+	} {
+		if got := commentOnly(q); got != want {
+			t.Errorf("commentOnly(%q) = %v, want %v", q, got, want)
+		}
+	}
+}
+
+// TestRowsV2: a v1 rows event body becomes the v2 body the decoder reads
+// (an empty extra-data block after table id and flags).
+func TestRowsV2(t *testing.T) {
+	v1 := []byte{1, 0, 0, 0, 0, 0, 1, 0, 2, 0xff, 0x00, 0x01}
+	typ, v2 := rowsV2(updateRowsEventV1, v1)
+	want := []byte{1, 0, 0, 0, 0, 0, 1, 0, 2, 0, 2, 0xff, 0x00, 0x01}
+	if typ != binlog.UPDATE_ROWS_EVENT || string(v2) != string(want) {
+		t.Fatalf("rowsV2 = %d %x, want %d %x", typ, v2, binlog.UPDATE_ROWS_EVENT, want)
+	}
+	if typ, body := rowsV2(binlog.WRITE_ROWS_EVENT, v1); typ != binlog.WRITE_ROWS_EVENT || string(body) != string(v1) {
+		t.Fatal("a v2 event was changed")
+	}
+	re, err := binlog.ParseRows(typ, v2)
+	if err != nil || re.TableID != 1 || re.NCols != 2 || len(re.Present) != 2 || len(re.Present2) != 2 {
+		t.Fatalf("ParseRows of the converted body: %+v, %v", re, err)
+	}
+}

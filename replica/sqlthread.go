@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -182,7 +183,7 @@ func (t *sqlThread) run() {
 			}
 			switch h.Type {
 			case binlog.QUERY_EVENT:
-				if q, err := binlog.ParseQuery(body); err == nil {
+				if q, err := binlog.ParseQuery(body); err == nil && !commentOnly(q.SQL) {
 					switch upper(q.SQL) {
 					case "BEGIN", "COMMIT":
 					default:
@@ -196,8 +197,10 @@ func (t *sqlThread) run() {
 					t.fail(erRelayReadFail, fmt.Sprintf("Relay log read failure: Could not parse relay log event entry (%v)", err))
 					return
 				}
-			case binlog.WRITE_ROWS_EVENT, binlog.UPDATE_ROWS_EVENT, binlog.DELETE_ROWS_EVENT:
-				if re, err := binlog.ParseRows(h.Type, body); err == nil {
+			case binlog.WRITE_ROWS_EVENT, binlog.UPDATE_ROWS_EVENT, binlog.DELETE_ROWS_EVENT,
+				writeRowsEventV1, updateRowsEventV1, deleteRowsEventV1:
+				typ, body := rowsV2(h.Type, body)
+				if re, err := binlog.ParseRows(typ, body); err == nil {
 					tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, Rows: &re})
 				} else {
 					t.fail(erRelayReadFail, fmt.Sprintf("Relay log read failure: Could not parse relay log event entry (%v)", err))
@@ -248,6 +251,56 @@ func (t *sqlThread) run() {
 		}
 		if t.stopped() {
 			return
+		}
+	}
+}
+
+// Version 1 rows events (MySQL 5.1–5.5, and MariaDB, which still writes
+// them): the v2 layout without the extra-data block.
+const (
+	writeRowsEventV1  byte = 23
+	updateRowsEventV1 byte = 24
+	deleteRowsEventV1 byte = 25
+)
+
+// rowsV2 returns a rows event body in the v2 layout: a v1 body gets an
+// empty extra-data block (its length, 2, counts itself) after the table id
+// and flags.
+func rowsV2(typ byte, body []byte) (byte, []byte) {
+	if typ < writeRowsEventV1 || typ > deleteRowsEventV1 || len(body) < 8 {
+		return typ, body
+	}
+	v2 := make([]byte, 0, len(body)+2)
+	v2 = append(v2, body[:8]...)
+	v2 = append(v2, 2, 0)
+	v2 = append(v2, body[8:]...)
+	return typ - writeRowsEventV1 + binlog.WRITE_ROWS_EVENT, v2
+}
+
+// commentOnly reports whether a QUERY event holds nothing but comments:
+// MariaDB sends such "# Dummy event replacing event type …" queries in place
+// of its own events to replicas that do not announce MariaDB capabilities.
+// Executable comments (/*! … */) are statements.
+func commentOnly(q string) bool {
+	for {
+		q = strings.TrimLeft(q, " \t\r\n")
+		switch {
+		case q == "":
+			return true
+		case strings.HasPrefix(q, "#"), strings.HasPrefix(q, "-- "):
+			i := strings.IndexByte(q, '\n')
+			if i < 0 {
+				return true
+			}
+			q = q[i+1:]
+		case strings.HasPrefix(q, "/*") && !strings.HasPrefix(q, "/*!"):
+			i := strings.Index(q[2:], "*/")
+			if i < 0 {
+				return true
+			}
+			q = q[i+4:]
+		default:
+			return false
 		}
 	}
 }
