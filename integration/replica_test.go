@@ -447,6 +447,14 @@ func TestReplicaStatementErrors(t *testing.T) {
 		}
 	}
 	expectErr("START REPLICA", 1200, "The server is not configured as replica; fix in config file or with CHANGE REPLICATION SOURCE TO")
+	// A configuration without a host is not enough for the receiver.
+	if _, err := conn.ExecContext(ctx, "CHANGE REPLICATION SOURCE TO SOURCE_CONNECT_RETRY=3"); err != nil {
+		t.Fatal(err)
+	}
+	expectErr("START REPLICA IO_THREAD", 1200, "not configured as replica")
+	if st := rplStatus(t, rdb, ""); st == nil || st["Source_Host"] != "" || st["Connect_Retry"] != "3" || st["Replica_IO_Running"] != "No" {
+		t.Fatalf("after a CHANGE without a host: %v", st)
+	}
 	expectErr("START SLAVE", 1200, "not configured as replica")
 	expectErr("CHANGE REPLICATION SOURCE TO SOURCE_HOST=1", 1064, "syntax")
 	expectErr("CHANGE REPLICATION SOURCE TO SOURCE_BOGUS='x'", 1064, "syntax")

@@ -359,7 +359,8 @@ func (r *Replica) start(t Threads) error {
 	if r.closed {
 		return errors.New("replica: server is shutting down")
 	}
-	if !r.st.Configured {
+	if !r.st.Configured || (t&IOThread != 0 && r.io == nil && r.st.Source.Host == "") {
+		// MySQL needs a source host before the receiver can start.
 		return errBadReplica()
 	}
 	started := false
