@@ -17,10 +17,11 @@ import (
 // directory. The test talks to it through the mariadb client on its socket.
 type mariadbReplica struct {
 	dir, sock string
+	port      int
 	cmd       *exec.Cmd
 }
 
-func startMariaDBReplica(t *testing.T, serverID int) *mariadbReplica {
+func startMariaDBReplica(t testing.TB, serverID int, extraConf ...string) *mariadbReplica {
 	t.Helper()
 	server, err := exec.LookPath("mariadbd")
 	if err != nil {
@@ -46,7 +47,7 @@ func startMariaDBReplica(t *testing.T, serverID int) *mariadbReplica {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	r := &mariadbReplica{dir: dir, sock: filepath.Join(dir, "mysqld.sock")}
+	r := &mariadbReplica{dir: dir, sock: filepath.Join(dir, "mysqld.sock"), port: port}
 	cnf := filepath.Join(dir, "my.cnf")
 	conf := fmt.Sprintf(`[mariadbd]
 user=root
@@ -63,7 +64,7 @@ server_id=%[3]d
 relay_log=%[1]s/data/relay-bin
 skip_slave_start
 innodb_buffer_pool_size=32M
-`, dir, port, serverID)
+`, dir, port, serverID) + strings.Join(extraConf, "\n") + "\n"
 	if err := os.WriteFile(cnf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func (r *mariadbReplica) query(q string) (string, error) {
 	return string(out), err
 }
 
-func (r *mariadbReplica) mustQuery(t *testing.T, q string) string {
+func (r *mariadbReplica) mustQuery(t testing.TB, q string) string {
 	t.Helper()
 	out, err := r.query(q)
 	if err != nil {
@@ -108,7 +109,7 @@ func (r *mariadbReplica) mustQuery(t *testing.T, q string) string {
 }
 
 // slaveStatus returns SHOW SLAVE STATUS as a map.
-func (r *mariadbReplica) slaveStatus(t *testing.T) map[string]string {
+func (r *mariadbReplica) slaveStatus(t testing.TB) map[string]string {
 	t.Helper()
 	out, err := exec.Command("mariadb", "-S", r.sock, "-uroot", "-e", "SHOW SLAVE STATUS\\G").CombinedOutput()
 	if err != nil {
