@@ -2,7 +2,6 @@ package replica
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -638,11 +637,3 @@ func (r *Replica) sqlEnded(t *sqlThread) {
 	r.sqInfo.running, r.sqInfo.state = false, ""
 	r.mu.Unlock()
 }
-
-// errorf builds an error with a MySQL error number for Last_*_Error.
-type threadError struct {
-	code int
-	msg  string
-}
-
-func (e *threadError) Error() string { return fmt.Sprintf("%d: %s", e.code, e.msg) }
