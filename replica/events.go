@@ -145,7 +145,9 @@ func (t *txTracker) feed(typ byte, body []byte) bool {
 			t.inTx = false // DDL: a transaction of its own
 			return true
 		}
-	case binlog.XID_EVENT:
+	case binlog.XID_EVENT, transactionPayloadEvent:
+		// A TRANSACTION_PAYLOAD (compressed) event holds the whole rest of
+		// its transaction.
 		t.inTx, t.begun = false, false
 		return true
 	}

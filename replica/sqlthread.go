@@ -172,6 +172,17 @@ func (t *sqlThread) run() {
 				execAt.Pos = uint64(h.LogPos)
 			}
 		}
+		if !supportedEvent(h) {
+			t.fail(erReplicaFatal, fmt.Sprintf("Fatal error: this replica cannot apply %s (event type %d) at relay log %s position %d; the event's source log %s, end_log_pos %d",
+				eventName(h.Type), h.Type, rr.fr.Name(), rr.fr.Pos()-uint64(len(ev)), execAt.File, h.LogPos))
+			if tx != nil {
+				t.pos = txStart
+			} else {
+				t.pos = RelayPos{File: rr.fr.Name(), Pos: rr.fr.Pos() - uint64(len(ev))}
+			}
+			dirty = true
+			return
+		}
 		wasInTx := tt.inTx
 		end := tt.feed(h.Type, body)
 		if tt.inTx || (end && wasInTx) || (end && h.Type == binlog.QUERY_EVENT) {
@@ -253,6 +264,47 @@ func (t *sqlThread) run() {
 			return
 		}
 	}
+}
+
+// Event types the SQL thread knows beyond binlog's constants.
+const (
+	intvarEvent             byte = 5
+	randEvent               byte = 13
+	userVarEvent            byte = 14
+	rowsQueryEvent          byte = 29
+	partialUpdateRowsEvent  byte = 39
+	transactionPayloadEvent byte = 40
+)
+
+// logEventIgnorableF marks an event a replica may skip when it does not know
+// its type.
+const logEventIgnorableF uint16 = 0x0080
+
+// supportedEvent reports whether the SQL thread can apply (or may skip) an
+// event. Compressed transactions (binlog_transaction_compression), partial
+// JSON updates (binlog_row_value_options=PARTIAL_JSON), XA and other
+// unknown types stop it with an error rather than being lost.
+func supportedEvent(h binlog.Header) bool {
+	switch h.Type {
+	case binlog.FORMAT_DESCRIPTION_EVENT, binlog.PREVIOUS_GTIDS_LOG_EVENT, binlog.ROTATE_EVENT,
+		binlog.GTID_LOG_EVENT, binlog.ANONYMOUS_GTID_LOG_EVENT, binlog.QUERY_EVENT, binlog.XID_EVENT,
+		binlog.TABLE_MAP_EVENT, binlog.WRITE_ROWS_EVENT, binlog.UPDATE_ROWS_EVENT, binlog.DELETE_ROWS_EVENT,
+		writeRowsEventV1, updateRowsEventV1, deleteRowsEventV1,
+		intvarEvent, randEvent, userVarEvent, rowsQueryEvent, binlog.STOP_EVENT, binlog.HEARTBEAT_LOG_EVENT:
+		return true
+	}
+	return h.Flags&logEventIgnorableF != 0
+}
+
+// eventName names an event type in error messages.
+func eventName(typ byte) string {
+	switch typ {
+	case partialUpdateRowsEvent:
+		return "a Partial_update_rows event (binlog_row_value_options=PARTIAL_JSON)"
+	case transactionPayloadEvent:
+		return "a Transaction_payload event (binlog_transaction_compression)"
+	}
+	return "an event of an unsupported type"
 }
 
 // Version 1 rows events (MySQL 5.1–5.5, and MariaDB, which still writes
