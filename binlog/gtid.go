@@ -100,6 +100,26 @@ func (g *GTIDSet) AddRange(sid SID, start, end int64) {
 	g.m[sid] = out
 }
 
+// Remove takes one GTID out of the set.
+func (g *GTIDSet) Remove(sid SID, gno int64) {
+	ivs := g.m[sid]
+	for i, iv := range ivs {
+		if gno < iv.Start || gno >= iv.End {
+			continue
+		}
+		var repl []interval
+		if iv.Start < gno {
+			repl = append(repl, interval{iv.Start, gno})
+		}
+		if gno+1 < iv.End {
+			repl = append(repl, interval{gno + 1, iv.End})
+		}
+		out := append(append(append([]interval(nil), ivs[:i]...), repl...), ivs[i+1:]...)
+		g.m[sid] = out
+		return
+	}
+}
+
 // Union adds every GTID of o.
 func (g *GTIDSet) Union(o *GTIDSet) {
 	if o == nil {

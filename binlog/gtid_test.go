@@ -56,4 +56,12 @@ func TestGTIDSet(t *testing.T) {
 			t.Errorf("ParseSIDBlock(%x) succeeded", short)
 		}
 	}
+	r, _ := ParseGTIDSet(a + ":1-10")
+	r.Remove(sid, 5)
+	r.Remove(sid, 1)
+	r.Remove(sid, 10)
+	r.Remove(sid, 42)
+	if r.String() != a+":2-4:6-9" {
+		t.Errorf("after removals: %s", r)
+	}
 }

@@ -99,6 +99,7 @@ func (w *Writer) encodeTx(enc *encoder, fill func(*encoder) error) error {
 	enc.gtid(sid, gno, w.seqNo-1, w.seqNo, uint64(time.Now().UnixMicro()), txLen)
 	enc.buf = append(enc.buf, body.buf...)
 	w.executed.Add(sid, gno)
+	w.appended = append(w.appended, gtidOf{sid, gno})
 	if sid == w.sid && gno >= w.nextGNO {
 		w.nextGNO = gno + 1
 	}
@@ -332,6 +333,12 @@ func (tx *RecoveredTx) Changes(schema func(db, table string) (sql.Schema, bool))
 		}
 	}
 	return out, nil
+}
+
+// gtidOf is one GTID a ticket will make visible.
+type gtidOf struct {
+	sid SID
+	gno int64
 }
 
 type forcedGTID struct {

@@ -104,7 +104,13 @@ type Writer struct {
 	tableIDs map[string]uint64
 	nextTID  uint64
 	forced   *forcedGTID // GTID of the ChangeSet being encoded, if forced
-	written  uint64      // bytes ever written, across files
+	// appended collects the GTIDs of the ChangeSet being encoded (for its
+	// ticket); visible is @@gtid_executed: the GTIDs of commits published
+	// to readers (executed also holds those appended but not yet visible).
+	appended []gtidOf
+	visMu    sync.Mutex
+	visible  *GTIDSet
+	written  uint64 // bytes ever written, across files
 	closed   bool
 
 	syncMu   sync.Mutex
@@ -157,7 +163,8 @@ func (w *Writer) Stats() Stats {
 // ticket follows one Append through the pipeline.
 type ticket struct {
 	w      *Writer
-	global uint64 // written counter after this commit
+	gtids  []gtidOf // made visible at publish
+	global uint64   // written counter after this commit
 	end    Position
 	noSync bool // appended under sync_binlog=0
 }
@@ -172,7 +179,13 @@ func (w *Writer) Append(ctx context.Context, cs *storage.ChangeSet) (storage.Com
 		return nil, errors.New("binlog: writer closed")
 	}
 	enc := &encoder{serverID: w.cfg.ServerID, checksum: w.cfg.Checksum, timestamp: uint32(time.Now().Unix()), pos: w.pos}
+	w.appended = nil
 	if err := w.encodeChangeSet(enc, cs); err != nil {
+		// Nothing was written: forget the GTIDs the encoding took.
+		for _, g := range w.appended {
+			w.executed.Remove(g.sid, g.gno)
+		}
+		w.appended = nil
 		return nil, err
 	}
 	if len(enc.buf) == 0 {
@@ -184,7 +197,8 @@ func (w *Writer) Append(ctx context.Context, cs *storage.ChangeSet) (storage.Com
 	w.pos += uint64(len(enc.buf))
 	w.written += uint64(len(enc.buf))
 	w.commits.Add(1)
-	t := &ticket{w: w, global: w.written, end: Position{w.name, w.pos}}
+	t := &ticket{w: w, global: w.written, end: Position{w.name, w.pos}, gtids: w.appended}
+	w.appended = nil
 	if obs := w.observers.Load(); obs != nil {
 		for _, o := range *obs {
 			o.Appended(t.end)
@@ -217,8 +231,15 @@ func (t *ticket) BeforePublish(ctx context.Context) {
 	}
 }
 
-// AfterPublish runs the AFTER_COMMIT observers.
+// AfterPublish makes the commit's GTIDs part of @@gtid_executed (MySQL adds
+// them at the engine commit, when the rows become visible) and runs the
+// AFTER_COMMIT observers.
 func (t *ticket) AfterPublish(ctx context.Context) {
+	t.w.visMu.Lock()
+	for _, g := range t.gtids {
+		t.w.visible.Add(g.sid, g.gno)
+	}
+	t.w.visMu.Unlock()
 	if obs := t.w.observers.Load(); obs != nil {
 		for _, o := range *obs {
 			o.AfterCommit(ctx, t.end)
@@ -328,6 +349,7 @@ func Open(cfg Config, replay func(*RecoveredTx) error) (*Writer, error) {
 		}
 	}
 	w.nextGNO = w.executed.Last(w.sid) + 1
+	w.syncVisible()
 	if err := w.openNewFile(); err != nil {
 		return nil, err
 	}
@@ -769,15 +791,25 @@ func (w *Writer) Files() []FileInfo {
 // Status is SHOW BINARY LOG STATUS: the write position and GTIDs.
 func (w *Writer) Status() (Position, string) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	return Position{w.name, w.pos}, w.executed.String()
+	pos := Position{w.name, w.pos}
+	w.mu.Unlock()
+	return pos, w.Executed()
 }
 
-// Executed returns @@gtid_executed.
+// Executed returns @@gtid_executed: the GTIDs of committed transactions
+// whose changes are visible to readers.
 func (w *Writer) Executed() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.executed.String()
+	w.visMu.Lock()
+	defer w.visMu.Unlock()
+	return w.visible.String()
+}
+
+// syncVisible makes every appended GTID visible (recovery, reset: nothing
+// is in flight). Called with w.mu held.
+func (w *Writer) syncVisible() {
+	w.visMu.Lock()
+	w.visible = w.executed.Clone()
+	w.visMu.Unlock()
 }
 
 // Purged returns @@gtid_purged.
@@ -906,6 +938,7 @@ func (w *Writer) Reset() error {
 	}
 	w.files = nil
 	w.executed, w.purged = NewGTIDSet(), NewGTIDSet()
+	w.syncVisible()
 	w.nextGNO = 1
 	if err := w.openNewFile(); err != nil {
 		return err

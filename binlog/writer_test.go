@@ -361,3 +361,25 @@ func TestFDEChecksumExcludesInUseFlag(t *testing.T) {
 		t.Fatal("the FDE's CRC does not match the event with the in-use flag cleared")
 	}
 }
+
+// TestGTIDVisibleAtPublish: a commit's GTID enters @@gtid_executed when the
+// commit is published (its rows visible), not when it is appended.
+func TestGTIDVisibleAtPublish(t *testing.T) {
+	w, err := Open(testConfig(t.TempDir()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	tk, err := w.Append(context.Background(), ddl("CREATE DATABASE x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk.BeforePublish(context.Background())
+	if got := w.Executed(); got != "" {
+		t.Fatalf("gtid_executed before publish = %q", got)
+	}
+	tk.AfterPublish(context.Background())
+	if got := w.Executed(); got != testUUID+":1" {
+		t.Fatalf("gtid_executed after publish = %q", got)
+	}
+}
