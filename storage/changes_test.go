@@ -115,3 +115,34 @@ func TestApplyRowChange(t *testing.T) {
 		t.Fatalf("applied changes not captured: %s", got)
 	}
 }
+
+// TestCreateTableSelectLoggedAsCreateTable: CREATE TABLE … SELECT is logged
+// as the table's definition followed by its rows, never as the statement
+// (replaying that would insert the rows twice).
+func TestCreateTableSelectLoggedAsCreateTable(t *testing.T) {
+	h := newHarness(t)
+	c := h.conn()
+	c.mustExec("CREATE DATABASE d")
+	c.mustExec("CREATE TABLE d.t (id INT PRIMARY KEY, v VARCHAR(10))")
+	c.mustExec("INSERT INTO d.t VALUES (1, 'a'), (2, 'b')")
+	c.mustExec("CREATE TABLE d.p (id INT PRIMARY KEY, KEY kv (v)) SELECT id, v FROM d.t")
+	sets := h.hook.all()
+	got := describe(sets[len(sets)-1])
+	want := "ddl[] CREATE TABLE `d`.`p` (\n  `id` int NOT NULL,\n  `v` varchar(10),\n  PRIMARY KEY (`id`),\n  KEY `kv` (`v`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_bin; " +
+		"insert d.p []->[1 a]; insert d.p []->[2 b]"
+	if got != want {
+		t.Fatalf("logged:\n%s\nwant:\n%s", got, want)
+	}
+	// The generated statement creates the same table.
+	c.mustExec("DROP TABLE d.p")
+	c.mustExec(strings.SplitN(strings.TrimPrefix(got, "ddl[] "), "; insert", 2)[0])
+	if rows := c.mustExec("SHOW CREATE TABLE d.p"); !strings.Contains(fmt.Sprint(rows), "KEY `kv` (`v`)") {
+		t.Fatalf("re-created table: %v", rows)
+	}
+	// A plain CREATE TABLE keeps its text.
+	c.mustExec("CREATE TABLE d.q (id INT)")
+	sets = h.hook.all()
+	if got := describe(sets[len(sets)-1]); got != "ddl[] CREATE TABLE d.q (id INT)" {
+		t.Fatalf("plain CREATE TABLE logged as %q", got)
+	}
+}

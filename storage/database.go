@@ -58,7 +58,11 @@ func (d *Database) CreateTable(ctx *sql.Context, name string, schema sql.Primary
 		collation = d.GetCollation(ctx)
 	}
 	tx.setTable(d.name, name, newTableState(name, schema, collation, comment))
-	tx.recordDDL(ctx)
+	if tx.recordDDL(ctx) {
+		// Remember which table the statement created (see rewriteCTAS).
+		last := &tx.changes[len(tx.changes)-1]
+		last.Database, last.Table = d.name, name
+	}
 	return nil
 }
 

@@ -149,6 +149,7 @@ func (e *Engine) commit(ctx *sql.Context, tx *txn) error {
 
 	var ticket CommitTicket
 	if len(tx.changes) > 0 {
+		tx.rewriteCTAS()
 		cs := &ChangeSet{Changes: tx.changes, GTID: tx.gtid}
 		if tx.sess != nil {
 			cs.ConnectionID = tx.sess.ID()

@@ -266,17 +266,19 @@ func (tx *txn) record(ch Change) {
 }
 
 // recordDDL records the current statement as a DDL change, once per
-// statement however many storage operations it makes.
-func (tx *txn) recordDDL(ctx *sql.Context) {
+// statement however many storage operations it makes; it reports whether
+// it added the change.
+func (tx *txn) recordDDL(ctx *sql.Context) bool {
 	q := strings.TrimSpace(ctx.Query())
 	if q == "" {
-		return
+		return false
 	}
 	if tx.lastDDLPid == ctx.Pid() && tx.lastDDLQuery == q {
-		return
+		return false
 	}
 	tx.lastDDLPid, tx.lastDDLQuery = ctx.Pid(), q
 	tx.record(Change{Kind: DDL, Query: q, CurrentDB: ctx.GetCurrentDatabase()})
+	return true
 }
 
 var errTxnDone = errors.New("storage: transaction already ended")
