@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"net"
 	"strings"
@@ -468,21 +467,7 @@ func (d *dumper) writePacket(payload []byte) error {
 // made builds an event the dump makes up (not read from a file): a CRC
 // only if the replica checks them.
 func (d *dumper) made(typ byte, logPos uint32, flags uint16, body []byte) []byte {
-	ev := make([]byte, HeaderLen, HeaderLen+len(body)+ChecksumLen)
-	ev[4] = typ
-	binary.LittleEndian.PutUint32(ev[5:], d.w.cfg.ServerID)
-	binary.LittleEndian.PutUint32(ev[13:], logPos)
-	binary.LittleEndian.PutUint16(ev[17:], flags)
-	ev = append(ev, body...)
-	size := len(ev)
-	if d.req.ReplicaChecksum {
-		size += ChecksumLen
-	}
-	binary.LittleEndian.PutUint32(ev[9:], uint32(size))
-	if d.req.ReplicaChecksum {
-		ev = binary.LittleEndian.AppendUint32(ev, crc32.ChecksumIEEE(ev))
-	}
-	return ev
+	return MakeEvent(0, typ, d.w.cfg.ServerID, logPos, flags, body, d.req.ReplicaChecksum)
 }
 
 func (d *dumper) sendFakeRotate(name string, pos uint64) error {

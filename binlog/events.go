@@ -129,6 +129,36 @@ func SetLogPos(ev []byte, pos uint32, checksum bool) {
 	}
 }
 
+// MakeEvent builds one complete v4 event: header (timestamp ts, log_pos
+// logPos) and body, with a CRC32 trailer when checksum is set.
+func MakeEvent(ts uint32, typ byte, serverID, logPos uint32, flags uint16, body []byte, checksum bool) []byte {
+	ev := make([]byte, HeaderLen, HeaderLen+len(body)+ChecksumLen)
+	binary.LittleEndian.PutUint32(ev[0:], ts)
+	ev[4] = typ
+	binary.LittleEndian.PutUint32(ev[5:], serverID)
+	binary.LittleEndian.PutUint32(ev[13:], logPos)
+	binary.LittleEndian.PutUint16(ev[17:], flags)
+	ev = append(ev, body...)
+	size := len(ev)
+	if checksum {
+		size += ChecksumLen
+	}
+	binary.LittleEndian.PutUint32(ev[9:], uint32(size))
+	if checksum {
+		ev = binary.LittleEndian.AppendUint32(ev, eventCRC(ev))
+	}
+	return ev
+}
+
+// FormatDescription builds the FORMAT_DESCRIPTION_EVENT of a file whose
+// events carry CRC32s when checksum is set; the event starts at offset at
+// (its log_pos is its end). It always has its own 4 checksum bytes.
+func FormatDescription(ts uint32, serverID uint32, at uint64, flags uint16, checksum bool) []byte {
+	e := &encoder{serverID: serverID, checksum: checksum, timestamp: ts, pos: at}
+	e.formatDescription(ts, flags)
+	return e.buf
+}
+
 // encoder appends complete events to buf. pos is the file offset at which
 // buf[0] will be written, so each event's log_pos is known.
 type encoder struct {

@@ -12,16 +12,17 @@ import (
 	"time"
 )
 
-// mariadbReplica is a stock MariaDB server started from Debian's
+// mariadbServer is a stock MariaDB server started from Debian's
 // mariadb-server package, on 127.0.0.1 and a free port, in a temporary
-// directory. The test talks to it through the mariadb client on its socket.
-type mariadbReplica struct {
+// directory, as a replica or (with log_bin in extraConf) a primary. The
+// test talks to it through the mariadb client on its socket.
+type mariadbServer struct {
 	dir, sock string
 	port      int
 	cmd       *exec.Cmd
 }
 
-func startMariaDBReplica(t testing.TB, serverID int, extraConf ...string) *mariadbReplica {
+func startMariaDB(t testing.TB, serverID int, extraConf ...string) *mariadbServer {
 	t.Helper()
 	server, err := exec.LookPath("mariadbd")
 	if err != nil {
@@ -36,18 +37,13 @@ func startMariaDBReplica(t testing.TB, serverID int, extraConf ...string) *maria
 	if _, err := exec.LookPath("mariadb"); err != nil {
 		t.Skip("mariadb client not installed (Debian package mariadb-client)")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := freePort(t)
 	dir, err := os.MkdirTemp("", "mdbreplica")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	r := &mariadbReplica{dir: dir, sock: filepath.Join(dir, "mysqld.sock"), port: port}
+	r := &mariadbServer{dir: dir, sock: filepath.Join(dir, "mysqld.sock"), port: port}
 	cnf := filepath.Join(dir, "my.cnf")
 	conf := fmt.Sprintf(`[mariadbd]
 user=root
@@ -94,12 +90,12 @@ innodb_buffer_pool_size=32M
 }
 
 // query runs SQL through the mariadb client in batch mode without headers.
-func (r *mariadbReplica) query(q string) (string, error) {
-	out, err := exec.Command("mariadb", "-S", r.sock, "-uroot", "-B", "-N", "-e", q).CombinedOutput()
+func (r *mariadbServer) query(q string) (string, error) {
+	out, err := exec.Command("mariadb", "-S", r.sock, "-uroot", "--default-character-set=utf8mb4", "-B", "-N", "-e", q).CombinedOutput()
 	return string(out), err
 }
 
-func (r *mariadbReplica) mustQuery(t testing.TB, q string) string {
+func (r *mariadbServer) mustQuery(t testing.TB, q string) string {
 	t.Helper()
 	out, err := r.query(q)
 	if err != nil {
@@ -109,7 +105,7 @@ func (r *mariadbReplica) mustQuery(t testing.TB, q string) string {
 }
 
 // slaveStatus returns SHOW SLAVE STATUS as a map.
-func (r *mariadbReplica) slaveStatus(t testing.TB) map[string]string {
+func (r *mariadbServer) slaveStatus(t testing.TB) map[string]string {
 	t.Helper()
 	out, err := exec.Command("mariadb", "-S", r.sock, "-uroot", "-e", "SHOW SLAVE STATUS\\G").CombinedOutput()
 	if err != nil {
@@ -130,7 +126,7 @@ func (r *mariadbReplica) slaveStatus(t testing.TB) map[string]string {
 // of many column types, multi-statement transactions, updates, deletes and
 // DDL, and ends with the same rows.
 func TestMariaDBReplicaInterop(t *testing.T) {
-	rep := startMariaDBReplica(t, 2)
+	rep := startMariaDB(t, 2)
 	srv := StartServer(t)
 	db := srv.DB(t, "")
 	mustExec(t, db, "INSTALL PLUGIN rpl_semi_sync_master SONAME 'semisync_master.so'")

@@ -3,96 +3,16 @@ package integration
 import (
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
-// mariadbPrimary is a stock MariaDB server (Debian's mariadb-server) with a
-// row-based binlog, on 127.0.0.1 and a free port, for our replica to
-// replicate from. Tests reach it through the mariadb client on its socket.
-type mariadbPrimary struct {
-	dir, sock string
-	port      int
-}
-
-func startMariaDBPrimary(t *testing.T) *mariadbPrimary {
-	t.Helper()
-	server := "/usr/sbin/mariadbd"
-	if p, err := exec.LookPath("mariadbd"); err == nil {
-		server = p
-	}
-	for _, need := range []string{server, "mariadb-install-db", "mariadb"} {
-		if _, err := exec.LookPath(need); err != nil {
-			t.Skipf("%s not installed (Debian packages mariadb-server, mariadb-client)", need)
-		}
-	}
-	dir, err := os.MkdirTemp("", "mdbprimary")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	p := &mariadbPrimary{dir: dir, sock: filepath.Join(dir, "mysqld.sock"), port: freePort(t)}
-	cnf := filepath.Join(dir, "my.cnf")
-	conf := fmt.Sprintf(`[mariadbd]
-user=root
-basedir=/usr
-lc_messages_dir=/usr/share/mysql
-datadir=%[1]s/data
-socket=%[1]s/mysqld.sock
-pid_file=%[1]s/mysqld.pid
-log_error=%[1]s/error.log
-port=%[2]d
-bind_address=127.0.0.1
-skip_name_resolve
-server_id=11
-log_bin=%[1]s/data/mariadb-bin
-binlog_format=ROW
-innodb_buffer_pool_size=32M
-`, dir, p.port)
-	if err := os.WriteFile(cnf, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mariadb-install-db", "--defaults-file="+cnf, "--auth-root-authentication-method=socket", "--skip-test-db").CombinedOutput(); err != nil {
-		t.Fatalf("mariadb-install-db: %v\n%s", err, out)
-	}
-	cmd := exec.Command(server, "--defaults-file="+cnf)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := p.query("SELECT 1"); err == nil {
-			return p
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("mariadbd did not start:\n%s", log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (p *mariadbPrimary) query(q string) (string, error) {
-	out, err := exec.Command("mariadb", "-S", p.sock, "-uroot", "--default-character-set=utf8mb4", "-B", "-N", "-e", q).CombinedOutput()
-	return string(out), err
-}
-
-func (p *mariadbPrimary) mustQuery(t *testing.T, q string) string {
-	t.Helper()
-	out, err := p.query(q)
-	if err != nil {
-		t.Fatalf("MariaDB: %s: %v\n%s", q, err, out)
-	}
-	return out
+// startMariaDBPrimary starts a stock MariaDB with a row-based binlog, for
+// our replica to replicate from.
+func startMariaDBPrimary(t *testing.T) *mariadbServer {
+	return startMariaDB(t, 11, "log_bin=mariadb-bin", "binlog_format=ROW")
 }
 
 // TestReplicaFromMariaDBPrimary: our replica replicates from a stock

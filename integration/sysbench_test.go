@@ -37,7 +37,7 @@ func BenchmarkSysbenchVsMariaDB(b *testing.B) {
 		start func(b *testing.B) (host string, port int, exec func(q string) string)
 	}{
 		{"mariadb", func(b *testing.B) (string, int, func(string) string) {
-			p := startMariaDBReplica(b, 1, "log_bin=binlog", "binlog_format=ROW", "sync_binlog=1",
+			p := startMariaDB(b, 1, "log_bin=binlog", "binlog_format=ROW", "sync_binlog=1",
 				"innodb_flush_log_at_trx_commit=1", "innodb_buffer_pool_size=256M")
 			p.mustQuery(b, "CREATE USER 'bench'@'%'; GRANT ALL ON *.* TO 'bench'@'%'")
 			return "127.0.0.1", p.port, func(q string) string { return p.mustQuery(b, q) }
@@ -62,7 +62,7 @@ func BenchmarkSysbenchVsMariaDB(b *testing.B) {
 	tps := map[string]float64{}
 	for i, pr := range primaries {
 		host, port, run := pr.start(b)
-		rep := startMariaDBReplica(b, 10+i)
+		rep := startMariaDB(b, 10+i)
 		run("CREATE DATABASE sbtest")
 		sb := func(cmd string, threads int) float64 {
 			out, err := exec.Command("timeout", "90", "sysbench", "oltp_insert", "--db-driver=mysql", "--mysql-host="+host,

@@ -15,50 +15,17 @@ import (
 // events, and the transaction-boundary rules shared by the IO thread, the
 // SQL thread and relay-log recovery.
 
-// relayServerVersion is what the relay log's FORMAT_DESCRIPTION_EVENT says
-// wrote the file.
-const relayServerVersion = "8.0.40-semisyncd"
-
-// fdePostHeaderLengths is MySQL 8.0's post-header-length table (event types
-// 1..41), as a MySQL 8.0 server writes it in a FORMAT_DESCRIPTION_EVENT.
-// Readers of our relay log (mysqlbinlog, SHOW RELAYLOG EVENTS) use it to
-// decode the source's events, which are stored unchanged.
-var fdePostHeaderLengths = []byte{
-	0x38, 0x0d, 0x00, 0x08, 0x00, 0x12, 0x00, 0x04, 0x04, 0x04,
-	0x04, 0x12, 0x00, 0x00, 0x5c, 0x00, 0x04, 0x1a, 0x08, 0x00,
-	0x00, 0x00, 0x08, 0x08, 0x08, 0x02, 0x00, 0x00, 0x00, 0x0a,
-	0x0a, 0x0a, 0x19, 0x19, 0x00, 0x12, 0x34, 0x00, 0x0a, 0x28,
-	0x00,
-}
-
 // makeEvent builds one v4 event with a CRC32 trailer. logPos is the
 // event's end position as it should be recorded (relay-log offset for the
 // relay log's own events, 0 for artificial ones).
 func makeEvent(typ byte, serverID, logPos uint32, flags uint16, body []byte) []byte {
-	ev := make([]byte, binlog.HeaderLen, binlog.HeaderLen+len(body)+binlog.ChecksumLen)
-	binary.LittleEndian.PutUint32(ev[0:], uint32(time.Now().Unix()))
-	ev[4] = typ
-	binary.LittleEndian.PutUint32(ev[5:], serverID)
-	binary.LittleEndian.PutUint32(ev[13:], logPos)
-	binary.LittleEndian.PutUint16(ev[17:], flags)
-	ev = append(ev, body...)
-	binary.LittleEndian.PutUint32(ev[9:], uint32(len(ev)+binlog.ChecksumLen))
-	return binary.LittleEndian.AppendUint32(ev, crc32.ChecksumIEEE(ev))
+	return binlog.MakeEvent(uint32(time.Now().Unix()), typ, serverID, logPos, flags, body, true)
 }
 
 // formatDescriptionEvent is the relay log's FORMAT_DESCRIPTION_EVENT: every
 // event in a relay log file carries a CRC32, whatever the source sends.
 func formatDescriptionEvent(serverID uint32, at uint64) []byte {
-	body := binary.LittleEndian.AppendUint16(nil, 4)
-	var ver [50]byte
-	copy(ver[:], relayServerVersion)
-	body = append(body, ver[:]...)
-	body = binary.LittleEndian.AppendUint32(body, uint32(time.Now().Unix()))
-	body = append(body, binlog.HeaderLen)
-	body = append(body, fdePostHeaderLengths...)
-	body = append(body, binlog.BINLOG_CHECKSUM_ALG_CRC32)
-	size := binlog.HeaderLen + len(body) + binlog.ChecksumLen
-	return makeEvent(binlog.FORMAT_DESCRIPTION_EVENT, serverID, uint32(at)+uint32(size), 0, body)
+	return binlog.FormatDescription(uint32(time.Now().Unix()), serverID, at, 0, true)
 }
 
 // previousGTIDsEvent is a relay file's PREVIOUS_GTIDS_LOG_EVENT: the GTIDs

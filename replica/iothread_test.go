@@ -163,13 +163,11 @@ func bareEvent(typ byte, logPos uint32, flags uint16, body []byte) []byte {
 }
 
 func bareFDE() []byte {
-	body := binary.LittleEndian.AppendUint16(nil, 4)
-	body = append(body, make([]byte, 50)...)
-	body = binary.LittleEndian.AppendUint32(body, 0)
-	body = append(body, binlog.HeaderLen)
-	body = append(body, fdePostHeaderLengths...)
-	body = append(body, binlog.BINLOG_CHECKSUM_ALG_OFF, 0, 0, 0, 0)
-	return bareEvent(binlog.FORMAT_DESCRIPTION_EVENT, 0, 0, body)
+	// A source without checksums (the FDE keeps its own 4 trailing bytes),
+	// sent with log_pos 0.
+	fde := binlog.FormatDescription(0, 0, 0, 0, false)
+	binlog.SetLogPos(fde, 0, true)
+	return fde
 }
 
 func stripCRC(ev []byte) []byte {
