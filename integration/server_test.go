@@ -225,3 +225,43 @@ func TestStartupFailure(t *testing.T) {
 		t.Errorf("log does not explain the failure:\n%s", out)
 	}
 }
+
+// TestMySQLDefaultCollation: like MySQL 8.0 (and unlike GMS's default),
+// the server's collation is utf8mb4_0900_ai_ci: new tables compare and
+// enforce unique keys case-insensitively; an explicit COLLATE still holds,
+// also after a restart.
+func TestMySQLDefaultCollation(t *testing.T) {
+	srv := StartServer(t, WithDataDir(t.TempDir()))
+	db := srv.DB(t, "")
+	var coll string
+	if err := db.QueryRow("SELECT @@collation_server").Scan(&coll); err != nil || coll != "utf8mb4_0900_ai_ci" {
+		t.Fatalf("@@collation_server = %q, %v", coll, err)
+	}
+	mustExec(t, db, "CREATE DATABASE co")
+	mustExec(t, db, "CREATE TABLE co.ci (email VARCHAR(40) PRIMARY KEY)")
+	mustExec(t, db, "CREATE TABLE co.cs (email VARCHAR(40) COLLATE utf8mb4_0900_bin PRIMARY KEY)")
+	for _, tbl := range []string{"ci", "cs"} {
+		mustExec(t, db, "INSERT INTO co."+tbl+" VALUES ('Ann@example.com')")
+	}
+	check := func(db *sql.DB) {
+		t.Helper()
+		var n int
+		if err := db.QueryRow("SELECT COUNT(*) FROM co.ci WHERE email = 'ann@EXAMPLE.com'").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("case-insensitive lookup found %d, %v", n, err)
+		}
+		if _, err := db.Exec("INSERT INTO co.ci VALUES ('ANN@example.com')"); mysqlErrorNumber(err) != 1062 {
+			t.Fatalf("a key differing only in case: %v, want 1062", err)
+		}
+		if err := db.QueryRow("SELECT COUNT(*) FROM co.cs WHERE email = 'ann@EXAMPLE.com'").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("explicit utf8mb4_0900_bin lookup found %d, %v", n, err)
+		}
+		var name, create string
+		if err := db.QueryRow("SHOW CREATE TABLE co.ci").Scan(&name, &create); err != nil || !strings.Contains(create, "COLLATE=utf8mb4_0900_ai_ci") {
+			t.Fatalf("SHOW CREATE TABLE: %s %v", create, err)
+		}
+	}
+	check(db)
+	srv.Stop(t)
+	srv = srv.Restart(t)
+	check(srv.DB(t, ""))
+}

@@ -344,6 +344,13 @@ func (s *Server) Close() error {
 // applyConfigVariables sets the system variables that come from the configuration.
 func applyConfigVariables(cfg Config) error {
 	vals := map[string]interface{}{"version": cfg.Version, "plugin_dir": cfg.PluginDir}
+	// MySQL 8.0's default collation (GMS defaults to utf8mb4_0900_bin):
+	// new databases, tables and literals compare case-insensitively.
+	for _, name := range []string{"collation_server", "collation_database", "collation_connection", "default_collation_for_utf8mb4"} {
+		if _, _, ok := sql.SystemVariables.GetGlobal(name); ok {
+			vals[name] = mysqlDefaultCollation
+		}
+	}
 	if cfg.ServerID != 0 {
 		vals["server_id"] = cfg.ServerID
 	}
@@ -355,6 +362,9 @@ func applyConfigVariables(cfg Config) error {
 	}
 	return nil
 }
+
+// mysqlDefaultCollation is MySQL 8.0's @@collation_server.
+const mysqlDefaultCollation = "utf8mb4_0900_ai_ci"
 
 // SemiSyncSource returns the semi-sync source runtime (nil when the server
 // has no binlog, i.e. no data directory).
