@@ -84,7 +84,7 @@ innodb_buffer_pool_size=32M
 			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 			t.Fatalf("mariadbd did not start:\n%s", log)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 	return r
 }

@@ -132,3 +132,30 @@ func BenchmarkSysbenchVsMariaDB(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFreshServerStartup: the time an integration test waits for a
+// fresh, empty server to accept connections: semisyncd (a new data
+// directory, process start to the ready line) against a stock MariaDB
+// (mariadb-install-db, then start until it answers). Compare the ns/op of
+// the two sub-benchmarks.
+//
+//	go test ./integration -run x -bench FreshServerStartup -benchtime 5x
+func BenchmarkFreshServerStartup(b *testing.B) {
+	b.Run("semisyncd", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			srv := StartServer(b, WithDataDir(b.TempDir()))
+			b.StopTimer()
+			srv.Stop(b)
+			b.StartTimer()
+		}
+	})
+	b.Run("mariadb", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			m := startMariaDB(b, 1)
+			b.StopTimer()
+			m.cmd.Process.Kill()
+			m.cmd.Wait()
+			b.StartTimer()
+		}
+	})
+}
