@@ -27,7 +27,6 @@ type replication struct {
 	serverID uint32
 	mysqlDB  *mysql_db.MySQLDb
 	sessions func() *server.SessionManager
-	shims    *shimListener
 
 	mu       sync.Mutex
 	replicas map[uint32]replicaInfo

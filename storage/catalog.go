@@ -110,8 +110,6 @@ type indexState struct {
 	tree    *btree.BTreeG[*entry]
 }
 
-func (ix *indexState) isUniqueKey() bool { return ix.unique }
-
 // newTableState builds an empty table for a schema.
 func newTableState(name string, pks sql.PrimaryKeySchema, collation sql.CollationID, comment string) *tableState {
 	sch := pks.Schema.Copy()

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -246,5 +245,3 @@ func registerSystemVariables() {
 		})
 	})
 }
-
-func lower(s string) string { return strings.ToLower(s) }

@@ -55,10 +55,6 @@ func errTableExists(name string) error {
 	return mysql.NewSQLError(ErTableExists, "42S01", "Table '%s' already exists", name)
 }
 
-func errNoSuchTable(db, name string) error {
-	return mysql.NewSQLError(ErNoSuchTable, "42S02", "Table '%s.%s' doesn't exist", db, name)
-}
-
 // dupKeyError builds GMS's unique-key error (so INSERT … ON DUPLICATE KEY
 // UPDATE, REPLACE and INSERT IGNORE work) carrying MySQL's message text:
 // "Duplicate entry '1' for key 't.PRIMARY'".
