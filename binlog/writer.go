@@ -386,27 +386,7 @@ func (w *Writer) writeIndex() error {
 	for _, n := range w.files {
 		b.WriteString("./" + n + "\n")
 	}
-	tmp := w.indexPath() + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	if f, err := os.Open(tmp); err == nil {
-		_ = f.Sync()
-		f.Close()
-	}
-	if err := os.Rename(tmp, w.indexPath()); err != nil {
-		return err
-	}
-	return syncDir(w.cfg.Dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return WriteFileAtomic(w.indexPath(), []byte(b.String()))
 }
 
 // RecoveredEvent is one event of a recovered transaction.
@@ -738,7 +718,7 @@ func (w *Writer) archive(names []string) error {
 			return err
 		}
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
 // archived lists the archive's files in the order they were archived.

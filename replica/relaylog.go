@@ -1,7 +1,6 @@
 package replica
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -175,7 +174,7 @@ func (r *RelayLog) writeIndex() error {
 	for _, f := range r.files {
 		b.WriteString("./" + f + "\n")
 	}
-	return writeFileAtomic(r.path(relayIndexName), []byte(b.String()))
+	return binlog.WriteFileAtomic(r.path(relayIndexName), []byte(b.String()))
 }
 
 // nextName is the file after the last one (relay-bin.000001 first).
@@ -234,7 +233,7 @@ func (r *RelayLog) startFile(src *binlog.Position) error {
 	if err != nil {
 		return fmt.Errorf("replica: relay log index: %w", err)
 	}
-	return syncDir(r.dir)
+	return binlog.SyncDir(r.dir)
 }
 
 // recoverLast scans the last file, finds its last complete transaction,
@@ -641,42 +640,4 @@ func (rr *relayReader) next(readable RelayPos) ([]byte, binlog.Header, []byte, e
 		}
 		return ev, h, rr.fr.Body(ev), nil
 	}
-}
-
-// syncDir fsyncs a directory so created, renamed and removed names last.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// writeFileAtomic replaces path with data: a synced temporary file in the
-// same directory renamed over it, so a crash leaves the old or the new
-// content, never a mix.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriter(tmp)
-	if _, err := w.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -85,7 +85,7 @@ func saveState(dir string, st state) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, stateFile), append(buf, '\n')); err != nil {
+	if err := binlog.WriteFileAtomic(filepath.Join(dir, stateFile), append(buf, '\n')); err != nil {
 		return fmt.Errorf("replica: save %s: %w", stateFile, err)
 	}
 	return nil

@@ -12,6 +12,7 @@ package sqlserver
 import (
 	"errors"
 	"fmt"
+	"github.com/semisyncd/semisyncd/binlog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -141,5 +142,5 @@ var _ mysql_db.MySQLDbPersistence = filePersister{}
 
 // Persist implements mysql_db.MySQLDbPersistence.
 func (p filePersister) Persist(_ *sql.Context, data []byte) error {
-	return writeFileAtomic(p.path, data)
+	return binlog.WriteFileAtomic(p.path, data)
 }

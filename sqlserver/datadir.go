@@ -9,6 +9,7 @@ package sqlserver
 import (
 	"errors"
 	"fmt"
+	"github.com/semisyncd/semisyncd/binlog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,30 +50,8 @@ func resolveServerUUID(dataDir, configured string) (string, error) {
 		return "", fmt.Errorf("sqlserver: %w", err)
 	}
 	u := uuid.NewString()
-	if err := writeFileAtomic(path, []byte(u+"\n")); err != nil {
+	if err := binlog.WriteFileAtomic(path, []byte(u+"\n")); err != nil {
 		return "", fmt.Errorf("sqlserver: store the server UUID: %w", err)
 	}
 	return u, nil
-}
-
-// writeFileAtomic replaces path with data: a synced temporary file in the same directory,
-// renamed over it, so a crash leaves the old or the new content, never a mix.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/semisyncd/semisyncd/binlog"
 	"math"
 	"os"
 	"path/filepath"
@@ -254,5 +255,5 @@ func (f pluginFile) Save(rows []plugins.Row) error {
 	for _, r := range rows {
 		fmt.Fprintf(&b, "%s\t%s\n", r.Name, r.Library)
 	}
-	return writeFileAtomic(f.path, []byte(b.String()))
+	return binlog.WriteFileAtomic(f.path, []byte(b.String()))
 }
