@@ -133,6 +133,17 @@ func statusInt(t *testing.T, db *sql.DB, name string) int {
 	return n
 }
 
+// expectAcked checks that yes_tx rose by n since before and status is ON.
+func expectAcked(t *testing.T, db *sql.DB, before, n int) {
+	t.Helper()
+	if got := statusInt(t, db, "Rpl_semi_sync_source_yes_tx") - before; got != n {
+		t.Fatalf("yes_tx rose by %d, want %d", got, n)
+	}
+	if st := globalStatus(t, db, "Rpl_semi_sync_source_status"); st != "ON" {
+		t.Fatalf("status %s, want ON", st)
+	}
+}
+
 func expectBlocked(t *testing.T, done <-chan error, what string) {
 	t.Helper()
 	select {
@@ -227,6 +238,9 @@ func TestSemiSyncTimeoutAndSwitchBackOn(t *testing.T) {
 	g.openAll()
 	waitStatus(t, db, "Rpl_semi_sync_source_status", "ON")
 	srv.WaitForLog(t, "Semi-sync replication switched ON at (binlog.000001, ", 5*time.Second)
+	yes := statusInt(t, db, "Rpl_semi_sync_source_yes_tx")
+	mustExec(t, db, "INSERT INTO s.t VALUES (3)")
+	expectAcked(t, db, yes, 1)
 }
 
 // TestSemiSyncWaitNoReplica: with no semi-sync replica, wait_no_replica ON
@@ -282,6 +296,7 @@ func TestSemiSyncVisibility(t *testing.T) {
 				"SET GLOBAL rpl_semi_sync_source_wait_point = "+c.point)
 			g := startReplica(t, srv, true, false)
 			waitStatus(t, db, "Rpl_semi_sync_source_clients", "1")
+			yes := statusInt(t, db, "Rpl_semi_sync_source_yes_tx")
 			done := asyncExec(db, "INSERT INTO s.t VALUES (42)")
 			waitStatus(t, db, "Rpl_semi_sync_source_wait_sessions", "1")
 			var n int
@@ -296,6 +311,7 @@ func TestSemiSyncVisibility(t *testing.T) {
 			if err := db.QueryRow("SELECT COUNT(*) FROM s.t WHERE id = 42").Scan(&n); err != nil || n != 1 {
 				t.Fatalf("after the ACK: %d rows, %v", n, err)
 			}
+			expectAcked(t, db, yes, 1)
 		})
 	}
 }
@@ -308,6 +324,7 @@ func TestSemiSyncReplicaCount(t *testing.T) {
 		"SET GLOBAL rpl_semi_sync_source_wait_for_replica_count = 2")
 	r := []*gatedReplica{startReplica(t, srv, true, false), startReplica(t, srv, true, false), startReplica(t, srv, true, false)}
 	waitStatus(t, db, "Rpl_semi_sync_source_clients", "3")
+	yes := statusInt(t, db, "Rpl_semi_sync_source_yes_tx")
 	done := asyncExec(db, "INSERT INTO s.t VALUES (1)")
 	waitStatus(t, db, "Rpl_semi_sync_source_wait_sessions", "1")
 	r[0].pass(1)
@@ -321,6 +338,7 @@ func TestSemiSyncReplicaCount(t *testing.T) {
 	expectBlocked(t, done, "a commit with one ACK of two")
 	mustExec(t, db, "SET GLOBAL rpl_semi_sync_source_wait_for_replica_count = 1")
 	expectDone(t, done, "the commit after lowering the count")
+	expectAcked(t, db, yes, 2)
 	for _, g := range r {
 		g.openAll()
 	}
