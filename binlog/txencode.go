@@ -139,12 +139,14 @@ func sameSchema(a, b sql.Schema) bool {
 
 func (w *Writer) encodeStatement(enc *encoder, run []storage.Change) error {
 	first := run[0]
-	cols, err := ColumnDefs(first.Schema)
+	def, err := w.tableDef(first.Database, first.Table, first.Schema)
 	if err != nil {
-		return fmt.Errorf("binlog: table %s.%s: %w", first.Database, first.Table, err)
+		return err
 	}
-	tid := w.tableID(first.Database, first.Table, cols)
-	w.encodeTableMap(enc, tid, first.Database, first.Table, cols)
+	cols, tid := def.cols, def.id
+	s := enc.begin(TABLE_MAP_EVENT, 0)
+	enc.bytes(def.mapBody)
+	enc.end(s)
 	typ := WRITE_ROWS_EVENT
 	switch first.Kind {
 	case storage.RowUpdate:
@@ -204,27 +206,47 @@ func allSet(n int) []byte {
 	return b
 }
 
-// tableID gives each table definition a stable id, as MySQL's table
-// shares do; a changed definition gets a new id.
-func (w *Writer) tableID(db, table string, cols []ColumnDef) uint64 {
-	var b strings.Builder
-	b.WriteString(strings.ToLower(db) + "." + strings.ToLower(table))
-	for _, c := range cols {
-		fmt.Fprintf(&b, "|%d:%x:%v", c.Type, c.Meta, c.Nullable)
-	}
-	key := b.String()
-	if id, ok := w.tableIDs[key]; ok {
-		return id
-	}
-	w.nextTID++
-	w.tableIDs[key] = w.nextTID
-	return w.nextTID
+// tableDef is what the encoder derives from one table definition: its
+// column definitions, table id and TABLE_MAP_EVENT body. Storage shares one
+// schema slice per table version, so the result is computed once per
+// definition, not on every commit under the writer's lock.
+type tableDef struct {
+	cols    []ColumnDef
+	id      uint64
+	mapBody []byte
 }
 
-// encodeTableMap appends a TABLE_MAP_EVENT with the SIGNEDNESS and
+// tableDefKey identifies a table definition: its name and the schema slice
+// of that table version (a changed definition is a new slice, with a new
+// table id, as MySQL gives a table share after DDL).
+type tableDefKey struct {
+	db, table string
+	first     *sql.Column
+	n         int
+}
+
+func (w *Writer) tableDef(db, table string, sch sql.Schema) (*tableDef, error) {
+	key := tableDefKey{db: db, table: table, n: len(sch)}
+	if len(sch) > 0 {
+		key.first = sch[0]
+	}
+	if d, ok := w.tableDefs[key]; ok {
+		return d, nil
+	}
+	cols, err := ColumnDefs(sch)
+	if err != nil {
+		return nil, fmt.Errorf("binlog: table %s.%s: %w", db, table, err)
+	}
+	w.nextTID++
+	d := &tableDef{cols: cols, id: w.nextTID, mapBody: tableMapBody(w.nextTID, db, table, cols)}
+	w.tableDefs[key] = d
+	return d, nil
+}
+
+// tableMapBody is a TABLE_MAP_EVENT body with the SIGNEDNESS and
 // COLUMN_NAME optional metadata.
-func (w *Writer) encodeTableMap(enc *encoder, tid uint64, db, table string, cols []ColumnDef) {
-	s := enc.begin(TABLE_MAP_EVENT, 0)
+func tableMapBody(tid uint64, db, table string, cols []ColumnDef) []byte {
+	enc := &encoder{}
 	enc.u48(tid)
 	enc.u16(1)
 	enc.u8(byte(len(db)))
@@ -276,7 +298,7 @@ func (w *Writer) encodeTableMap(enc *encoder, tid uint64, db, table string, cols
 	enc.u8(4)
 	enc.packed(uint64(len(names)))
 	enc.bytes(names)
-	enc.end(s)
+	return enc.buf
 }
 
 // Changes decodes a recovered transaction into storage changes, reading

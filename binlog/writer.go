@@ -91,19 +91,19 @@ type Writer struct {
 	sid SID
 	log *logrus.Entry
 
-	mu       sync.Mutex // file state, GTID state; Append holds it
-	f        *os.File
-	name     string
-	pos      uint64
-	files    []string
-	executed *GTIDSet
-	purged   *GTIDSet
-	nextGNO  int64
-	xid      uint64
-	seqNo    int64
-	tableIDs map[string]uint64
-	nextTID  uint64
-	forced   *forcedGTID // GTID of the ChangeSet being encoded, if forced
+	mu        sync.Mutex // file state, GTID state; Append holds it
+	f         *os.File
+	name      string
+	pos       uint64
+	files     []string
+	executed  *GTIDSet
+	purged    *GTIDSet
+	nextGNO   int64
+	xid       uint64
+	seqNo     int64
+	tableDefs map[tableDefKey]*tableDef
+	nextTID   uint64
+	forced    *forcedGTID // GTID of the ChangeSet being encoded, if forced
 	// appended collects the GTIDs of the ChangeSet being encoded (for its
 	// ticket); visible is @@gtid_executed: the GTIDs of commits published
 	// to readers (executed also holds those appended but not yet visible).
@@ -322,14 +322,14 @@ func Open(cfg Config, replay func(*RecoveredTx) error) (*Writer, error) {
 		return nil, err
 	}
 	w := &Writer{
-		cfg:      cfg,
-		sid:      sid,
-		log:      cfg.Log.WithField("component", "binlog"),
-		executed: NewGTIDSet(),
-		purged:   NewGTIDSet(),
-		tableIDs: map[string]uint64{},
-		nextTID:  100,
-		notify:   make(chan struct{}),
+		cfg:       cfg,
+		sid:       sid,
+		log:       cfg.Log.WithField("component", "binlog"),
+		executed:  NewGTIDSet(),
+		purged:    NewGTIDSet(),
+		tableDefs: map[tableDefKey]*tableDef{},
+		nextTID:   100,
+		notify:    make(chan struct{}),
 	}
 	w.syncCond = sync.NewCond(&w.syncMu)
 	w.syncBinlog.Store(int64(cfg.SyncBinlog))
