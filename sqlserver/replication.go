@@ -3,6 +3,7 @@ package sqlserver
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -56,6 +57,10 @@ func openBinlog(cfg Config, st *storage.Engine, e *sqle.Engine, log *logrus.Entr
 		SyncBinlog: 1,
 		MaxSize:    1 << 30,
 		Log:        log,
+		// binlog_error_action = ABORT_SERVER: the writer has logged MySQL's
+		// message; nothing it failed on was acknowledged, and the next
+		// start recovers.
+		OnAbort: func(string) { abortProcess(1) },
 	}
 	if bcfg.ServerID == 0 {
 		bcfg.ServerID = 1
@@ -71,6 +76,9 @@ func openBinlog(cfg Config, st *storage.Engine, e *sqle.Engine, log *logrus.Entr
 	st.SetHook(w)
 	return w, nil
 }
+
+// abortProcess ends the process at once (binlog_error_action = ABORT_SERVER).
+var abortProcess = os.Exit
 
 // replayer applies recovered transactions.
 type replayer struct {

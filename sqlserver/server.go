@@ -92,6 +92,7 @@ type Server struct {
 	replica  *replica.Replica // nil without a binlog
 	vars     *sysvars.State   // the semi-sync variables and status variables
 	plugins  *plugins.Registry
+	dirLock  *dirLock // the data directory's lock, held until Close
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -99,10 +100,28 @@ type Server struct {
 }
 
 // New builds the engine, loads the start-up plugins, binds the listener and prepares the
-// server; it does not accept connections until Start. Errors: the address cannot be bound
-// (port in use), the data directory's files cannot be read or written, or the configuration
-// cannot be applied to the system variables.
+// server; it does not accept connections until Start. Errors: another process holds the data
+// directory (its lock file, taken before anything else in it is touched), the address cannot
+// be bound (port in use), the data directory's files cannot be read or written, or the
+// configuration cannot be applied to the system variables.
 func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
+	var lock *dirLock
+	if cfg.DataDir != "" {
+		var err error
+		if lock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	s, err := newServer(cfg, backend, log)
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	s.dirLock = lock
+	return s, nil
+}
+
+func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	if backend == nil {
 		return nil, errors.New("sqlserver: nil backend")
 	}
@@ -336,6 +355,7 @@ func (s *Server) Close() error {
 				s.log.WithError(err).Error("closing the binlog")
 			}
 		}
+		s.dirLock.release()
 		s.log.Info("stopped")
 	})
 	return nil
