@@ -310,32 +310,53 @@ func (w *Writer) truncateFile(path string, size uint64) error {
 const maxEventType = 41
 
 // findValidEvent looks for a complete, well-formed event starting anywhere
-// at or after offset from: one whose header names a known type, whose size
-// fits the file, whose log_pos is its own end and, when the file has
-// checksums, whose CRC32 matches. A torn tail has none; damage followed by
-// later writes does.
+// at or after offset from: with checksums, one whose header names a known
+// type, whose size fits the file and whose CRC32 matches; without, a chain
+// of such events whose log_pos fields advance by their sizes and that ends
+// exactly at the end of the file. A torn tail has none; damage followed by
+// later writes does (their log_pos may be off by the damaged bytes, so it
+// is not required to match the offset).
 func findValidEvent(path string, from uint64, checksum bool) (uint64, bool) {
 	data, err := os.ReadFile(path)
 	if err != nil || from >= uint64(len(data)) {
 		return 0, false
 	}
-	for o := from; o+HeaderLen <= uint64(len(data)); o++ {
+	end := uint64(len(data))
+	plausible := func(o uint64) (uint64, bool) {
+		if o+HeaderLen > end {
+			return 0, false
+		}
 		typ := data[o+4]
-		if typ == 0 || typ > maxEventType {
-			continue
-		}
 		size := uint64(binary.LittleEndian.Uint32(data[o+9:]))
-		if size < HeaderLen || o+size > uint64(len(data)) {
+		if typ == 0 || typ > maxEventType || size < HeaderLen || o+size > end {
+			return 0, false
+		}
+		return size, true
+	}
+	for o := from; o+HeaderLen <= end; o++ {
+		size, ok := plausible(o)
+		if !ok {
 			continue
 		}
-		if uint64(binary.LittleEndian.Uint32(data[o+13:])) != o+size {
+		if checksum {
+			if VerifyChecksum(data[o:o+size]) == nil {
+				return o, true
+			}
 			continue
 		}
-		ev := data[o : o+size]
-		if checksum && VerifyChecksum(ev) != nil {
-			continue
+		p, n := o+size, 1
+		prevLogPos := binary.LittleEndian.Uint32(data[o+13:])
+		for p < end {
+			sz, ok := plausible(p)
+			lp := binary.LittleEndian.Uint32(data[p+13:])
+			if !ok || uint64(lp-prevLogPos) != sz {
+				break
+			}
+			prevLogPos, p, n = lp, p+sz, n+1
 		}
-		return o, true
+		if p == end && n >= 2 {
+			return o, true
+		}
 	}
 	return 0, false
 }
