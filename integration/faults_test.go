@@ -232,3 +232,122 @@ func TestKillLoopBinlogMaintenance(t *testing.T) {
 		t.Fatalf("only %d rows acknowledged in %d rounds: the loop did not load the server", len(acked), rounds)
 	}
 }
+
+// TestDiskFullOnRealFilesystem fills a real 64 MB tmpfs under the primary's
+// data directory (mounted by the test; root only): writes fail with 1026
+// (errno 28) while it is full, with nothing half-written kept; once space
+// is freed they succeed again with no restart; after a SIGKILL and a
+// restart every acknowledged row is there, mariadb-binlog decodes every
+// file, and a semi-sync replica ends equal to the primary.
+func TestDiskFullOnRealFilesystem(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a 64 MB tmpfs needs root")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v: %s)", err, strings.TrimSpace(string(out)))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+			t.Logf("umount %s: %v %s", mnt, err, out)
+		}
+	})
+	dataDir := filepath.Join(mnt, "data")
+	port := fmt.Sprint(freePort(t))
+	primary := StartServer(t, WithDataDir(dataDir), WithArgs("--server-id", "1", "--port", port))
+	replica := StartServer(t, WithArgs("--server-id", "2"))
+	pdb, rdb := primary.DB(t, ""), replica.DB(t, "")
+	pdb.SetMaxOpenConns(8)
+	mustExec(t, pdb, "CREATE DATABASE df")
+	mustExec(t, pdb, "CREATE TABLE df.t (id INT PRIMARY KEY, pad LONGTEXT)")
+	mustExec(t, pdb, "SET GLOBAL max_binlog_size = 1048576")
+	mustExec(t, pdb, "INSTALL PLUGIN rpl_semi_sync_source SONAME 'semisync_source.so'")
+	mustExec(t, pdb, "SET GLOBAL rpl_semi_sync_source_timeout = 30000")
+	mustExec(t, pdb, "SET GLOBAL rpl_semi_sync_source_enabled = ON")
+	mustExec(t, rdb, "INSTALL PLUGIN rpl_semi_sync_replica SONAME 'semisync_replica.so'")
+	mustExec(t, rdb, "SET GLOBAL rpl_semi_sync_replica_enabled = ON")
+	rplConnect(t, rdb, primary, "SOURCE_RETRY_COUNT=1000")
+	waitFor(t, replicationTimeout, "semi-sync negotiated", func() bool {
+		return semiSyncStatus(t, pdb, "Rpl_semi_sync_source_clients") == "1" && semiSyncStatus(t, pdb, "Rpl_semi_sync_source_status") == "ON"
+	})
+	yesBefore := statusInt(t, pdb, "Rpl_semi_sync_source_yes_tx")
+
+	// Ballast: most of the filesystem, freed later.
+	ballast := filepath.Join(mnt, "ballast")
+	if err := os.WriteFile(ballast, make([]byte, 56<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	load := startInserts(ctx, pdb, "df.t", 4, 16<<10)
+	waitFor(t, 45*time.Second, "the disk to fill (1026 errors)", func() bool {
+		load.mu.Lock()
+		defer load.mu.Unlock()
+		return load.errs[1026] >= 20
+	})
+	var text string
+	_, err := pdb.Exec("INSERT INTO df.t VALUES (-1, REPEAT('y', 65536))")
+	if err != nil {
+		text = err.Error()
+	}
+	if mysqlErrorNumber(err) != 1026 || !strings.Contains(text, "(errno: 28 - No space left on device)") || !strings.Contains(text, "Error writing file 'binlog.") {
+		t.Fatalf("an insert on the full disk got %v", err)
+	}
+	full := load.count()
+	if err := os.Remove(ballast); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "writes to succeed again once space is freed", func() bool { return load.count() >= full+100 })
+	cancel()
+	load.wg.Wait()
+	other := map[uint16]int{}
+	for code, n := range load.errs {
+		if code != 1026 {
+			other[code] = n
+		}
+	}
+	if len(other) != 0 {
+		t.Fatalf("errors other than 1026: %v", other)
+	}
+	if got := statusInt(t, pdb, "Rpl_semi_sync_source_yes_tx") - yesBefore; got < len(load.acked) || semiSyncStatus(t, pdb, "Rpl_semi_sync_source_status") != "ON" {
+		t.Fatalf("yes_tx rose by %d for %d acknowledged inserts; status %s", got, len(load.acked), semiSyncStatus(t, pdb, "Rpl_semi_sync_source_status"))
+	}
+	checkAcked(t, pdb, "df.t", load.acked, "before the kill")
+	t.Logf("%d inserts acknowledged (%d before the space was freed), %d failed with 1026", len(load.acked), full, load.errs[1026])
+
+	primary.Kill(t)
+	primary = primary.Restart(t)
+	if strings.Contains(primary.Logs(), "truncating torn binlog tail") {
+		t.Fatalf("the restart found a torn tail:\n%s", primary.Logs())
+	}
+	pdb = primary.DB(t, "")
+	checkAcked(t, pdb, "df.t", load.acked, "after SIGKILL and restart")
+
+	if tool, err := exec.LookPath("mariadb-binlog"); err == nil {
+		files, _ := filepath.Glob(filepath.Join(dataDir, "binlog.0*"))
+		for _, f := range files {
+			out, err := exec.Command(tool, "--base64-output=DECODE-ROWS", "-v", f).CombinedOutput()
+			if err != nil || strings.Contains(string(out), "ERROR") {
+				t.Fatalf("mariadb-binlog %s: %v\n%.2000s", filepath.Base(f), err, out)
+			}
+		}
+	} else {
+		t.Log("mariadb-binlog not installed (Debian package mariadb-client): its decode check is skipped")
+	}
+
+	mustExec(t, pdb, "INSERT INTO df.t VALUES (-2, 'after the restart')")
+	waitCaughtUp(t, pdb, rdb, replica)
+	sums := func(db *sql.DB) string {
+		var n, ids, bytes sql.NullString
+		if err := db.QueryRow("SELECT COUNT(*), SUM(id), SUM(LENGTH(pad)) FROM df.t").Scan(&n, &ids, &bytes); err != nil {
+			t.Fatal(err)
+		}
+		return n.String + " " + ids.String + " " + bytes.String
+	}
+	if p, r := sums(pdb), sums(rdb); p != r {
+		t.Fatalf("primary %s, replica %s (count, sum of ids, bytes)", p, r)
+	}
+	if pg, rg := gtidExecuted(t, pdb), gtidExecuted(t, rdb); pg != rg {
+		t.Fatalf("gtid_executed: primary %q, replica %q", pg, rg)
+	}
+}
