@@ -57,10 +57,17 @@ func openBinlog(cfg Config, st *storage.Engine, e *sqle.Engine, log *logrus.Entr
 		SyncBinlog: 1,
 		MaxSize:    1 << 30,
 		Log:        log,
+		FS:         cfg.FS,
 		// binlog_error_action = ABORT_SERVER: the writer has logged MySQL's
 		// message; nothing it failed on was acknowledged, and the next
 		// start recovers.
-		OnAbort: func(string) { abortProcess(1) },
+		OnAbort: func(string) {
+			if cfg.OnBinlogAbort != nil {
+				cfg.OnBinlogAbort()
+				return
+			}
+			os.Exit(1)
+		},
 	}
 	if bcfg.ServerID == 0 {
 		bcfg.ServerID = 1
@@ -76,9 +83,6 @@ func openBinlog(cfg Config, st *storage.Engine, e *sqle.Engine, log *logrus.Entr
 	st.SetHook(w)
 	return w, nil
 }
-
-// abortProcess ends the process at once (binlog_error_action = ABORT_SERVER).
-var abortProcess = os.Exit
 
 // replayer applies recovered transactions.
 type replayer struct {

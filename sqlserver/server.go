@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/semisyncd/semisyncd/binlog/vfs"
 	"github.com/semisyncd/semisyncd/plugins/semisync"
 	"github.com/semisyncd/semisyncd/replica"
 	"github.com/semisyncd/semisyncd/storage"
@@ -74,6 +75,12 @@ type Config struct {
 	// SkipReplicaStart keeps a configured replica stopped at start
 	// (skip_replica_start).
 	SkipReplicaStart bool
+	// FS is the file system the binlog and the relay log write through (nil: the real one).
+	// Tests inject faults with a vfs.Faulty.
+	FS vfs.FS
+	// OnBinlogAbort is called when a binlog write or fsync fails under binlog_error_action =
+	// ABORT_SERVER, after MySQL's message is logged. Nil: the process exits with status 1.
+	OnBinlogAbort func()
 }
 
 // Server is a running (or ready to run) semisyncd SQL server.
