@@ -38,6 +38,12 @@ func errWrite(name string, err error) error {
 	return mysql.NewSQLError(erErrorOnWrite, "HY000", "Error writing file '%s' (errno: %d - %s)", name, errno, text)
 }
 
+// isErrorOnWrite reports whether err is 1026 (a full disk).
+func isErrorOnWrite(err error) bool {
+	var se *mysql.SQLError
+	return errors.As(err, &se) && se.Num == erErrorOnWrite
+}
+
 // ErrWriterClosed is what Append returns after Close.
 var ErrWriterClosed = errors.New("binlog: writer closed")
 
@@ -101,7 +107,8 @@ func (w *Writer) Append(ctx context.Context, cs *storage.ChangeSet) (storage.Com
 	if w.cfg.MaxSize > 0 && w.pos >= w.cfg.MaxSize {
 		// A failed rotation leaves the current file in use; the next
 		// commit tries again.
-		if err := w.rotateLocked(w.cfg.Checksum); err != nil {
+		if err := w.rotateLocked(w.cfg.Checksum); err != nil && !isErrorOnWrite(err) {
+			// (A full disk is logged by warnDiskFull, at most once a minute.)
 			w.log.WithError(err).WithField("binlog_file", w.name).Warn("binlog rotation at max_binlog_size failed; writing on in the current file")
 		}
 	}

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
@@ -349,5 +350,46 @@ func TestDiskFullOnRealFilesystem(t *testing.T) {
 	}
 	if pg, rg := gtidExecuted(t, pdb), gtidExecuted(t, rdb); pg != rg {
 		t.Fatalf("gtid_executed: primary %q, replica %q", pg, rg)
+	}
+}
+
+// TestDamagedBinlogRefusesToStart: damage followed by valid events is not a
+// torn tail: serve exits 1 naming the file and position, and the binlog is
+// left as it was (nothing acknowledged is silently dropped).
+func TestDamagedBinlogRefusesToStart(t *testing.T) {
+	dir := t.TempDir()
+	srv := StartServer(t, WithDataDir(dir))
+	db := srv.DB(t, "")
+	mustExec(t, db, "CREATE DATABASE dmg")
+	mustExec(t, db, "CREATE TABLE dmg.t (id INT PRIMARY KEY)")
+	var file string
+	var pos int64
+	var a, b, c string
+	if err := db.QueryRow("SHOW MASTER STATUS").Scan(&file, &pos, &a, &b, &c); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, "INSERT INTO dmg.t VALUES (1), (2)")
+	mustExec(t, db, "INSERT INTO dmg.t VALUES (3)")
+	srv.Kill(t)
+	path := filepath.Join(dir, file)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[pos+30] ^= 0xff // inside the first INSERT's GTID event
+	if err := os.WriteFile(path, data, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(binary, "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dir).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("serve on a damaged binlog: %v\n%s", err, out)
+	}
+	want := fmt.Sprintf("%s is damaged at position %d", file, pos)
+	if !strings.Contains(string(out), want) || !strings.Contains(string(out), "Refusing to start") {
+		t.Fatalf("serve's message does not say %q:\n%s", want, out)
+	}
+	if after, _ := os.ReadFile(path); len(after) != len(data) {
+		t.Fatalf("the damaged file was changed: %d bytes, was %d", len(after), len(data))
 	}
 }
