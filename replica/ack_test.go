@@ -322,8 +322,9 @@ func TestRelayFsyncFailureNeverAcks(t *testing.T) {
 	if _, err := db.Exec("CREATE DATABASE a"); err != nil {
 		t.Fatal(err)
 	}
-	if c := src.Counters(); c.YesTx != 1 || !src.Status() {
-		t.Fatalf("first commit: yes_tx %d status %v", c.YesTx, src.Status())
+	waitFor(t, "the first commit counted as acknowledged", func() bool { c := src.Counters(); return c.YesTx == 1 && c.WaitSessions == 0 })
+	if c := src.Counters(); c.NoTx != 0 || !src.Status() {
+		t.Fatalf("first commit: %+v status %v", c, src.Status())
 	}
 
 	fs.Inject(vfs.Fault{Op: vfs.OpSync, Match: "relay-bin.0", Err: syscall.EIO, Count: -1})
@@ -335,8 +336,9 @@ func TestRelayFsyncFailureNeverAcks(t *testing.T) {
 	if st.LastIOErrno != 1595 || st.LastIOError != "Relay log write failure: could not queue event from source" {
 		t.Fatalf("Last_IO_Errno %d %q", st.LastIOErrno, st.LastIOError)
 	}
-	if c := src.Counters(); c.YesTx != 1 || c.NoTx != 1 {
-		t.Fatalf("the transaction whose relay fsync failed: yes_tx %d no_tx %d; want 1 and 1 (no ACK)", c.YesTx, c.NoTx)
+	waitFor(t, "the unacknowledged commit counted", func() bool { return src.Counters().NoTx == 1 })
+	if c := src.Counters(); c.YesTx != 1 {
+		t.Fatalf("the transaction whose relay fsync failed: %+v; want yes_tx 1 (no ACK)", c)
 	}
 	if got := rep.RelayLog().Retrieved().String(); strings.Contains(got, ":1-2") {
 		t.Fatalf("the unsynced transaction was published: %q", got)
@@ -347,12 +349,14 @@ func TestRelayFsyncFailureNeverAcks(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the missed transaction received again", func() bool { return strings.HasSuffix(rep.RelayLog().Retrieved().String(), ":1-2") })
-	waitFor(t, "semi-sync back on", func() bool { return rep.SemiSyncStatus() && src.Counters().Clients == 1 })
+	// The source switches semi-sync back on once the replica caught up.
+	waitFor(t, "semi-sync back on", func() bool { return rep.SemiSyncStatus() && src.Counters().Clients == 1 && src.Status() })
 	if _, err := db.Exec("CREATE DATABASE c"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the relay log holding every transaction", func() bool { return strings.HasSuffix(rep.RelayLog().Retrieved().String(), ":1-3") })
+	waitFor(t, "the third commit counted", func() bool { c := src.Counters(); return c.YesTx+c.NoTx == 3 && c.WaitSessions == 0 })
 	if c := src.Counters(); c.YesTx != 2 || !src.Status() {
-		t.Fatalf("after START REPLICA: yes_tx %d status %v; want 2 ON", c.YesTx, src.Status())
+		t.Fatalf("after START REPLICA: %+v status %v; want yes_tx 2, ON", c, src.Status())
 	}
 }
