@@ -72,13 +72,14 @@ func Start(t testing.TB, opts Options) *Cluster {
 	}
 	logBinary(t, note)
 	c := &Cluster{t: t, opts: opts, bin: bin}
-	t.Cleanup(c.cleanup)
-
 	c.Primary = c.newServer("primary", 1, rolePrimary)
 	for i := 0; i < opts.Replicas; i++ {
 		r := c.newServer("replica "+strconv.Itoa(i+1), uint32(i+2), roleReplica)
 		c.Replicas = append(c.Replicas, r)
 	}
+	// After t.TempDir: cleanups run last-in first-out, so the servers stop before their data
+	// directories are removed.
+	t.Cleanup(c.cleanup)
 	if err := c.parallel(c.all, func(s *Server) error { return s.launch() }); err != nil {
 		t.Fatalf("semisynctest: %v", err)
 	}

@@ -27,7 +27,7 @@ const (
 	stopTimeout  = 10 * time.Second // a process to exit after SIGTERM
 	waitTimeout  = 30 * time.Second // replication to connect or catch up
 	pollInterval = 2 * time.Millisecond
-	logTailLines = 60
+	logTailLines = 200
 )
 
 type role int
