@@ -181,6 +181,8 @@ func buildCached() (string, string, error) {
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
 	if st, err := os.Stat(bin); err == nil && st.Mode().IsRegular() {
+		now := time.Now()
+		_ = os.Chtimes(bin, now, now) // recently used: kept by pruneBuilds
 		return bin, fmt.Sprintf("semisynctest: using semisyncd %s (built earlier from %s; set %s to use another)", bin, dir, BinaryEnv), nil
 	}
 	start := time.Now()
@@ -196,5 +198,44 @@ func buildCached() (string, string, error) {
 	if err := os.Rename(tmp, bin); err != nil {
 		return "", "", fmt.Errorf("semisynctest: %w", err)
 	}
+	pruneBuilds(filepath.Dir(out), key)
 	return bin, fmt.Sprintf("semisynctest: built semisyncd into %s from %s in %v (set %s to use another)", bin, dir, time.Since(start).Round(time.Millisecond), BinaryEnv), nil
+}
+
+// keepBuilds is how many builds of other source versions pruneBuilds keeps besides the current
+// one; it removes the others once unused for pruneAge.
+const (
+	keepBuilds = 2
+	pruneAge   = time.Hour
+)
+
+// pruneBuilds removes old builds from root (each ≈75 MB), keeping current and the keepBuilds
+// most recently used others. A build in use by a running test was used less than pruneAge ago.
+func pruneBuilds(root, current string) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	type build struct {
+		dir  string
+		used time.Time
+	}
+	var builds []build
+	for _, e := range entries {
+		if !e.IsDir() || e.Name() == current {
+			continue
+		}
+		dir := filepath.Join(root, e.Name())
+		used := time.Time{}
+		if st, err := os.Stat(filepath.Join(dir, "semisyncd")); err == nil {
+			used = st.ModTime()
+		}
+		builds = append(builds, build{dir, used})
+	}
+	sort.Slice(builds, func(i, j int) bool { return builds[i].used.After(builds[j].used) })
+	for i, b := range builds {
+		if i >= keepBuilds && time.Since(b.used) > pruneAge {
+			_ = os.RemoveAll(b.dir)
+		}
+	}
 }
