@@ -13,7 +13,8 @@ func TestReadOnly(t *testing.T) {
 	root := open(t, dsn(s, "root", ""))
 	for _, q := range []string{
 		"CREATE DATABASE d", "CREATE TABLE d.t (id INT PRIMARY KEY, v INT)", "INSERT INTO d.t VALUES (1, 1)",
-		"CREATE USER app@'%' IDENTIFIED BY 'pw'", "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX ON *.* TO app@'%'",
+		"CREATE USER app@'%' IDENTIFIED BY 'pw'", "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, EXECUTE ON *.* TO app@'%'",
+		"CREATE PROCEDURE d.add_row() INSERT INTO d.t VALUES (100, 100)",
 		"CREATE USER admin@'%' IDENTIFIED BY 'pw'", "GRANT SELECT, INSERT, CREATE ON *.* TO admin@'%'", "GRANT SUPER ON *.* TO admin@'%'",
 	} {
 		if _, err := root.Exec(q); err != nil {
@@ -39,6 +40,16 @@ func TestReadOnly(t *testing.T) {
 		"CREATE INDEX iv ON d.t (v)",
 		"CREATE TABLE d.c AS SELECT * FROM d.t",
 		"INSERT INTO d.t SELECT id + 10, v FROM d.t",
+		"TRUNCATE d.t",
+		"DROP DATABASE d",
+		"CALL d.add_row()",
+	}
+	// Account management and routines, for root under super_read_only (app lacks the privileges).
+	adminWrites := []string{
+		"CREATE USER someone@'%'",
+		"GRANT SELECT ON d.* TO app@'%'",
+		"DROP USER app@'%'",
+		"CREATE PROCEDURE d.p2() SELECT 1",
 	}
 	allowed := []string{
 		"SELECT * FROM d.t",
@@ -102,6 +113,9 @@ func TestReadOnly(t *testing.T) {
 		}
 		run(db.name+" prepared insert under super_read_only", func() error { return db.q("INSERT INTO d.t VALUES (?, ?)", 7, 7) }, superText)
 	}
+	for _, q := range adminWrites {
+		run("root under super_read_only: "+q, func() error { _, err := root.Exec(q); return err }, superText)
+	}
 	for _, q := range append(allowed, "FLUSH PRIVILEGES") {
 		run("root under super_read_only: "+q, func() error { _, err := root.Exec(q); return err }, "")
 	}
@@ -118,7 +132,7 @@ func TestReadOnly(t *testing.T) {
 	if err := root.QueryRow("SELECT COUNT(*) FROM d.t WHERE id IN (4, 5, 6, 8)").Scan(&n); err != nil || n != 4 {
 		t.Fatalf("rows written by the accounts allowed to: %d (%v), want 4", n, err)
 	}
-	if err := root.QueryRow("SELECT COUNT(*) FROM d.t WHERE id IN (2, 3, 7)").Scan(&n); err != nil || n != 0 {
+	if err := root.QueryRow("SELECT COUNT(*) FROM d.t WHERE id IN (2, 3, 7, 100)").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("rows written despite read_only: %d (%v), want 0", n, err)
 	}
 }
