@@ -81,6 +81,9 @@ type Config struct {
 	// OnBinlogAbort is called when a binlog write or fsync fails under binlog_error_action =
 	// ABORT_SERVER, after MySQL's message is logged. Nil: the process exits with status 1.
 	OnBinlogAbort func()
+	// ReadOnly and SuperReadOnly are @@read_only and @@super_read_only at start (mysqld's
+	// --read-only and --super-read-only); SuperReadOnly implies ReadOnly.
+	ReadOnly, SuperReadOnly bool
 }
 
 // Server is a running (or ready to run) semisyncd SQL server.
@@ -182,6 +185,7 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 	s.engine = sqle.New(a, &sqle.Config{})
 	sysvars.InstallStatus(s.vars)
 	installShowVariables(a)
+	installReadOnly(a, a.Catalog.MySQLDb)
 	s.registerSemisyncStatements()
 	if err := setupAccounts(s.engine, cfg.DataDir, cfg.User, cfg.Password); err != nil {
 		s.engine.Close()
@@ -383,6 +387,14 @@ func applyConfigVariables(cfg Config) error {
 	}
 	if cfg.ServerUUID != "" {
 		vals["server_uuid"] = cfg.ServerUUID
+	}
+	// Every start sets both: GMS's globals outlive a previous Server of the process.
+	vals["read_only"], vals["super_read_only"] = int8(0), int8(0)
+	if cfg.ReadOnly || cfg.SuperReadOnly {
+		vals["read_only"] = int8(1)
+	}
+	if cfg.SuperReadOnly {
+		vals["super_read_only"] = int8(1)
 	}
 	if err := sql.SystemVariables.AssignValues(vals); err != nil {
 		return fmt.Errorf("sqlserver: system variables: %w", err)
