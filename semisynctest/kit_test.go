@@ -193,10 +193,6 @@ func TestStopStartReplica(t *testing.T) {
 // TestPrimaryRestart: the primary stopped and started again finds its replicas, and commits are
 // acknowledged again.
 func TestPrimaryRestart(t *testing.T) {
-	t.Skip("known bug in the dump (binlog/dump.go): moving to the next binlog file without a ROTATE event " +
-		"in the finished one (the file a stopped server left) sends no artificial ROTATE, so the replica " +
-		"keeps the old file name, ACKs (binlog.000001, pos) for commits in binlog.000002, and every commit " +
-		"times out; MySQL sends an artificial ROTATE for every file it opens")
 	c := semisynctest.Start(t, semisynctest.Options{Replicas: 2, Timeout: 300 * time.Millisecond})
 	db := open(t, c.Primary.DSN(""))
 	mustExec(t, db, "CREATE DATABASE d")
