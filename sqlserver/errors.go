@@ -28,6 +28,7 @@ const (
 	erTableAccessDenied       = 1142 // ER_TABLEACCESS_DENIED_ERROR
 	erLockWaitTimeout         = 1205 // ER_LOCK_WAIT_TIMEOUT
 	erDupEntry                = 1062 // ER_DUP_ENTRY
+	erCheckConstraintViolated = 3819 // ER_CHECK_CONSTRAINT_VIOLATED
 
 	stateSyntaxOrAccess     = "42000"
 	stateGeneral            = "HY000"
@@ -82,6 +83,12 @@ var varValue = regexp.MustCompile(`^Variable '(.*)' can't be set to the value of
 
 // errorRules is the whole mapping, tried in order; the first rule that applies wins.
 var errorRules = []errorRule{
+	{
+		name: "check constraint violated", codes: unknownError,
+		pattern: regexp.MustCompile(`^Check constraint "(.*)" violated$`),
+		code:    erCheckConstraintViolated, state: stateGeneral,
+		text: fill("Check constraint '%s' is violated.", 1),
+	},
 	{
 		name: "syntax", codes: unknownError,
 		pattern: regexp.MustCompile(`^syntax error at position (\d+)(?: near '(.*)')?`),

@@ -192,12 +192,12 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 		return nil, err
 	}
 	if st, ok := backend.(*storage.Engine); ok && cfg.DataDir != "" {
-		w, err := openBinlog(cfg, st, s.engine, log)
+		w, ck, err := openBinlog(cfg, st, s.engine, log)
 		if err != nil {
 			s.engine.Close()
 			return nil, err
 		}
-		s.repl = &replication{w: w, log: log.WithField("component", "dump"), serverID: cfg.ServerID,
+		s.repl = &replication{w: w, ck: ck, log: log.WithField("component", "dump"), serverID: cfg.ServerID,
 			mysqlDB: a.Catalog.MySQLDb, sessions: func() *server.SessionManager { return s.sessions },
 			replicas: map[uint32]replicaInfo{}}
 		a.Catalog.BinlogPrimaryController = s.repl
@@ -362,6 +362,11 @@ func (s *Server) Close() error {
 		}
 		s.engine.Close()
 		if s.repl != nil {
+			// A clean shutdown leaves a checkpoint of everything: the next
+			// start replays nothing.
+			if err := s.repl.ck.Close(); err != nil {
+				s.log.WithError(err).Error("the shutdown checkpoint failed; the next start replays the binlog")
+			}
 			if err := s.repl.w.Close(); err != nil {
 				s.log.WithError(err).Error("closing the binlog")
 			}
