@@ -346,7 +346,9 @@ func TestCrashAtEveryCall(t *testing.T) {
 		{"RESET MASTER", func(w *Writer) error {
 			// The checkpoint RESET MASTER writes, stood in for by a marker
 			// file (through the faulty FS, so the crash can hit it too).
-			return w.Reset(1, func() error { return vfs.WriteFileAtomic(w.fs, filepath.Join(w.cfg.Dir, "checkpoint-marker"), []byte("1")) })
+			return w.Reset(1, func() error {
+				return vfs.WriteFileAtomic(w.fs, filepath.Join(w.cfg.Dir, "checkpoint-marker"), []byte("1"))
+			})
 		}},
 		{"binlog_checksum", func(w *Writer) error { return w.SetChecksum(false) }},
 	}

@@ -386,4 +386,3 @@ func mustGlob(t *testing.T, pattern string) []string {
 	sort.Strings(m)
 	return m
 }
-
