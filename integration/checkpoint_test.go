@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand"
 	"os"
@@ -87,6 +88,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		mustExec(t, wdb, q)
 	}
 	want := dumpTables(t, wdb, "w")
+	creates := showCreates(t, wdb, "w")
 	gtids := gtidExecuted(t, db)
 	srv.Stop(t)
 
@@ -103,6 +105,9 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	}
 	if got := gtidExecuted(t, db); got != gtids {
 		t.Fatalf("gtid_executed %q, want %q", got, gtids)
+	}
+	if got := showCreates(t, db, "w"); got != creates {
+		t.Fatalf("SHOW CREATE after the checkpoint:\n%s\nwant:\n%s", got, creates)
 	}
 	// AUTO_INCREMENT goes on after the last value ever given (3, deleted).
 	mustExec(t, db, "CALL w.add_parent('dan')")
@@ -375,6 +380,71 @@ func TestArchiveMigrated(t *testing.T) {
 	if err := srv.DB(t, "").QueryRow("SELECT COUNT(*) FROM ar.t").Scan(&n); err != nil || n != 3 {
 		t.Fatalf("rows after the migration and a SIGKILL: %d, %v", n, err)
 	}
+}
+
+// showCreates is SHOW CREATE TABLE / VIEW / TRIGGER / PROCEDURE of every
+// object of database name, and its collation.
+func showCreates(t *testing.T, db *sql.DB, name string) string {
+	t.Helper()
+	var b strings.Builder
+	var coll string
+	if err := db.QueryRow("SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name).Scan(&coll); err != nil {
+		t.Fatal(err)
+	}
+	b.WriteString("database collation " + coll + "\n")
+	for _, q := range []string{"SHOW FULL TABLES FROM " + name, "SHOW TRIGGERS FROM " + name, "SHOW PROCEDURE STATUS WHERE Db = '" + name + "'"} {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		cols, _ := rows.Columns()
+		var objs [][2]string
+		for rows.Next() {
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case strings.HasPrefix(q, "SHOW FULL TABLES"):
+				kind := "TABLE"
+				if vals[1].String == "VIEW" {
+					kind = "VIEW"
+				}
+				objs = append(objs, [2]string{kind, vals[0].String})
+			case strings.HasPrefix(q, "SHOW TRIGGERS"):
+				objs = append(objs, [2]string{"TRIGGER", vals[0].String})
+			default:
+				objs = append(objs, [2]string{"PROCEDURE", vals[1].String})
+			}
+		}
+		rows.Close()
+		for _, o := range objs {
+			r, err := db.Query(fmt.Sprintf("SHOW CREATE %s `%s`.`%s`", o[0], name, o[1]))
+			if err != nil {
+				t.Fatalf("SHOW CREATE %s %s: %v", o[0], o[1], err)
+			}
+			cols, _ := r.Columns()
+			for r.Next() {
+				vals := make([]sql.NullString, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := r.Scan(ptrs...); err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range vals {
+					b.WriteString(v.String + "\n")
+				}
+			}
+			r.Close()
+		}
+	}
+	return b.String()
 }
 
 func mustGlob(t *testing.T, pattern string) []string {
