@@ -34,6 +34,9 @@ var _ sql.TransactionSession = (*Session)(nil)
 type Transaction struct {
 	tx         *txn
 	savepoints []savepoint
+	// keep: CommitTransaction declined to commit; the clearing GMS
+	// does next must not end the transaction.
+	keep bool
 }
 
 type savepoint struct {
@@ -128,13 +131,12 @@ func (s *Session) CommitTransaction(ctx *sql.Context, t sql.Transaction) error {
 	if !ok {
 		return fmt.Errorf("storage: foreign transaction %T", t)
 	}
-	if st.tx.inStatement(ctx.Pid()) {
+	if st.tx.inStatement(ctx.Pid()) || spuriousImplicitCommit(ctx) {
 		// A statement nested in a running one (a procedure a trigger
-		// CALLs) asks for its autocommit: the enclosing statement's
-		// transaction commits when that statement ends.
-		return nil
-	}
-	if spuriousImplicitCommit(ctx) {
+		// CALLs) asks for its autocommit, or GMS asks for an implicit
+		// commit MySQL would not make: the transaction goes on, and
+		// GMS's clearing of it right after is ignored (SetTransaction).
+		st.keep = true
 		return nil
 	}
 	st.tx.gtid, s.nextGTID = s.nextGTID, ""
@@ -249,9 +251,16 @@ var _ sql.LifecycleAwareSession = (*Session)(nil)
 // cleared transaction is suspended: it comes back if it is set again or
 // handed out by StartTransaction; otherwise it is rolled back (releasing
 // its locks) when another transaction replaces it, at the end of the
-// command, or when the session ends.
+// command, or when the session ends. A clearing right after a commit
+// CommitTransaction declined (Transaction.keep) is ignored.
 func (s *Session) SetTransaction(t sql.Transaction) {
 	cur, _ := s.BaseSession.GetTransaction().(*Transaction)
+	if cur != nil && cur.keep {
+		cur.keep = false
+		if t == nil {
+			return
+		}
+	}
 	switch {
 	case cur == nil || cur == t:
 	case t == nil:
