@@ -20,7 +20,7 @@ import (
 //   - recovers a panic, logs it with its stack, and answers 1105, so the connection and the
 //     server keep serving;
 //   - tracks open connections, so Close can end them;
-//   - corrects result metadata GMS gets wrong (timeFieldDecimals).
+//   - corrects results GMS sends differently from MySQL (resultFixer).
 //
 // It is installed through a server.Option, not server.InterceptorChain, because it must also
 // implement mysql.BinlogReplicaHandler (gms-notes §1.3).
@@ -143,7 +143,7 @@ func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
 	fields, err = h.Handler.ComPrepare(ctx, c, query, prepare)
-	timeFieldDecimals(fields)
+	prepareFields(fields)
 	return fields, h.finish(c, query, err)
 }
 
@@ -155,33 +155,20 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 	}
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
+	var f resultFixer
 	fixing := func(r *sqltypes.Result) error {
-		if r != nil {
-			timeFieldDecimals(r.Fields)
-		}
+		f.fix(r)
 		return callback(r)
 	}
 	return h.finish(c, query, h.Handler.ComStmtExecute(ctx, c, prepare, fixing))
 }
 
-// fixingSpool corrects the metadata of every result a query spools.
+// fixingSpool corrects the results a statement spools (resultFixer).
 func fixingSpool(callback mysql.ResultSpoolFn) mysql.ResultSpoolFn {
+	var f resultFixer
 	return func(r *sqltypes.Result, more bool) error {
-		if r != nil {
-			timeFieldDecimals(r.Fields)
-		}
+		f.fix(r)
 		return callback(r, more)
-	}
-}
-
-// timeFieldDecimals declares TIME columns with 6 fractional digits. GMS's TIME always carries
-// microseconds and prints all six in text results, but announces 0 decimals, so drivers decoding
-// the binary protocol (prepared statements) drop the fraction.
-func timeFieldDecimals(fields []*querypb.Field) {
-	for _, f := range fields {
-		if f.Type == sqltypes.Time && f.Decimals == 0 {
-			f.Decimals = 6
-		}
 	}
 }
 

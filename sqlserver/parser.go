@@ -29,7 +29,8 @@ type BuildFunc func(ctx *sql.Context, query string) (ast.Statement, error)
 const prefixLen = 96
 
 // Parser is the SQL parser the engine uses: vitess's MySQL grammar (sql.NewMysqlParser), plus
-// statements registered with RegisterStatement, which are tried first. With nothing registered
+// statements registered with RegisterStatement, which are tried first. Every query first goes
+// through rewriteQuery (MySQL's executable-comment rules and a few spellings vitess refuses). With nothing registered
 // it is a pass-through. It is safe for concurrent use; registrations normally happen before
 // the server starts.
 type Parser struct {
@@ -82,6 +83,7 @@ func (p *Parser) lookup(s string) BuildFunc {
 
 // ParseSimple implements sql.Parser.
 func (p *Parser) ParseSimple(query string) (ast.Statement, error) {
+	query = rewriteQuery(query)
 	if build := p.lookup(query); build != nil {
 		return runBuild(build, sql.NewContext(context.Background()), sql.RemoveSpaceAndDelimiter(query, ';'))
 	}
@@ -95,6 +97,7 @@ func (p *Parser) Parse(ctx *sql.Context, query string, multi bool) (ast.Statemen
 
 // ParseWithOptions implements sql.Parser.
 func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter rune, multi bool, options ast.ParserOptions) (ast.Statement, string, string, error) {
+	query = rewriteQuery(query)
 	if build := p.lookup(query); build != nil {
 		s := sql.RemoveSpaceAndDelimiter(query, delimiter)
 		parsed, remainder := s, ""
@@ -111,6 +114,7 @@ func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter r
 
 // ParseOneWithOptions implements sql.Parser.
 func (p *Parser) ParseOneWithOptions(ctx context.Context, query string, options ast.ParserOptions) (ast.Statement, int, error) {
+	query = rewriteQuery(query)
 	if build := p.lookup(query); build != nil {
 		end := statementEnd(query, ';')
 		stmt, err := runBuild(build, sqlContext(ctx), sql.RemoveSpaceAndDelimiter(query[:end], ';'))

@@ -144,7 +144,7 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 
 	pro := backend.Provider()
 	a := analyzer.NewBuilder(pro).
-		AddOverrides(sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: s.parser}}).
+		AddOverrides(sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: s.parser}, SchemaFormatter: &schemaFormatter{}}).
 		Build()
 	a.Catalog.AuthHandler = accessDeniedHandler{a.Catalog.AuthHandler}
 	installVariables(a.Catalog.MySQLDb, s.vars.Hidden)

@@ -1,0 +1,142 @@
+package integration
+
+import (
+	"database/sql"
+	"strings"
+	"testing"
+)
+
+// compatCase is one statement drivers, ORMs or dump tools send, and what MySQL 8.0 answers.
+type compatCase struct {
+	name  string
+	setup []string // run first, in the test's database
+	query string
+	args  []any    // parameters: the text protocol interpolates them, the binary one binds them
+	want  []string // rows, columns joined by a tab, NULL as "NULL"
+	// wantErr is the error number the query fails with (0: it succeeds).
+	wantErr uint16
+	// textOnly: the case is a statement the binary protocol does not prepare in MySQL either.
+	textOnly bool
+}
+
+// compatCases are the MySQL 8.0 behaviours of issue 12, each checked through the text protocol
+// and the binary protocol (prepared statements) of go-sql-driver.
+var compatCases = []compatCase{
+	{
+		name: "show create table: ENUM/SET defaults are values, nullable columns DEFAULT NULL, TIME is time",
+		setup: []string{`CREATE TABLE sc (id int PRIMARY KEY AUTO_INCREMENT,
+			tier enum('free','pro','team') NOT NULL DEFAULT 'pro', digits enum('1','2','3') DEFAULT '3',
+			tags set('a','b','c') DEFAULT 'a,c', n int, tm time, y year(4), t text, j json, ts timestamp NULL,
+			g int AS (n + 1), d decimal(10,2) NOT NULL DEFAULT 1.50, c varchar(9) DEFAULT 'it''s' COMMENT 'q')`},
+		query: "SHOW CREATE TABLE sc",
+		want: []string{"sc\tCREATE TABLE `sc` (\n" +
+			"  `id` int NOT NULL AUTO_INCREMENT,\n" +
+			"  `tier` enum('free','pro','team') NOT NULL DEFAULT 'pro',\n" +
+			"  `digits` enum('1','2','3') DEFAULT '3',\n" +
+			"  `tags` set('a','b','c') DEFAULT 'a,c',\n" +
+			"  `n` int DEFAULT NULL,\n" +
+			"  `tm` time DEFAULT NULL,\n" +
+			"  `y` year DEFAULT NULL,\n" +
+			"  `t` text,\n" +
+			"  `j` json DEFAULT NULL,\n" +
+			"  `ts` timestamp NULL DEFAULT NULL,\n" +
+			"  `g` int GENERATED ALWAYS AS ((`n` + 1)) VIRTUAL,\n" +
+			"  `d` decimal(10,2) NOT NULL DEFAULT '1.50',\n" +
+			"  `c` varchar(9) DEFAULT 'it''s' COMMENT 'q',\n" +
+			"  PRIMARY KEY (`id`)\n" +
+			") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci"},
+		textOnly: true,
+	},
+	{name: "MariaDB executable comments are comments", query: "/*M!999999\\- enable the sandbox mode */ SELECT 5", want: []string{"5"}},
+	{name: "MariaDB versioned comment is a comment", query: "SELECT 1 /*M!100101 + 1 */", want: []string{"1"}},
+	{name: "MySQL versioned comment for a later version is a comment", query: "SELECT 1 /*!90000 + 1 */", want: []string{"1"}},
+	{name: "MySQL versioned comment runs", query: "SELECT 1 /*!40101 + 1 */", want: []string{"2"}},
+	{name: "FLUSH LOCAL TABLES", query: "FLUSH /*!40101 LOCAL */ TABLES", textOnly: true},
+	{name: "FLUSH NO_WRITE_TO_BINLOG TABLES", query: "FLUSH NO_WRITE_TO_BINLOG TABLES", textOnly: true},
+	{name: "YEAR(4)", setup: []string{"CREATE TABLE yr (id int PRIMARY KEY, y YEAR(4) NOT NULL)", "INSERT INTO yr VALUES (1, 2024)"},
+		query: "SELECT y FROM yr", want: []string{"2024"}},
+	{name: "TIME without fsp", setup: []string{"CREATE TABLE tm (id int PRIMARY KEY, t time, t6 time(6))",
+		"INSERT INTO tm VALUES (1, '03:25:45', '01:02:03.5'), (2, '-838:59:59', NULL)"},
+		query: "SELECT t, t6 FROM tm ORDER BY id", want: []string{"03:25:45\t01:02:03.500000", "-838:59:59\tNULL"}},
+}
+
+func TestCompatCases(t *testing.T) {
+	srv := StartServer(t)
+	db := srv.DB(t, "")
+	db.SetMaxOpenConns(1)
+	mustExec(t, db, "CREATE DATABASE compat")
+	mustExec(t, db, "USE compat")
+	for _, c := range compatCases {
+		for _, s := range c.setup {
+			mustExec(t, db, s)
+		}
+		protocols := []string{"text", "binary"}
+		if c.textOnly {
+			protocols = protocols[:1]
+		}
+		for _, proto := range protocols {
+			t.Run(c.name+"/"+proto, func(t *testing.T) {
+				got, err := queryProtocol(db, proto, c.query, c.args...)
+				if c.wantErr != 0 {
+					if n := mysqlErrorNumber(err); n != c.wantErr {
+						t.Fatalf("%s: error %v, want %d", c.query, err, c.wantErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", c.query, err)
+				}
+				if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+					t.Fatalf("%s:\n got %q\nwant %q", c.query, got, c.want)
+				}
+			})
+		}
+	}
+}
+
+// queryProtocol runs query through the text protocol (parameters interpolated by the client,
+// which the DSN does not allow, so only without parameters) or the binary protocol (a prepared
+// statement) and returns its rows as tab-joined strings, NULL as "NULL".
+func queryProtocol(db *sql.DB, proto, query string, args ...any) ([]string, error) {
+	var rows *sql.Rows
+	var err error
+	if proto == "binary" {
+		stmt, perr := db.Prepare(query)
+		if perr != nil {
+			return nil, perr
+		}
+		defer stmt.Close()
+		rows, err = stmt.Query(args...)
+	} else {
+		rows, err = db.Query(query, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]sql.RawBytes, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		fields := make([]string, len(cols))
+		for i, v := range vals {
+			if v == nil {
+				fields[i] = "NULL"
+			} else {
+				fields[i] = string(v)
+			}
+		}
+		out = append(out, strings.Join(fields, "\t"))
+	}
+	return out, rows.Err()
+}

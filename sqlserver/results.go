@@ -1,0 +1,87 @@
+package sqlserver
+
+import (
+	"bytes"
+
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+)
+
+// resultFixer corrects, in the results of one statement, what GMS sends differently from
+// MySQL 8.0. GMS spools a result in batches of rows that share one Fields slice, and vitess sends
+// the fields with the first batch, so decisions about metadata are made once, at the first
+// batch, and kept for the rest (a result set is recognised by its Fields).
+//
+// TIME: GMS has one TIME type, which keeps microseconds and prints all six digits
+// ("03:25:45.000000"), and it does not keep a column's declared precision. MySQL prints a TIME
+// (the common TIME(0)) as "03:25:45". A TIME column whose first batch has no value with a
+// fraction is sent as MySQL sends TIME: 0 decimals, values without ".000000" (a later value that
+// has a fraction keeps it in the text protocol). Otherwise it is sent as TIME(6): 6 decimals and
+// six digits, so drivers decoding the binary protocol keep the fraction.
+type resultFixer struct {
+	first    *querypb.Field // the first field of the result being spooled: a new one starts a new result
+	stripped []bool         // by field index: a TIME column sent without fraction
+}
+
+// fix corrects r in place.
+func (f *resultFixer) fix(r *sqltypes.Result) {
+	if r == nil || len(r.Fields) == 0 {
+		return
+	}
+	if r.Fields[0] != f.first {
+		f.first = r.Fields[0]
+		f.stripped = make([]bool, len(r.Fields))
+		for i, fd := range r.Fields {
+			if fd.Type != sqltypes.Time {
+				continue
+			}
+			fraction := false
+			for _, row := range r.Rows {
+				if i < len(row) && hasFraction(row[i]) {
+					fraction = true
+					break
+				}
+			}
+			f.stripped[i] = !fraction
+			if fraction {
+				fd.Decimals = 6
+			} else {
+				fd.Decimals = 0
+			}
+		}
+	}
+	for i, strip := range f.stripped {
+		if !strip {
+			continue
+		}
+		for _, row := range r.Rows {
+			if i < len(row) && !row[i].IsNull() {
+				if b := row[i].Raw(); bytes.HasSuffix(b, zeroFraction) {
+					row[i] = sqltypes.MakeTrusted(sqltypes.Time, b[:len(b)-len(zeroFraction)])
+				}
+			}
+		}
+	}
+}
+
+var zeroFraction = []byte(".000000")
+
+// hasFraction reports whether a TIME value's text has a non-zero fraction of a second.
+func hasFraction(v sqltypes.Value) bool {
+	if v.IsNull() {
+		return false
+	}
+	b := v.Raw()
+	dot := bytes.IndexByte(b, '.')
+	return dot >= 0 && !bytes.Equal(b[dot:], zeroFraction)
+}
+
+// prepareFields corrects the metadata ComPrepare announces: TIME columns with 6 decimals, as
+// their values may carry microseconds (the execution's own metadata is decided by resultFixer).
+func prepareFields(fields []*querypb.Field) {
+	for _, f := range fields {
+		if f.Type == sqltypes.Time && f.Decimals == 0 {
+			f.Decimals = 6
+		}
+	}
+}

@@ -1,0 +1,160 @@
+package sqlserver
+
+import (
+	"strconv"
+	"strings"
+)
+
+// mysqlVersionID is the server version executable comments are compared with: /*!NNNNN … */
+// runs its text when NNNNN ≤ this, as in MySQL 8.0.40.
+const mysqlVersionID = 80040
+
+// rewriteQuery returns query with what the vitess grammar gets wrong about MySQL 8.0's lexer
+// fixed, keeping every byte offset (each change replaces text with as many spaces), so the
+// parser's positions and remainders stay valid:
+//
+//   - /*M!NNNNN … */ is MariaDB's executable comment; MySQL's lexer sees an ordinary comment
+//     (vitess runs its text). mariadb-dump writes them (`/*M!999999\- enable the sandbox mode */`).
+//   - /*!NNNNN … */ runs only when NNNNN ≤ mysqlVersionID (vitess runs every one).
+//   - FLUSH LOCAL … and FLUSH NO_WRITE_TO_BINLOG … are FLUSH …: the keyword only keeps the
+//     statement out of the binlog, and semisyncd does not binlog FLUSH TABLES (GMS refuses
+//     "LOCAL not supported"; dump tools send FLUSH /*!40101 LOCAL */ TABLES).
+//   - YEAR(4) in a column definition of CREATE/ALTER TABLE is YEAR (MySQL 8.0 accepts the
+//     deprecated display width; vitess refuses it with 1064).
+//
+// Text inside quotes is never changed. The result is query itself when nothing changed.
+func rewriteQuery(query string) string {
+	if !strings.ContainsAny(query, "/fFyY") {
+		return query
+	}
+	var out []byte // copy on first change
+	change := func(from, to int, with string) {
+		if out == nil {
+			out = []byte(query)
+		}
+		copy(out[from:to], with)
+		for i := from + len(with); i < to; i++ {
+			out[i] = ' '
+		}
+	}
+	toks := scanTokens(query, change)
+	stmtStart := 0
+	for i := 0; i <= len(toks); i++ {
+		if i < len(toks) && toks[i].text != ";" {
+			continue
+		}
+		rewriteStatement(query, toks[stmtStart:i], change)
+		stmtStart = i + 1
+	}
+	if out == nil {
+		return query
+	}
+	return string(out)
+}
+
+// lexToken is one lexical token of a query: its text and where it starts.
+type lexToken struct {
+	text string
+	pos  int
+}
+
+// scanTokens splits query into tokens (words, quoted strings, single punctuation characters),
+// skipping white space and comments. The text of an executable comment that runs is scanned
+// as tokens; one that does not run, and every /*M! comment, is turned into an ordinary comment
+// through change.
+func scanTokens(q string, change func(from, to int, with string)) []lexToken {
+	var toks []lexToken
+	inExec := false // inside an executable comment whose text runs
+	for i := 0; i < len(q); {
+		c := q[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			i++
+		case inExec && strings.HasPrefix(q[i:], "*/"):
+			inExec = false
+			i += 2
+		case strings.HasPrefix(q[i:], "/*M!"):
+			change(i+2, i+4, "") // an ordinary comment to MySQL
+			i += commentLen(q[i:])
+		case strings.HasPrefix(q[i:], "/*!") && !inExec:
+			digits := 0
+			for digits < 6 && i+3+digits < len(q) && '0' <= q[i+3+digits] && q[i+3+digits] <= '9' {
+				digits++
+			}
+			if digits == 6 && (i+9 >= len(q) || !isSpace(q[i+9])) {
+				digits = 5
+			}
+			if digits >= 5 {
+				v, _ := strconv.Atoi(q[i+3 : i+3+digits])
+				if v > mysqlVersionID {
+					change(i+2, i+3, "")
+					i += commentLen(q[i:])
+					continue
+				}
+			}
+			if !strings.Contains(q[i+3:], "*/") {
+				i = len(q)
+				continue
+			}
+			inExec = true
+			i += 3 + digits
+		case strings.HasPrefix(q[i:], "/*"), c == '#', strings.HasPrefix(q[i:], "--") && (i+2 == len(q) || isSpace(q[i+2])):
+			i += commentLen(q[i:])
+		case c == '\'' || c == '"' || c == '`':
+			end := quoteEnd(q, i)
+			toks = append(toks, lexToken{q[i:end], i})
+			i = end
+		case isWordByte(c):
+			j := i
+			for j < len(q) && isWordByte(q[j]) {
+				j++
+			}
+			toks = append(toks, lexToken{q[i:j], i})
+			i = j
+		default:
+			toks = append(toks, lexToken{q[i : i+1], i})
+			i++
+		}
+	}
+	return toks
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c == '$' || c >= 0x80 || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+}
+
+// yearFunctionContext lists words after which YEAR(4) is a function call, not a column type.
+var yearFunctionContext = map[string]bool{
+	"AS": true, "DEFAULT": true, "AND": true, "OR": true, "NOT": true, "WHEN": true, "THEN": true,
+	"ELSE": true, "SELECT": true, "WHERE": true, "RETURN": true, "XOR": true, "IN": true, "BY": true,
+}
+
+// rewriteStatement applies the statement-level rewrites of rewriteQuery to one statement's
+// tokens.
+func rewriteStatement(q string, toks []lexToken, change func(from, to int, with string)) {
+	if len(toks) < 2 {
+		return
+	}
+	first := strings.ToUpper(toks[0].text)
+	switch first {
+	case "FLUSH":
+		if w := strings.ToUpper(toks[1].text); w == "LOCAL" || w == "NO_WRITE_TO_BINLOG" {
+			change(toks[1].pos, toks[1].pos+len(toks[1].text), "")
+		}
+	case "CREATE", "ALTER":
+		for i := 1; i+3 < len(toks); i++ {
+			if !strings.EqualFold(toks[i].text, "YEAR") || toks[i+1].text != "(" || toks[i+2].text != "4" || toks[i+3].text != ")" {
+				continue
+			}
+			prev := toks[i-1].text
+			if !isWordByte(prev[0]) && prev[0] != '`' || yearFunctionContext[strings.ToUpper(prev)] {
+				continue
+			}
+			change(toks[i+1].pos, toks[i+3].pos+1, "")
+		}
+	}
+}
