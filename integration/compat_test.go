@@ -58,6 +58,20 @@ var compatCases = []compatCase{
 	{name: "TIME without fsp", setup: []string{"CREATE TABLE tm (id int PRIMARY KEY, t time, t6 time(6))",
 		"INSERT INTO tm VALUES (1, '03:25:45', '01:02:03.5'), (2, '-838:59:59', NULL)"},
 		query: "SELECT t, t6 FROM tm ORDER BY id", want: []string{"03:25:45\t01:02:03.500000", "-838:59:59\tNULL"}},
+	{name: "SUM and AVG over BIGINT are exact DECIMALs", setup: []string{"CREATE TABLE big (id int PRIMARY KEY, v bigint)",
+		"INSERT INTO big VALUES (1, 9007199254740993), (2, 0)"},
+		query: "SELECT SUM(v), AVG(v), SUM(id), AVG(id) FROM big", want: []string{"9007199254740993\t4503599627370496.5000\t3\t1.5000"}},
+	{name: "SUM and AVG of DECIMAL(10,2) keep the scale", setup: []string{"CREATE TABLE money (id int PRIMARY KEY, amount decimal(10,2))",
+		"INSERT INTO money VALUES (1, 12.50), (2, 275.10), (3, NULL)"},
+		query: "SELECT SUM(amount), AVG(amount), SUM(DISTINCT amount) FROM money", want: []string{"287.60\t143.800000\t287.60"}},
+	{name: "SUM of no rows is NULL", query: "SELECT SUM(amount) FROM money WHERE id > 5", want: []string{"NULL"}},
+	{name: "SUM over DOUBLE stays DOUBLE", query: "SELECT SUM(id * 1.5e0) FROM money", want: []string{"9"}},
+	{name: "SHOW COLUMNS: generated columns, bare types, TIME",
+		setup: []string{"CREATE TABLE gen (id int PRIMARY KEY, a int, b int AS (a * 2) VIRTUAL, c int AS (a + 1) STORED, t time, n text, e enum('x','y') DEFAULT 'y')"},
+		query: "SHOW COLUMNS FROM gen", textOnly: true,
+		want: []string{"id\tint\tNO\tPRI\tNULL\t", "a\tint\tYES\t\tNULL\t", "b\tint\tYES\t\tNULL\tVIRTUAL GENERATED",
+			"c\tint\tYES\t\tNULL\tSTORED GENERATED", "t\ttime\tYES\t\tNULL\t", "n\ttext\tYES\t\tNULL\t", "e\tenum('x','y')\tYES\t\ty\t"}},
+	{name: "a value for a generated column is 3105", query: "INSERT INTO gen (id, a, b) VALUES (1, 1, 5)", wantErr: 3105, textOnly: true},
 }
 
 func TestCompatCases(t *testing.T) {

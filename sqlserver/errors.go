@@ -28,6 +28,7 @@ const (
 	erTableAccessDenied       = 1142 // ER_TABLEACCESS_DENIED_ERROR
 	erLockWaitTimeout         = 1205 // ER_LOCK_WAIT_TIMEOUT
 	erDupEntry                = 1062 // ER_DUP_ENTRY
+	erNonDefaultGenerated     = 3105 // ER_NON_DEFAULT_VALUE_FOR_GENERATED_COLUMN
 
 	stateSyntaxOrAccess     = "42000"
 	stateGeneral            = "HY000"
@@ -163,6 +164,12 @@ var errorRules = []errorRule{
 		pattern: regexp.MustCompile(`^command denied to user (.*)$`),
 		code:    erSpecificAccessDenied, state: stateSyntaxOrAccess,
 		text: func([]string, string) string { return fmt.Sprintf(specificAccessDeniedFormat, "required") },
+	},
+	{
+		name: "value for a generated column", codes: unknownError,
+		pattern: regexp.MustCompile(`^The value specified for generated column "(.*)" in table "(.*)" is not allowed\.$`),
+		code:    erNonDefaultGenerated, state: stateGeneral,
+		text: fill("The value specified for generated column '%s' in table '%s' is not allowed.", 1, 2),
 	},
 	{
 		name: "lock wait timeout", codes: unknownError,

@@ -148,6 +148,7 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 		Build()
 	a.Catalog.AuthHandler = accessDeniedHandler{a.Catalog.AuthHandler}
 	installVariables(a.Catalog.MySQLDb, s.vars.Hidden)
+	installExactAggregates()
 	sysvars.Register(s.vars)
 	s.installPlugins(a)
 	if err := applyConfigVariables(cfg); err != nil {

@@ -206,7 +206,8 @@ func installShowVariables(a *analyzer.Analyzer) {
 }
 
 // showVariablesBuilder is a priority exec builder: it handles session-scope plan.ShowVariables
-// and leaves every other node to GMS (by returning a nil iterator).
+// and plan.ShowColumns (showcolumns.go) and leaves every other node to GMS (by returning a nil
+// iterator).
 type showVariablesBuilder struct {
 	base *rowexec.BaseBuilder
 }
@@ -215,6 +216,9 @@ var _ sql.NodeExecBuilder = showVariablesBuilder{}
 
 // Build implements sql.NodeExecBuilder.
 func (b showVariablesBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, error) {
+	if sc, ok := n.(*plan.ShowColumns); ok {
+		return b.showColumns(ctx, sc, r)
+	}
 	sv, ok := n.(*plan.ShowVariables)
 	if !ok || sv.Global {
 		return nil, nil

@@ -1,0 +1,78 @@
+package sqlserver
+
+import (
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/types"
+)
+
+// showColumns builds SHOW [FULL] COLUMNS as MySQL 8.0 does, from GMS's rows:
+//
+//   - Type is the bare type ("text", "varchar(80)"), never with the COLLATE GMS adds when the
+//     column's collation is not the server default, and TIME is "time" (see schemaFormatter);
+//   - a generated column has Extra "VIRTUAL GENERATED" or "STORED GENERATED" (GMS leaves it
+//     empty), which dump tools read to leave the column out of their INSERTs;
+//   - Default is the value, not a quoted literal ('pro' → pro);
+//   - FULL's Collation is the column's own, for ENUM and SET columns too.
+func (b showVariablesBuilder) showColumns(ctx *sql.Context, n *plan.ShowColumns, r sql.Row) (sql.RowIter, error) {
+	iter, err := b.base.Build(ctx, n, r)
+	if err != nil {
+		return nil, err
+	}
+	defer iter.Close(ctx)
+	var cols []*sql.Column
+	for _, c := range n.TargetSchema() {
+		if !c.HiddenSystem || n.Extended {
+			cols = append(cols, c)
+		}
+	}
+	typeAt, collationAt, extraAt := 1, -1, 5
+	if n.Full {
+		collationAt, extraAt = 2, 6
+	}
+	var rows []sql.Row
+	for i := 0; ; i++ {
+		row, err := iter.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if i < len(cols) && len(row) > extraAt {
+			col := cols[i]
+			row[typeAt] = bareTypeString(col.Type)
+			if ct, ok := col.Type.(sql.TypeWithCollation); ok && collationAt >= 0 && (types.IsTextOnly(col.Type) || types.IsEnum(col.Type) || types.IsSet(col.Type)) {
+				row[collationAt] = ct.Collation().String()
+			}
+			if col.Default != nil && col.Default.IsLiteral() {
+				if s, ok := row[extraAt-1].(string); ok && len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'' {
+					row[extraAt-1] = strings.ReplaceAll(s[1:len(s)-1], "''", "'")
+				}
+			}
+			if col.Generated != nil {
+				row[extraAt-1] = nil // Default
+				if col.Virtual {
+					row[extraAt] = "VIRTUAL GENERATED"
+				} else {
+					row[extraAt] = "STORED GENERATED"
+				}
+			}
+		}
+		rows = append(rows, row)
+	}
+	return sql.RowsToRowIter(rows...), nil
+}
+
+// bareTypeString is a type as SHOW COLUMNS and information_schema.COLUMNS.COLUMN_TYPE print it:
+// without character set or collation.
+func bareTypeString(t sql.Type) string {
+	if ct, ok := t.(sql.TypeWithCollation); ok {
+		return columnTypeString(t, ct.Collation())
+	}
+	return columnTypeString(t, sql.Collation_Default)
+}
