@@ -2,6 +2,7 @@ package integration
 
 import (
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -17,6 +18,8 @@ type compatCase struct {
 	wantErr uint16
 	// textOnly: the case is a statement the binary protocol does not prepare in MySQL either.
 	textOnly bool
+	// exec: the query is run with Exec; its one row is the OK packet's "insert id<TAB>rows affected".
+	exec bool
 }
 
 // compatCases are the MySQL 8.0 behaviours of issue 12, each checked through the text protocol
@@ -72,45 +75,94 @@ var compatCases = []compatCase{
 		want: []string{"id\tint\tNO\tPRI\tNULL\t", "a\tint\tYES\t\tNULL\t", "b\tint\tYES\t\tNULL\tVIRTUAL GENERATED",
 			"c\tint\tYES\t\tNULL\tSTORED GENERATED", "t\ttime\tYES\t\tNULL\t", "n\ttext\tYES\t\tNULL\t", "e\tenum('x','y')\tYES\t\ty\t"}},
 	{name: "a value for a generated column is 3105", query: "INSERT INTO gen (id, a, b) VALUES (1, 1, 5)", wantErr: 3105, textOnly: true},
+	{name: "multi-row upsert: the first new id", setup: []string{"CREATE TABLE up (id int PRIMARY KEY AUTO_INCREMENT, k varchar(9) UNIQUE, v int)",
+		"INSERT INTO up (k, v) VALUES ('a', 1), ('b', 1)"},
+		query: "INSERT INTO up (k, v) VALUES (?, 2), (?, 2), (?, 2) ON DUPLICATE KEY UPDATE v = v + 10", args: []any{"a", "c1", "d1"},
+		exec: true, want: []string{"4\t4"}},
+	{name: "multi-row upsert: LAST_INSERT_ID() is the first new id", query: "SELECT LAST_INSERT_ID(), (SELECT id FROM up WHERE k = 'c1')", want: []string{"4\t4"}},
+	{name: "upsert that only updates: insert id 0", query: "INSERT INTO up (k, v) VALUES (?, 3) ON DUPLICATE KEY UPDATE v = v + 1", args: []any{"b"},
+		exec: true, want: []string{"0\t2"}},
+	{name: "upsert that only updates keeps LAST_INSERT_ID()", query: "SELECT LAST_INSERT_ID() > 0", want: []string{"1"}},
 }
 
 func TestCompatCases(t *testing.T) {
 	srv := StartServer(t)
-	db := srv.DB(t, "")
-	db.SetMaxOpenConns(1)
-	mustExec(t, db, "CREATE DATABASE compat")
-	mustExec(t, db, "USE compat")
-	for _, c := range compatCases {
-		for _, s := range c.setup {
-			mustExec(t, db, s)
-		}
-		protocols := []string{"text", "binary"}
-		if c.textOnly {
-			protocols = protocols[:1]
-		}
-		for _, proto := range protocols {
-			t.Run(c.name+"/"+proto, func(t *testing.T) {
-				got, err := queryProtocol(db, proto, c.query, c.args...)
+	for _, proto := range []string{"text", "binary"} {
+		t.Run(proto, func(t *testing.T) {
+			// The text protocol's parameters are interpolated by the driver; the binary
+			// protocol's are bound to a prepared statement.
+			dsn := srv.DSN("")
+			if proto == "text" {
+				dsn += "&interpolateParams=true"
+			}
+			db := openDB(t, dsn)
+			db.SetMaxOpenConns(1)
+			mustExec(t, db, "CREATE DATABASE compat_"+proto)
+			mustExec(t, db, "USE compat_"+proto)
+			for _, c := range compatCases {
+				for _, s := range c.setup {
+					mustExec(t, db, s)
+				}
+				if c.textOnly && proto == "binary" {
+					continue
+				}
+				var got []string
+				var err error
+				if c.exec {
+					got, err = execProtocol(db, proto, c.query, c.args...)
+				} else {
+					got, err = queryProtocol(db, proto, c.query, c.args...)
+				}
 				if c.wantErr != 0 {
 					if n := mysqlErrorNumber(err); n != c.wantErr {
-						t.Fatalf("%s: error %v, want %d", c.query, err, c.wantErr)
+						t.Errorf("%s: %s: error %v, want %d", c.name, c.query, err, c.wantErr)
 					}
-					return
+					continue
 				}
 				if err != nil {
-					t.Fatalf("%s: %v", c.query, err)
+					t.Errorf("%s: %s: %v", c.name, c.query, err)
+					continue
 				}
 				if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
-					t.Fatalf("%s:\n got %q\nwant %q", c.query, got, c.want)
+					t.Errorf("%s: %s:\n got %q\nwant %q", c.name, c.query, got, c.want)
 				}
-			})
-		}
+			}
+		})
 	}
 }
 
-// queryProtocol runs query through the text protocol (parameters interpolated by the client,
-// which the DSN does not allow, so only without parameters) or the binary protocol (a prepared
-// statement) and returns its rows as tab-joined strings, NULL as "NULL".
+// execProtocol runs a statement as queryProtocol does and returns the OK packet's insert id
+// and rows affected as one tab-joined row.
+func execProtocol(db *sql.DB, proto, query string, args ...any) ([]string, error) {
+	var res sql.Result
+	var err error
+	if proto == "binary" {
+		stmt, perr := db.Prepare(query)
+		if perr != nil {
+			return nil, perr
+		}
+		defer stmt.Close()
+		res, err = stmt.Exec(args...)
+	} else {
+		res, err = db.Exec(query, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return nil, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return nil, err
+	}
+	return []string{fmt.Sprintf("%d\t%d", id, n)}, nil
+}
+
+// queryProtocol runs query through the text protocol (db.Query: parameters interpolated by the
+// driver) or the binary protocol (a prepared statement) and returns its rows as tab-joined
+// strings, NULL as "NULL".
 func queryProtocol(db *sql.DB, proto, query string, args ...any) ([]string, error) {
 	var rows *sql.Rows
 	var err error

@@ -127,14 +127,14 @@ func (h *handler) ComInitDB(c *mysql.Conn, schemaName string) (err error) {
 func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (err error) {
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
-	return h.finish(c, query, h.Handler.ComQuery(ctx, c, query, fixingSpool(callback)))
+	return h.finish(c, query, h.Handler.ComQuery(ctx, c, query, h.newFixer(c, query).spool(callback)))
 }
 
 // ComMultiQuery implements mysql.Handler.
 func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (remainder string, err error) {
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
-	remainder, err = h.Handler.ComMultiQuery(ctx, c, query, fixingSpool(callback))
+	remainder, err = h.Handler.ComMultiQuery(ctx, c, query, h.newFixer(c, query).spool(callback))
 	return remainder, h.finish(c, query, err)
 }
 
@@ -155,21 +155,12 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 	}
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
-	var f resultFixer
+	f := h.newFixer(c, query)
 	fixing := func(r *sqltypes.Result) error {
 		f.fix(r)
 		return callback(r)
 	}
 	return h.finish(c, query, h.Handler.ComStmtExecute(ctx, c, prepare, fixing))
-}
-
-// fixingSpool corrects the results a statement spools (resultFixer).
-func fixingSpool(callback mysql.ResultSpoolFn) mysql.ResultSpoolFn {
-	var f resultFixer
-	return func(r *sqltypes.Result, more bool) error {
-		f.fix(r)
-		return callback(r, more)
-	}
 }
 
 // ComResetConnection implements mysql.Handler.

@@ -2,7 +2,10 @@ package sqlserver
 
 import (
 	"bytes"
+	"regexp"
 
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 )
@@ -18,14 +21,51 @@ import (
 // fraction is sent as MySQL sends TIME: 0 decimals, values without ".000000" (a later value that
 // has a fraction keeps it in the text protocol). Otherwise it is sent as TIME(6): 6 decimals and
 // six digits, so drivers decoding the binary protocol keep the fraction.
+//
+// Insert ids: for INSERT … ON DUPLICATE KEY UPDATE, GMS puts the session's LAST_INSERT_ID() in
+// the OK packet, so a statement that only updated rows reports the id an earlier statement
+// generated. MySQL reports 0 then (an updated row is like an UPDATE: it neither sets
+// LAST_INSERT_ID() nor reports an id), and ORMs would attach rows to that stale id.
 type resultFixer struct {
+	upsert  bool  // the statement is INSERT … ON DUPLICATE KEY UPDATE
+	staleID int64 // the session's LAST_INSERT_ID() before it ran
+
 	first    *querypb.Field // the first field of the result being spooled: a new one starts a new result
 	stripped []bool         // by field index: a TIME column sent without fraction
 }
 
+// newFixer returns the fixer for one statement of connection c.
+func (h *handler) newFixer(c *mysql.Conn, query string) *resultFixer {
+	f := &resultFixer{}
+	if upsertStatement.MatchString(query) {
+		if s, ok := h.sessions.Load(c.ConnectionID); ok {
+			f.upsert = true
+			f.staleID = s.(sql.Session).GetLastQueryInfo().LastInsertId.Load()
+		}
+	}
+	return f
+}
+
+// upsertStatement matches INSERT … ON DUPLICATE KEY UPDATE.
+var upsertStatement = regexp.MustCompile(`(?is)^\s*(?:/\*.*?\*/\s*)*INSERT\b.*\bON\s+DUPLICATE\s+KEY\s+UPDATE\b`)
+
+// spool returns callback with the fixer applied to every result.
+func (f *resultFixer) spool(callback mysql.ResultSpoolFn) mysql.ResultSpoolFn {
+	return func(r *sqltypes.Result, more bool) error {
+		f.fix(r)
+		return callback(r, more)
+	}
+}
+
 // fix corrects r in place.
 func (f *resultFixer) fix(r *sqltypes.Result) {
-	if r == nil || len(r.Fields) == 0 {
+	if r == nil {
+		return
+	}
+	if len(r.Fields) == 0 {
+		if f.upsert && r.InsertID == uint64(f.staleID) {
+			r.InsertID = 0
+		}
 		return
 	}
 	if r.Fields[0] != f.first {
