@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // compatCase is one statement drivers, ORMs or dump tools send, and what MySQL 8.0 answers.
@@ -83,6 +84,15 @@ var compatCases = []compatCase{
 	{name: "upsert that only updates: insert id 0", query: "INSERT INTO up (k, v) VALUES (?, 3) ON DUPLICATE KEY UPDATE v = v + 1", args: []any{"b"},
 		exec: true, want: []string{"0\t2"}},
 	{name: "upsert that only updates keeps LAST_INSERT_ID()", query: "SELECT LAST_INSERT_ID() > 0", want: []string{"1"}},
+	{name: "CAST(? AS TIME) with a DATETIME parameter", query: "SELECT CAST(? AS TIME)",
+		args: []any{time.Date(2024, 1, 2, 10, 11, 12, 0, time.UTC)}, want: []string{"10:11:12"}},
+	{name: "CAST of a DATETIME string AS TIME", query: "SELECT CAST('2024-01-02 23:00:01' AS TIME), CONVERT('10:11:12', TIME)", want: []string{"23:00:01\t10:11:12"}},
+	{name: "zero dates", setup: []string{"CREATE TABLE zd (id int PRIMARY KEY, d date, dt datetime)",
+		"INSERT INTO zd VALUES (1, '0000-00-00', '0000-00-00 00:00:00')"},
+		query: "SELECT d, dt FROM zd", want: []string{"0000-00-00\t0000-00-00 00:00:00"}},
+	{name: "scalar subquery in HAVING", setup: []string{"CREATE TABLE hv (id int PRIMARY KEY, g int)", "INSERT INTO hv VALUES (1, 1), (2, 1), (3, 2)"},
+		query: "SELECT g, COUNT(*) FROM hv GROUP BY g HAVING COUNT(*) = (SELECT MAX(c) FROM (SELECT COUNT(*) c FROM hv GROUP BY g) x)", want: []string{"1\t2"}},
+	{name: "system variable beside an aggregate", query: "SELECT COUNT(*), @@global.server_id FROM hv", want: []string{"3\t1"}},
 }
 
 func TestCompatCases(t *testing.T) {

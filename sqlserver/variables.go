@@ -206,8 +206,8 @@ func installShowVariables(a *analyzer.Analyzer) {
 }
 
 // showVariablesBuilder is a priority exec builder: it handles session-scope plan.ShowVariables
-// and plan.ShowColumns (showcolumns.go) and leaves every other node to GMS (by returning a nil
-// iterator).
+// and plan.ShowColumns (showcolumns.go), builds plans with a CAST to TIME with castTime
+// (casttime.go), and leaves every other node to GMS (by returning a nil iterator).
 type showVariablesBuilder struct {
 	base *rowexec.BaseBuilder
 }
@@ -218,6 +218,12 @@ var _ sql.NodeExecBuilder = showVariablesBuilder{}
 func (b showVariablesBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, error) {
 	if sc, ok := n.(*plan.ShowColumns); ok {
 		return b.showColumns(ctx, sc, r)
+	}
+	if fixed, ok, err := withCastTime(ctx, n); err != nil || ok {
+		if err != nil {
+			return nil, err
+		}
+		return b.base.Build(ctx, fixed, r)
 	}
 	sv, ok := n.(*plan.ShowVariables)
 	if !ok || sv.Global {
