@@ -3,6 +3,7 @@ package sqlserver
 import (
 	"context"
 	"fmt"
+	"net"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -237,4 +238,19 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// clientHost is SHOW PROCESSLIST's Host for connection id: "ip:port" of a TCP client.
+func (h *handler) clientHost(id uint32) (string, bool) {
+	h.mu.Lock()
+	c, ok := h.conns[id]
+	h.mu.Unlock()
+	if !ok || c.Conn == nil {
+		return "", false
+	}
+	addr, ok := c.Conn.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return "", false
+	}
+	return addr.String(), true
 }

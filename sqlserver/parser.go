@@ -87,7 +87,8 @@ func (p *Parser) ParseSimple(query string) (ast.Statement, error) {
 	if build := p.lookup(query); build != nil {
 		return runBuild(build, sql.NewContext(context.Background()), sql.RemoveSpaceAndDelimiter(query, ';'))
 	}
-	return p.mysql.ParseSimple(query)
+	stmt, err := p.mysql.ParseSimple(query)
+	return fixStatement(stmt), err
 }
 
 // Parse implements sql.Parser.
@@ -109,7 +110,8 @@ func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter r
 		stmt, err := runBuild(build, sqlContext(ctx), parsed)
 		return stmt, parsed, remainder, err
 	}
-	return p.mysql.ParseWithOptions(ctx, query, delimiter, multi, options)
+	stmt, parsed, remainder, err := p.mysql.ParseWithOptions(ctx, query, delimiter, multi, options)
+	return fixStatement(stmt), parsed, remainder, err
 }
 
 // ParseOneWithOptions implements sql.Parser.
@@ -123,7 +125,8 @@ func (p *Parser) ParseOneWithOptions(ctx context.Context, query string, options 
 		}
 		return stmt, end, err
 	}
-	return p.mysql.ParseOneWithOptions(ctx, query, options)
+	stmt, end, err := p.mysql.ParseOneWithOptions(ctx, query, options)
+	return fixStatement(stmt), end, err
 }
 
 // runBuild calls build. A *mysql.SQLError it returns becomes a statement that fails with it:

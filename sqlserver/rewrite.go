@@ -3,6 +3,8 @@ package sqlserver
 import (
 	"strconv"
 	"strings"
+
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
 // mysqlVersionID is the server version executable comments are compared with: /*!NNNNN … */
@@ -157,4 +159,14 @@ func rewriteStatement(q string, toks []lexToken, change func(from, to int, with 
 			change(toks[i+1].pos, toks[i+3].pos+1, "")
 		}
 	}
+}
+
+// fixStatement corrects a statement vitess parsed where GMS reads it differently from MySQL:
+// SHOW TRIGGERS FROM db (or IN db) lists db's triggers; GMS takes the current database and only
+// falls back to db when there is none, and then fails with "no database selected".
+func fixStatement(stmt ast.Statement) ast.Statement {
+	if s, ok := stmt.(*ast.Show); ok && strings.EqualFold(s.Type, "triggers") && s.ShowTablesOpt != nil && s.ShowTablesOpt.DbName != "" && s.Table.DbQualifier.IsEmpty() {
+		s.Table.DbQualifier = ast.NewTableIdent(s.ShowTablesOpt.DbName)
+	}
+	return stmt
 }
