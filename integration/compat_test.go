@@ -97,6 +97,27 @@ var compatCases = []compatCase{
 	{name: "HELP answers from empty help tables", query: "HELP 'select'", textOnly: true},
 	{name: "@@version_comment names this server", query: "SELECT @@version_comment",
 		want: []string{"semisyncd, MySQL-compatible server with semi-synchronous replication"}},
+	{name: "SET NAMES … COLLATE", setup: []string{"SET NAMES utf8mb4 COLLATE utf8mb4_bin"},
+		query: "SELECT @@collation_connection, @@character_set_connection, 'a' = 'A'", want: []string{"utf8mb4_bin\tutf8mb4\t0"}},
+	{name: "SET NAMES … COLLATE an unknown collation", query: "SET NAMES utf8mb4 COLLATE nope", exec: true, textOnly: true, wantErr: 1273},
+	{name: "SET NAMES without COLLATE: the character set's default", setup: []string{"SET NAMES latin1"},
+		query: "SELECT @@collation_connection", want: []string{"latin1_swedish_ci"}},
+}
+
+// TestHandshakeCollation: the collation a client asks for in its handshake is the
+// connection's, as in MySQL.
+func TestHandshakeCollation(t *testing.T) {
+	srv := StartServer(t)
+	for _, coll := range []string{"latin1_swedish_ci", "utf8mb4_bin", "utf8mb4_0900_ai_ci"} {
+		db := openDB(t, srv.DSN("")+"&collation="+coll)
+		var got, cs string
+		if err := db.QueryRow("SELECT @@collation_connection, @@character_set_client").Scan(&got, &cs); err != nil {
+			t.Fatal(err)
+		}
+		if got != coll || !strings.HasPrefix(coll, cs+"_") {
+			t.Errorf("collation=%s: @@collation_connection %s, @@character_set_client %s", coll, got, cs)
+		}
+	}
 }
 
 func TestCompatCases(t *testing.T) {

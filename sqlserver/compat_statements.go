@@ -11,6 +11,7 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+	"github.com/sirupsen/logrus"
 )
 
 // registerCompatStatements adds MySQL 8.0 statements the vitess grammar or GMS lacks, which
@@ -124,4 +125,30 @@ func (doStatement) WithResolvedChildren(_ context.Context, children []any) (any,
 		}
 		return nil, nil
 	}}, nil
+}
+
+// handshakeCollation applies the collation a client names in its handshake response, as
+// MySQL does: character_set_client, character_set_connection and character_set_results become
+// its character set and collation_connection the collation. GMS keeps the server's defaults.
+// An id the server does not know keeps them too (MySQL does the same).
+func handshakeCollation(sess sql.Session, id uint8, log *logrus.Entry) {
+	if id == 0 {
+		return
+	}
+	coll := sql.CollationID(id)
+	name := coll.Name()
+	if name == "" || coll.Collation().CharacterSet.Name() == "" {
+		return
+	}
+	ctx := sql.NewContext(context.Background(), sql.WithSession(sess))
+	cs := coll.Collation().CharacterSet.Name()
+	for _, v := range [][2]string{
+		{"character_set_client", cs}, {"character_set_connection", cs}, {"character_set_results", cs},
+		{"collation_connection", name},
+	} {
+		if err := sess.SetSessionVariable(ctx, v[0], v[1]); err != nil {
+			log.WithError(err).WithFields(logrus.Fields{"variable": v[0], "value": v[1]}).Debug("handshake collation")
+			return
+		}
+	}
 }

@@ -29,6 +29,7 @@ const (
 	erLockWaitTimeout         = 1205 // ER_LOCK_WAIT_TIMEOUT
 	erDupEntry                = 1062 // ER_DUP_ENTRY
 	erNonDefaultGenerated     = 3105 // ER_NON_DEFAULT_VALUE_FOR_GENERATED_COLUMN
+	erUnknownCollation        = 1273 // ER_UNKNOWN_COLLATION
 
 	stateSyntaxOrAccess     = "42000"
 	stateGeneral            = "HY000"
@@ -164,6 +165,12 @@ var errorRules = []errorRule{
 		pattern: regexp.MustCompile(`^command denied to user (.*)$`),
 		code:    erSpecificAccessDenied, state: stateSyntaxOrAccess,
 		text: func([]string, string) string { return fmt.Sprintf(specificAccessDeniedFormat, "required") },
+	},
+	{
+		name: "unknown collation", codes: unknownError,
+		pattern: regexp.MustCompile(`^Unknown collation: '?([^']*)'?$`),
+		code:    erUnknownCollation, state: stateGeneral,
+		text: fill("Unknown collation: '%s'", 1),
 	},
 	{
 		name: "value for a generated column", codes: unknownError,

@@ -88,7 +88,7 @@ func (p *Parser) ParseSimple(query string) (ast.Statement, error) {
 		return runBuild(build, sql.NewContext(context.Background()), sql.RemoveSpaceAndDelimiter(query, ';'))
 	}
 	stmt, err := p.mysql.ParseSimple(query)
-	return fixStatement(stmt), err
+	return fixStatement(stmt, query), err
 }
 
 // Parse implements sql.Parser.
@@ -111,7 +111,7 @@ func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter r
 		return stmt, parsed, remainder, err
 	}
 	stmt, parsed, remainder, err := p.mysql.ParseWithOptions(ctx, query, delimiter, multi, options)
-	return fixStatement(stmt), parsed, remainder, err
+	return fixStatement(stmt, parsed), parsed, remainder, err
 }
 
 // ParseOneWithOptions implements sql.Parser.
@@ -126,7 +126,7 @@ func (p *Parser) ParseOneWithOptions(ctx context.Context, query string, options 
 		return stmt, end, err
 	}
 	stmt, end, err := p.mysql.ParseOneWithOptions(ctx, query, options)
-	return fixStatement(stmt), end, err
+	return fixStatement(stmt, query[:min(end, len(query))]), end, err
 }
 
 // runBuild calls build. A *mysql.SQLError it returns becomes a statement that fails with it:

@@ -161,12 +161,47 @@ func rewriteStatement(q string, toks []lexToken, change func(from, to int, with 
 	}
 }
 
-// fixStatement corrects a statement vitess parsed where GMS reads it differently from MySQL:
-// SHOW TRIGGERS FROM db (or IN db) lists db's triggers; GMS takes the current database and only
-// falls back to db when there is none, and then fails with "no database selected".
-func fixStatement(stmt ast.Statement) ast.Statement {
-	if s, ok := stmt.(*ast.Show); ok && strings.EqualFold(s.Type, "triggers") && s.ShowTablesOpt != nil && s.ShowTablesOpt.DbName != "" && s.Table.DbQualifier.IsEmpty() {
-		s.Table.DbQualifier = ast.NewTableIdent(s.ShowTablesOpt.DbName)
+// fixStatement corrects a statement vitess parsed from query where vitess or GMS reads it
+// differently from MySQL:
+//
+//   - SET NAMES cs COLLATE coll also sets collation_connection to coll (vitess drops the
+//     COLLATE clause, so the connection kept cs's default collation);
+//   - SHOW TRIGGERS FROM db (or IN db) lists db's triggers; GMS takes the current database and
+//     only falls back to db when there is none (registerCompatStatements runs it with db as the
+//     current database; this covers the parser paths registrations do not see).
+func fixStatement(stmt ast.Statement, query string) ast.Statement {
+	switch s := stmt.(type) {
+	case *ast.Show:
+		if strings.EqualFold(s.Type, "triggers") && s.ShowTablesOpt != nil && s.ShowTablesOpt.DbName != "" && s.Table.DbQualifier.IsEmpty() {
+			s.Table.DbQualifier = ast.NewTableIdent(s.ShowTablesOpt.DbName)
+		}
+	case *ast.Set:
+		for i, e := range s.Exprs {
+			if e.Name == nil || !strings.EqualFold(e.Name.String(), "names") {
+				continue
+			}
+			if coll := setNamesCollation(query); coll != "" {
+				c := &ast.SetVarExpr{Name: ast.NewColName("collation_connection"), Scope: e.Scope,
+					Expr: &ast.SQLVal{Type: ast.StrVal, Val: []byte(coll)}}
+				s.Exprs = append(s.Exprs[:i+1], append(ast.SetVarExprs{c}, s.Exprs[i+1:]...)...)
+			}
+			break
+		}
 	}
 	return stmt
+}
+
+// setNamesCollation returns coll of "SET NAMES cs COLLATE coll" in query, or "".
+func setNamesCollation(query string) string {
+	toks := scanTokens(query, func(int, int, string) {})
+	for i := 0; i+3 < len(toks); i++ {
+		if strings.EqualFold(toks[i].text, "NAMES") && strings.EqualFold(toks[i+2].text, "COLLATE") {
+			c := toks[i+3].text
+			if len(c) >= 2 && (c[0] == '\'' || c[0] == '"') {
+				c = c[1 : len(c)-1]
+			}
+			return unquoteIdentifier(c)
+		}
+	}
+	return ""
 }
