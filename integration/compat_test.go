@@ -241,3 +241,33 @@ func queryProtocol(db *sql.DB, proto, query string, args ...any) ([]string, erro
 	}
 	return out, rows.Err()
 }
+
+// TestManyPlaceholders: a prepared statement with tens of thousands of placeholders runs, and
+// one with too many is refused with 1390 instead of breaking the connection.
+func TestManyPlaceholders(t *testing.T) {
+	srv := StartServer(t)
+	db := srv.DB(t, "")
+	db.SetMaxOpenConns(1)
+	mustExec(t, db, "CREATE DATABASE ph")
+	mustExec(t, db, "CREATE TABLE ph.t (a int, b int, c int, d int)")
+	insert := func(rows int) error {
+		args := make([]any, rows*4)
+		for i := range args {
+			args[i] = i
+		}
+		_, err := db.Exec("INSERT INTO ph.t VALUES "+strings.TrimSuffix(strings.Repeat("(?,?,?,?),", rows), ","), args...)
+		return err
+	}
+	if err := insert(16382); err != nil { // 65,528 placeholders
+		t.Fatalf("65,528 placeholders: %v", err)
+	}
+	for _, rows := range []int{16384, 16385} { // 65,536 and 65,540: more than vitess can count
+		if err := insert(rows); mysqlErrorNumber(err) != 1390 {
+			t.Errorf("%d placeholders: %v, want error 1390", rows*4, err)
+		}
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM ph.t").Scan(&n); err != nil || n != 16382 {
+		t.Fatalf("rows: %d, %v", n, err)
+	}
+}

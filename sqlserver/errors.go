@@ -30,6 +30,7 @@ const (
 	erDupEntry                = 1062 // ER_DUP_ENTRY
 	erNonDefaultGenerated     = 3105 // ER_NON_DEFAULT_VALUE_FOR_GENERATED_COLUMN
 	erUnknownCollation        = 1273 // ER_UNKNOWN_COLLATION
+	erManyPlaceholders        = 1390 // ER_PS_MANY_PARAM
 
 	stateSyntaxOrAccess     = "42000"
 	stateGeneral            = "HY000"

@@ -143,6 +143,11 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) (fields []*querypb.Field, err error) {
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
+	if n := placeholders(query); n > maxPlaceholders {
+		// vitess counts placeholders in a uint16 and sizes the execute's NULL bitmap with
+		// uint16 arithmetic, which wraps (and panics in its packet parser) from 65,529 on.
+		return nil, mysql.NewSQLError(erManyPlaceholders, stateGeneral, "Prepared statement contains too many placeholders")
+	}
 	fields, err = h.Handler.ComPrepare(ctx, c, query, prepare)
 	prepareFields(fields)
 	return fields, h.finish(c, query, err)
@@ -253,4 +258,22 @@ func (h *handler) clientHost(id uint32) (string, bool) {
 		return "", false
 	}
 	return addr.String(), true
+}
+
+// maxPlaceholders is the most placeholders a prepared statement may have here: MySQL allows
+// 65,535, vitess's COM_STMT_EXECUTE parser breaks from 65,529 on (README, differences).
+const maxPlaceholders = 65528
+
+// placeholders counts the ? placeholders of query (outside quotes and comments).
+func placeholders(query string) int {
+	if strings.Count(query, "?") <= maxPlaceholders {
+		return 0 // cannot be too many
+	}
+	n := 0
+	for _, t := range scanTokens(query, func(int, int, string) {}) {
+		if t.text == "?" {
+			n++
+		}
+	}
+	return n
 }

@@ -3,6 +3,7 @@ package sqlserver
 import (
 	"bytes"
 	"regexp"
+	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
@@ -27,6 +28,7 @@ import (
 // generated. MySQL reports 0 then (an updated row is like an UPDATE: it neither sets
 // LAST_INSERT_ID() nor reports an id), and ORMs would attach rows to that stale id.
 type resultFixer struct {
+	query   string
 	upsert  bool  // the statement is INSERT … ON DUPLICATE KEY UPDATE
 	staleID int64 // the session's LAST_INSERT_ID() before it ran
 
@@ -36,7 +38,7 @@ type resultFixer struct {
 
 // newFixer returns the fixer for one statement of connection c.
 func (h *handler) newFixer(c *mysql.Conn, query string) *resultFixer {
-	f := &resultFixer{}
+	f := &resultFixer{query: query}
 	if upsertStatement.MatchString(query) {
 		if s, ok := h.sessions.Load(c.ConnectionID); ok {
 			f.upsert = true
@@ -71,6 +73,7 @@ func (f *resultFixer) fix(r *sqltypes.Result) {
 	if r.Fields[0] != f.first {
 		f.first = r.Fields[0]
 		f.stripped = make([]bool, len(r.Fields))
+		fieldMetadata(r.Fields, f.query)
 		for i, fd := range r.Fields {
 			if fd.Type != sqltypes.Time {
 				continue
@@ -114,6 +117,91 @@ func hasFraction(v sqltypes.Value) bool {
 	b := v.Raw()
 	dot := bytes.IndexByte(b, '.')
 	return dot >= 0 && !bytes.Equal(b[dot:], zeroFraction)
+}
+
+// MySQL's column metadata constants.
+const (
+	binaryCharset = 63 // my_charset_bin: the character set of every non-string column
+	notFixedDec   = 31 // NOT_FIXED_DEC: the decimals of FLOAT and DOUBLE without (M,D)
+)
+
+// fieldMetadata corrects column definitions GMS sends differently from MySQL 8.0:
+//
+//   - numeric, temporal, BIT and YEAR columns have the binary character set (63); GMS gives
+//     them the connection's;
+//   - FLOAT and DOUBLE have 31 decimals (GMS: 0, which some drivers read as "no fraction");
+//   - YEAR is ZEROFILL as well as UNSIGNED;
+//   - a table alias keeps the case it was written in (GMS lower-cases it: A.one reads a.one).
+func fieldMetadata(fields []*querypb.Field, query string) {
+	var lower string // query, lower-cased on first need
+	for _, fd := range fields {
+		switch {
+		case fd.Type == sqltypes.Float32 || fd.Type == sqltypes.Float64:
+			if fd.Decimals == 0 {
+				fd.Decimals = notFixedDec
+			}
+			fd.Charset = binaryCharset
+		case fd.Type == sqltypes.Year:
+			fd.Flags |= uint32(querypb.MySqlFlag_ZEROFILL_FLAG) | uint32(querypb.MySqlFlag_UNSIGNED_FLAG)
+			fd.Charset = binaryCharset
+		case sqltypes.IsIntegral(fd.Type) || fd.Type == sqltypes.Decimal || isTemporal(fd.Type) || fd.Type == sqltypes.Bit:
+			fd.Charset = binaryCharset
+		}
+		if fd.Table != "" && hasLetter(fd.Table) && strings.ToLower(fd.Table) == fd.Table {
+			if lower == "" {
+				lower = strings.ToLower(query)
+			}
+			if spelled := aliasSpelling(query, lower, fd.Table); spelled != "" {
+				if fd.OrgTable == fd.Table {
+					fd.OrgTable = spelled
+				}
+				fd.Table = spelled
+			}
+		}
+	}
+}
+
+// aliasSpelling returns how query spells the (lower-case) alias name when it is spelled one
+// way only, and differently from name; otherwise "".
+func aliasSpelling(query, lower, name string) string {
+	spelled := ""
+	for from := 0; ; {
+		i := strings.Index(lower[from:], name)
+		if i < 0 {
+			break
+		}
+		i += from
+		from = i + len(name)
+		if i > 0 && isWordByte(lower[i-1]) || from < len(lower) && isWordByte(lower[from]) {
+			continue
+		}
+		s := query[i:from]
+		if s == name {
+			return "" // also written as GMS reports it
+		}
+		if spelled != "" && spelled != s {
+			return ""
+		}
+		spelled = s
+	}
+	return spelled
+}
+
+func isTemporal(t querypb.Type) bool {
+	switch t {
+	case sqltypes.Date, sqltypes.Time, sqltypes.Datetime, sqltypes.Timestamp:
+		return true
+	}
+	return false
+}
+
+func hasLetter(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; 'a' <= c && c <= 'z' {
+			return true
+		}
+	}
+	return false
 }
 
 // prepareFields corrects the metadata ComPrepare announces: TIME columns with 6 decimals, as
