@@ -83,7 +83,7 @@ func (p *Parser) lookup(s string) BuildFunc {
 
 // ParseSimple implements sql.Parser.
 func (p *Parser) ParseSimple(query string) (ast.Statement, error) {
-	query = rewriteQuery(query)
+	query = quoteKeywordIdentifiers(rewriteQuery(query))
 	if build := p.lookup(query); build != nil {
 		return runBuild(build, sql.NewContext(context.Background()), sql.RemoveSpaceAndDelimiter(query, ';'))
 	}
@@ -98,7 +98,7 @@ func (p *Parser) Parse(ctx *sql.Context, query string, multi bool) (ast.Statemen
 
 // ParseWithOptions implements sql.Parser.
 func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter rune, multi bool, options ast.ParserOptions) (ast.Statement, string, string, error) {
-	query = rewriteQuery(query)
+	query = quoteKeywordIdentifiers(rewriteQuery(query))
 	if build := p.lookup(query); build != nil {
 		s := sql.RemoveSpaceAndDelimiter(query, delimiter)
 		parsed, remainder := s, ""

@@ -205,3 +205,81 @@ func setNamesCollation(query string) string {
 	}
 	return ""
 }
+
+// keywordIdentifiers are words MySQL 8.0 accepts as bare identifiers that the vitess grammar
+// only knows as keywords, each with the statement context where vitess needs the keyword.
+var keywordIdentifiers = map[string]bool{"PLAN": true} // EXPLAIN … PLAN
+
+// quoteKeywordIdentifiers backquotes the bare words of keywordIdentifiers where they are
+// identifiers (CREATE TABLE t (plan int), SELECT plan FROM t), so vitess parses them: PLAN is
+// not even a keyword in MySQL 8.0, but vitess reserves it for EXPLAIN PLAN. Unlike rewriteQuery
+// this changes the query's length, so it is applied only where the parser returns the text it
+// parsed (ParseSimple, ParseWithOptions), never to prepared statements' text, whose byte
+// offsets vitess keeps (README, differences).
+func quoteKeywordIdentifiers(query string) string {
+	if !containsFold(query, "plan") {
+		return query
+	}
+	toks := scanTokens(query, func(int, int, string) {})
+	var b strings.Builder
+	last := 0
+	stmtStart := 0
+	for i, t := range toks {
+		if t.text == ";" {
+			stmtStart = i + 1
+			continue
+		}
+		if !keywordIdentifiers[strings.ToUpper(t.text)] {
+			continue
+		}
+		if i > 0 && (toks[i-1].text == "@" || toks[i-1].pos+1 == t.pos && toks[i-1].text == "`") {
+			continue
+		}
+		if explainPrefix(toks[stmtStart:i]) {
+			continue
+		}
+		b.WriteString(query[last:t.pos])
+		b.WriteString("`" + t.text + "`")
+		last = t.pos + len(t.text)
+	}
+	if last == 0 {
+		return query
+	}
+	b.WriteString(query[last:])
+	return b.String()
+}
+
+// explainPrefix reports whether toks are the start of EXPLAIN/DESCRIBE up to where vitess
+// expects PLAN: EXPLAIN [EXTENDED | ANALYZE] [FORMAT = x].
+func explainPrefix(toks []lexToken) bool {
+	if len(toks) == 0 {
+		return false
+	}
+	switch strings.ToUpper(toks[0].text) {
+	case "EXPLAIN", "DESCRIBE", "DESC":
+	default:
+		return false
+	}
+	for _, t := range toks[1:] {
+		switch strings.ToUpper(t.text) {
+		case "EXTENDED", "ANALYZE", "FORMAT", "=", "TREE", "JSON", "TRADITIONAL":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// containsFold reports whether s contains the lower-case ASCII word w in any case.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		j := 0
+		for j < len(w) && s[i+j]|0x20 == w[j] {
+			j++
+		}
+		if j == len(w) {
+			return true
+		}
+	}
+	return false
+}

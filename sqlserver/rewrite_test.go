@@ -34,3 +34,22 @@ func TestRewriteQuery(t *testing.T) {
 		}
 	}
 }
+
+func TestQuoteKeywordIdentifiers(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"SELECT 1", "SELECT 1"},
+		{"CREATE TABLE t (id int, plan varchar(9))", "CREATE TABLE t (id int, `plan` varchar(9))"},
+		{"SELECT Plan, t.plan FROM t WHERE plan = 'plan'", "SELECT `Plan`, t.`plan` FROM t WHERE `plan` = 'plan'"},
+		{"SELECT `plan` FROM t", "SELECT `plan` FROM t"},
+		{"EXPLAIN PLAN SELECT plan FROM t", "EXPLAIN PLAN SELECT `plan` FROM t"},
+		{"EXPLAIN FORMAT = TREE PLAN SELECT 1", "EXPLAIN FORMAT = TREE PLAN SELECT 1"},
+		{"SET @plan = 1; SELECT @plan", "SET @plan = 1; SELECT @plan"},
+		{"SELECT 1 -- plan", "SELECT 1 -- plan"},
+		{"SELECT planets FROM t", "SELECT planets FROM t"},
+	}
+	for _, tt := range tests {
+		if got := quoteKeywordIdentifiers(tt.in); got != tt.want {
+			t.Errorf("quoteKeywordIdentifiers(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
