@@ -31,6 +31,7 @@ const (
 	erNonDefaultGenerated     = 3105 // ER_NON_DEFAULT_VALUE_FOR_GENERATED_COLUMN
 	erUnknownCollation        = 1273 // ER_UNKNOWN_COLLATION
 	erManyPlaceholders        = 1390 // ER_PS_MANY_PARAM
+	erBadDB                   = 1049 // ER_BAD_DB_ERROR
 
 	stateSyntaxOrAccess     = "42000"
 	stateGeneral            = "HY000"
@@ -166,6 +167,12 @@ var errorRules = []errorRule{
 		pattern: regexp.MustCompile(`^command denied to user (.*)$`),
 		code:    erSpecificAccessDenied, state: stateSyntaxOrAccess,
 		text: func([]string, string) string { return fmt.Sprintf(specificAccessDeniedFormat, "required") },
+	},
+	{
+		name: "unknown database", codes: []int{mysql.ERUnknownError, erBadDB},
+		pattern: regexp.MustCompile(`^database not found: (.*)$`),
+		code:    erBadDB, state: stateSyntaxOrAccess,
+		text: fill("Unknown database '%s'", 1),
 	},
 	{
 		name: "unknown collation", codes: unknownError,

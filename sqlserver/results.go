@@ -39,7 +39,7 @@ type resultFixer struct {
 // newFixer returns the fixer for one statement of connection c.
 func (h *handler) newFixer(c *mysql.Conn, query string) *resultFixer {
 	f := &resultFixer{query: query}
-	if upsertStatement.MatchString(query) {
+	if containsFold(query, "duplicate") && upsertStatement.MatchString(query) {
 		if s, ok := h.sessions.Load(c.ConnectionID); ok {
 			f.upsert = true
 			f.staleID = s.(sql.Session).GetLastQueryInfo().LastInsertId.Load()
