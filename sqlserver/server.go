@@ -17,7 +17,9 @@ import (
 	"github.com/semisyncd/semisyncd/replica"
 	"github.com/semisyncd/semisyncd/storage"
 	"net"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +38,10 @@ import (
 // @@version when Config.Version is empty. Clients and replicas parse its leading "8.0" to pick
 // MySQL 8.0 behaviour.
 const DefaultVersion = "8.0.40-semisyncd"
+
+// VersionComment is @@version_comment, which the mysql client prints in its banner and in \s
+// (mysqld's is "MySQL Community Server - GPL").
+const VersionComment = "semisyncd, MySQL-compatible server with semi-synchronous replication"
 
 // DefaultUser is the account created when Config.User is empty.
 const DefaultUser = "root"
@@ -173,10 +179,11 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 
 	pro := backend.Provider()
 	a := analyzer.NewBuilder(pro).
-		AddOverrides(sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: s.parser}}).
+		AddOverrides(sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: s.parser}, SchemaFormatter: &schemaFormatter{}}).
 		Build()
 	a.Catalog.AuthHandler = accessDeniedHandler{a.Catalog.AuthHandler}
 	installVariables(a.Catalog.MySQLDb, s.vars.Hidden)
+	installExactAggregates()
 	sysvars.Register(s.vars)
 	s.installPlugins(a)
 	if err := applyConfigVariables(cfg); err != nil {
@@ -184,9 +191,15 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 	}
 	s.engine = sqle.New(a, &sqle.Config{})
 	sysvars.InstallStatus(s.vars)
-	installShowVariables(a)
+	installShowVariables(a, func(id uint32) (string, bool) {
+		if s.handler == nil {
+			return "", false
+		}
+		return s.handler.clientHost(id)
+	})
 	installReadOnly(a, a.Catalog.MySQLDb)
 	s.registerSemisyncStatements()
+	s.registerCompatStatements()
 	if err := setupAccounts(s.engine, cfg.DataDir, cfg.User, cfg.Password); err != nil {
 		s.engine.Close()
 		return nil, err
@@ -270,6 +283,7 @@ func (s *Server) newSession(_ context.Context, conn *mysql.Conn, addr string) (s
 	client.Capabilities = conn.Capabilities
 	sess := s.backend.NewSession(sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID))
 	s.handler.trackSession(conn.ConnectionID, sess)
+	handshakeCollation(sess, conn.CharacterSet, s.log)
 	return sess, nil
 }
 
@@ -280,7 +294,9 @@ func (s *Server) Start() error {
 	s.startOnce.Do(func() {
 		go func() {
 			defer close(s.served)
-			_ = s.gms.Start() // blocks in Accept until Close
+			// GMS's Start only adds, before Accept, log lines of its own: "Server ready" (ours is
+			// below) and three warnings that secure_file_priv is empty, logged at every start.
+			s.gms.Listener.Accept() // blocks until Close
 		}()
 		s.log.WithFields(logrus.Fields{
 			"addr":      s.Addr(),
@@ -379,7 +395,13 @@ func (s *Server) Close() error {
 
 // applyConfigVariables sets the system variables that come from the configuration.
 func applyConfigVariables(cfg Config) error {
-	vals := map[string]interface{}{"version": cfg.Version, "plugin_dir": cfg.PluginDir}
+	vals := map[string]interface{}{"version": cfg.Version, "plugin_dir": cfg.PluginDir, "version_comment": VersionComment}
+	if cfg.DataDir != "" {
+		// MySQL's @@datadir: absolute, with a trailing slash.
+		if abs, err := filepath.Abs(cfg.DataDir); err == nil {
+			vals["datadir"] = strings.TrimSuffix(abs, "/") + "/"
+		}
+	}
 	// MySQL 8.0's default collation (GMS defaults to utf8mb4_0900_bin):
 	// new databases, tables and literals compare case-insensitively.
 	for _, name := range []string{"collation_server", "collation_database", "collation_connection", "default_collation_for_utf8mb4"} {

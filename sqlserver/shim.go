@@ -15,6 +15,7 @@ const (
 	comBinlogDump      = 0x12
 	comRegisterSlave   = 0x15
 	comBinlogDumpGTID  = 0x1e
+	comStmtPrepare     = 0x16
 	binlogThroughGTID  = 0x04
 	binlogDumpNonBlock = 0x01
 )
@@ -99,9 +100,13 @@ func (c *shimConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// inspect records server ids and rewrites dump commands.
+// inspect records server ids and rewrites dump commands, and applies rewriteQuery to the
+// statement of a COM_STMT_PREPARE: vitess parses it with its own grammar before any handler
+// sees it, so the parser's rewrite comes too late for prepared statements.
 func (c *shimConn) inspect(p []byte) []byte {
 	switch p[0] {
+	case comStmtPrepare:
+		copy(p[1:], rewriteQuery(string(p[1:]))) // same length
 	case comRegisterSlave:
 		if len(p) >= 5 {
 			c.serverID.Store(binary.LittleEndian.Uint32(p[1:]))
