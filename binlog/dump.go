@@ -272,10 +272,10 @@ func (d *dumper) fileSize(name string) uint64 {
 }
 
 // sendAvailable sends every readable event; it reports whether it sent
-// any. Events are sent in batches (everything readable, up to a bound):
-// on a semi-sync dump only the last event of a batch that wants an ACK is
-// flagged, so one ACK covers every commit of the batch — like MySQL, which
-// flags only the last transaction of each group commit.
+// any. Events are sent in batches (everything readable, up to a bound)
+// and written through one buffer; on a semi-sync dump each event is asked
+// whether it wants an ACK, as MySQL's updateSyncHeader is, and a flagged
+// event is flushed at once.
 func (d *dumper) sendAvailable(readable Position) (bool, error) {
 	sent := false
 	for {
@@ -389,20 +389,13 @@ func (d *dumper) enqueue(ev []byte, h Header, txEnd bool) {
 	d.batchBytes += len(ev)
 }
 
-// flushBatch sends the queued events, flagging the last one that wants an
-// ACK.
+// flushBatch sends the queued events, flagging each one the hooks want an
+// ACK for (on a semi-sync dump).
 func (d *dumper) flushBatch() error {
-	flagAt := -1
-	if d.req.SemiSync && d.hooks != nil {
-		for i := len(d.batch) - 1; i >= 0; i-- {
-			if d.hooks.WantAck(d.req.ServerID, d.batch[i].end, d.batch[i].txEnd) {
-				flagAt = i
-				break
-			}
-		}
-	}
-	for i, q := range d.batch {
-		if err := d.send(q.ev, i == flagAt); err != nil {
+	ask := d.req.SemiSync && d.hooks != nil
+	for _, q := range d.batch {
+		flag := ask && d.hooks.WantAck(d.req.ServerID, q.end, q.txEnd)
+		if err := d.send(q.ev, flag); err != nil {
 			return err
 		}
 	}

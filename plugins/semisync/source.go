@@ -120,7 +120,7 @@ func (s *Source) SetActive(on bool) {
 func (s *Source) SetEnabled(on bool) {
 	s.mu.Lock()
 	was := s.t.Config().Enabled
-	s.deliver(s.t.SetEnabled(on))
+	s.deliver(s.t.SetEnabled(on, time.Now()))
 	s.mu.Unlock()
 	if was == on {
 		return
@@ -139,7 +139,7 @@ func (s *Source) SetTimeout(d time.Duration) {
 
 // SetWaitNoReplica is rpl_semi_sync_source_wait_no_replica.
 func (s *Source) SetWaitNoReplica(on bool) {
-	s.do(func(t *Tracker) []Release { return t.SetWaitNoReplica(on) })
+	s.do(func(t *Tracker) []Release { return t.SetWaitNoReplica(on, time.Now()) })
 }
 
 // SetWaitCount is rpl_semi_sync_source_wait_for_replica_count.
@@ -163,7 +163,7 @@ func (s *Source) FlushStatus() { s.do(func(t *Tracker) []Release { t.ResetFlusha
 
 // Shutdown releases every waiting commit; later commits do not wait.
 func (s *Source) Shutdown() {
-	s.do(func(t *Tracker) []Release { return t.Shutdown() })
+	s.do(func(t *Tracker) []Release { return t.Shutdown(time.Now()) })
 }
 
 // Appended implements binlog.Observer.
@@ -249,7 +249,7 @@ func (s *Source) DumpEnded(serverID uint32, semiSync bool) {
 		return
 	}
 	s.log.WithField("replica_server_id", serverID).Info("Stop semi-sync binlog_dump to replica")
-	s.do(func(t *Tracker) []Release { return t.Disconnect(serverID) })
+	s.do(func(t *Tracker) []Release { return t.Disconnect(serverID, time.Now()) })
 }
 
 // WantAck implements binlog.DumpHooks.
