@@ -244,8 +244,12 @@ func TestSemiSyncTimeoutAndSwitchBackOn(t *testing.T) {
 }
 
 // TestSemiSyncWaitNoReplica: with no semi-sync replica, wait_no_replica ON
-// keeps status ON and a commit waits the timeout; OFF switches status OFF
-// and commits do not wait.
+// keeps status ON and a commit waits the timeout. Re-applying ON (the value
+// it has) leaves the timed-out status OFF, as MySQL's
+// fix_rpl_semi_sync_source_wait_no_replica acts only on a change, so a
+// tool re-applying its settings does not make the next commit wait again.
+// OFF then ON forces status ON; OFF with no replica switches it OFF and
+// commits do not wait.
 func TestSemiSyncWaitNoReplica(t *testing.T) {
 	_, db := semiSyncServer(t, "SET GLOBAL rpl_semi_sync_source_timeout = 300")
 	start := time.Now()
@@ -253,13 +257,28 @@ func TestSemiSyncWaitNoReplica(t *testing.T) {
 	if d := time.Since(start); d < 250*time.Millisecond {
 		t.Fatalf("wait_no_replica ON, no replica: the commit returned after %v, want the 300 ms timeout", d)
 	}
-	mustExec(t, db, "SET GLOBAL rpl_semi_sync_source_wait_no_replica = ON") // status back ON
+	waitStatus(t, db, "Rpl_semi_sync_source_status", "OFF")
+	noTimes := statusInt(t, db, "Rpl_semi_sync_source_no_times")
+	mustExec(t, db, "SET GLOBAL rpl_semi_sync_source_wait_no_replica = ON") // unchanged: no effect
+	if globalStatus(t, db, "Rpl_semi_sync_source_status") != "OFF" {
+		t.Fatal("re-applying wait_no_replica = ON turned status back ON")
+	}
+	noTx := statusInt(t, db, "Rpl_semi_sync_source_no_tx")
+	mustExec(t, db, "INSERT INTO s.t VALUES (10)")
+	if statusInt(t, db, "Rpl_semi_sync_source_no_tx") != noTx+1 || statusInt(t, db, "Rpl_semi_sync_source_wait_sessions") != 0 {
+		t.Fatalf("a commit after re-applying ON: no_tx %s (want %d)", globalStatus(t, db, "Rpl_semi_sync_source_no_tx"), noTx+1)
+	}
+	mustExec(t, db, "SET GLOBAL rpl_semi_sync_source_wait_no_replica = OFF")
+	mustExec(t, db, "SET GLOBAL rpl_semi_sync_source_wait_no_replica = ON") // a change: forces ON
 	if globalStatus(t, db, "Rpl_semi_sync_source_status") != "ON" {
-		t.Fatal("setting wait_no_replica ON did not force status ON")
+		t.Fatal("changing wait_no_replica OFF → ON did not force status ON")
 	}
 	mustExec(t, db, "SET GLOBAL rpl_semi_sync_source_wait_no_replica = OFF")
 	if globalStatus(t, db, "Rpl_semi_sync_source_status") != "OFF" {
 		t.Fatal("wait_no_replica OFF with no replica left status ON")
+	}
+	if got := statusInt(t, db, "Rpl_semi_sync_source_no_times"); got != noTimes+1 {
+		t.Fatalf("no_times %d, want %d (one switch-off by wait_no_replica = OFF)", got, noTimes+1)
 	}
 	start = time.Now()
 	mustExec(t, db, "INSERT INTO s.t VALUES (2)")

@@ -91,6 +91,7 @@ type Server struct {
 	source   *semisync.Source // nil without a binlog
 	replica  *replica.Replica // nil without a binlog
 	vars     *sysvars.State   // the semi-sync variables and status variables
+	status   *serverStatus    // the server status variables GMS does not keep (status.go)
 	plugins  *plugins.Registry
 
 	startOnce sync.Once
@@ -154,7 +155,15 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 		return nil, err
 	}
 	s.engine = sqle.New(a, &sqle.Config{})
+	removeStatusOverlay()
 	sysvars.InstallStatus(s.vars)
+	s.status = newServerStatus()
+	installStatusOverlay(s.status)
+	s.vars.Subscribe(func(e sysvars.Event) {
+		if e.Kind == sysvars.StatusFlushed {
+			s.status.flush()
+		}
+	})
 	installShowVariables(a)
 	s.registerSemisyncStatements()
 	if err := setupAccounts(s.engine, cfg.DataDir, cfg.User, cfg.Password); err != nil {
@@ -197,7 +206,7 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 		s.engine.Close()
 		return nil, fmt.Errorf("sqlserver: listen on %s: %w", addr, err)
 	}
-	l = &shimListener{Listener: l}
+	l = &shimListener{Listener: &statusListener{Listener: l, st: s.status}}
 	s.listener = l
 	if err := s.setupReplica(l.Addr().(*net.TCPAddr).Port); err != nil {
 		_ = l.Close()
@@ -210,7 +219,7 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	// the wrapper keeps implementing mysql.BinlogReplicaHandler (gms-notes §1.3).
 	wrap := func(e *sqle.Engine, sm *server.SessionManager, h mysql.Handler) (*sqle.Engine, *server.SessionManager, mysql.Handler) {
 		s.sessions = sm
-		s.handler = newHandler(h, log)
+		s.handler = newHandler(&statusHandler{Handler: h, st: s.status}, log)
 		s.handler.repl = s.repl
 		return e, sm, s.handler
 	}

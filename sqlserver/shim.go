@@ -49,6 +49,7 @@ type shimConn struct {
 	pending  []byte // transformed bytes not yet returned by Read
 	passLeft int    // payload bytes of the current packet still to pass through
 	serverID atomic.Uint32
+	quit     atomic.Bool // the client sent COM_QUIT (else its end counts in Aborted_clients)
 }
 
 func (c *shimConn) replicaServerID() uint32 { return c.serverID.Load() }
@@ -99,9 +100,11 @@ func (c *shimConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// inspect records server ids and rewrites dump commands.
+// inspect records server ids and COM_QUIT, and rewrites dump commands.
 func (c *shimConn) inspect(p []byte) []byte {
 	switch p[0] {
+	case mysql.ComQuit:
+		c.quit.Store(true)
 	case comRegisterSlave:
 		if len(p) >= 5 {
 			c.serverID.Store(binary.LittleEndian.Uint32(p[1:]))
