@@ -4,7 +4,7 @@
 // MySQL's error codes, and the fixes that make global-only system variables behave as in MySQL.
 //
 // GMS keeps system variables, status variables and the authorization factory in package globals,
-// so one process runs one Server at a time (gms-notes §6.1). New may be called again after the
+// so one process runs one Server at a time (docs/gms-notes.md §6.1). New may be called again after the
 // previous Server was closed, as unit tests do.
 package sqlserver
 
@@ -216,7 +216,7 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	}
 
 	// A server.Option, not server.InterceptorChain: it also captures the SessionManager, and
-	// the wrapper keeps implementing mysql.BinlogReplicaHandler (gms-notes §1.3).
+	// the wrapper keeps implementing mysql.BinlogReplicaHandler (docs/gms-notes.md §1.3).
 	wrap := func(e *sqle.Engine, sm *server.SessionManager, h mysql.Handler) (*sqle.Engine, *server.SessionManager, mysql.Handler) {
 		s.sessions = sm
 		s.handler = newHandler(&statusHandler{Handler: h, st: s.status}, log)
@@ -298,7 +298,7 @@ func (s *Server) Addr() string {
 func (s *Server) Engine() *sqle.Engine { return s.engine }
 
 // SessionManager returns GMS's session manager: the sessions of the open connections, e.g. for
-// a handler that needs a connection's session variables (gms-notes §1.2).
+// a handler that needs a connection's session variables (docs/gms-notes.md §1.2).
 func (s *Server) SessionManager() *server.SessionManager { return s.sessions }
 
 // Parser returns the server's parser, where extensions register statements the MySQL grammar

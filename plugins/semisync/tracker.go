@@ -45,7 +45,7 @@ type Release struct {
 	Outcome Outcome
 }
 
-// Counters are the tracker's status counters (MySQL's meaning, spec §2.2).
+// Counters are the tracker's status counters (MySQL's meaning, docs/semisync.md §2.2).
 type Counters struct {
 	YesTx, NoTx, NoTimes, TimefuncFailures, WaitPosBacktraverse uint64
 	TxWaits, TxWaitTimeMicros                                   uint64
