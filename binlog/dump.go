@@ -39,7 +39,17 @@ type DumpRequest struct {
 	ReplicaChecksum bool
 	// Heartbeat is @master_heartbeat_period; 0 sends none.
 	Heartbeat time.Duration
+	// OnState, when set, is told the dump thread's state in MySQL's words
+	// (DumpState*) each time it changes, for the process list.
+	OnState func(state string)
 }
+
+// The dump thread states MySQL 8.0 shows in the process list.
+const (
+	DumpStateSending  = "Sending binlog event to replica"
+	DumpStateWaiting  = "Source has sent all binlog to replica; waiting for more updates"
+	DumpStateNextFile = "Finished reading one binlog; switching to next binlog"
+)
 
 // DumpHooks let the semi-sync source plugin follow a dump: which events
 // request an ACK, and the ACKs that come back. All may be called from the
@@ -92,6 +102,15 @@ type dumper struct {
 	// batch: events read but not yet sent (see sendAvailable).
 	batch      []queued
 	batchBytes int
+	state      string // the last state told to req.OnState
+}
+
+// setState tells req.OnState a new state.
+func (d *dumper) setState(st string) {
+	if d.req.OnState != nil && st != d.state {
+		d.state = st
+		d.req.OnState(st)
+	}
 }
 
 // Dump streams the binlog to a replica on conn, which the caller hands
@@ -211,6 +230,7 @@ func (d *dumper) stream(ctx context.Context) error {
 		if sent {
 			continue
 		}
+		d.setState(DumpStateWaiting)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -296,6 +316,7 @@ func (d *dumper) sendAvailable(readable Position) (bool, error) {
 			if err := d.flushBatch(); err != nil {
 				return sent, err
 			}
+			d.setState(DumpStateNextFile)
 			if err := d.openFile(next, FileHeaderLen, false); err != nil {
 				return sent, err
 			}
@@ -308,6 +329,7 @@ func (d *dumper) sendAvailable(readable Position) (bool, error) {
 			return sent, err
 		}
 		h, _ := ParseHeader(ev)
+		d.setState(DumpStateSending)
 		d.queueEvent(ev, h)
 		sent = true
 		if h.Type == ROTATE_EVENT {
@@ -318,6 +340,7 @@ func (d *dumper) sendAvailable(readable Position) (bool, error) {
 			if err := d.flushBatch(); err != nil {
 				return sent, err
 			}
+			d.setState(DumpStateNextFile)
 			if err := d.openFile(rp.File, FileHeaderLen, false); err != nil {
 				return sent, err
 			}

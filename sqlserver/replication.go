@@ -27,6 +27,7 @@ type replication struct {
 	serverID uint32
 	mysqlDB  *mysql_db.MySQLDb
 	sessions func() *server.SessionManager
+	procs    *processList // Command/State of dump connections (nil: not shown)
 
 	mu       sync.Mutex
 	replicas map[uint32]replicaInfo
@@ -217,8 +218,18 @@ func (r *replication) dump(c *mysql.Conn, file string, pos uint64, gtids mysql.G
 		return mysql.NewSQLError(1227, "42000", "Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s) for this operation")
 	}
 	req := binlog.DumpRequest{File: file, Pos: pos}
+	command := commandBinlogDumpGTID
 	if sc := shimOf(c); sc != nil {
 		req.ServerID = sc.replicaServerID()
+		if sc.dumpCmd.Load() == comBinlogDump {
+			command = commandBinlogDump
+		}
+	}
+	if r.procs != nil {
+		id := uint32(c.ConnectionID)
+		r.procs.set(id, command, "")
+		defer r.procs.clear(id)
+		req.OnState = func(st string) { r.procs.setState(id, st) }
 	}
 	if gtids != nil {
 		set, err := binlog.ParseGTIDSet(gtids.String())

@@ -92,6 +92,7 @@ type Server struct {
 	replica  *replica.Replica // nil without a binlog
 	vars     *sysvars.State   // the semi-sync variables and status variables
 	status   *serverStatus    // the server status variables GMS does not keep (status.go)
+	procs    *processList     // the engine's process list with MySQL's Command/State (processlist.go)
 	plugins  *plugins.Registry
 
 	startOnce sync.Once
@@ -155,6 +156,8 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 		return nil, err
 	}
 	s.engine = sqle.New(a, &sqle.Config{})
+	s.procs = newProcessList(s.engine.ProcessList)
+	s.engine.ProcessList = s.procs
 	removeStatusOverlay()
 	sysvars.InstallStatus(s.vars)
 	s.status = newServerStatus()
@@ -166,6 +169,7 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	})
 	installShowVariables(a)
 	s.registerSemisyncStatements()
+	s.registerProcessList()
 	if err := setupAccounts(s.engine, cfg.DataDir, cfg.User, cfg.Password); err != nil {
 		s.engine.Close()
 		return nil, err
@@ -178,9 +182,10 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 		}
 		s.repl = &replication{w: w, log: log.WithField("component", "dump"), serverID: cfg.ServerID,
 			mysqlDB: a.Catalog.MySQLDb, sessions: func() *server.SessionManager { return s.sessions },
-			replicas: map[uint32]replicaInfo{}}
+			replicas: map[uint32]replicaInfo{}, procs: s.procs}
 		a.Catalog.BinlogPrimaryController = s.repl
 		s.source = semisync.NewSource(log)
+		s.source.SetWaitObserver(s.procs.waitObserver)
 		w.AddObserver(s.source)
 		s.repl.SetDumpHooks(s.source)
 		s.registerBinlogStatements()

@@ -50,6 +50,7 @@ type shimConn struct {
 	passLeft int    // payload bytes of the current packet still to pass through
 	serverID atomic.Uint32
 	quit     atomic.Bool // the client sent COM_QUIT (else its end counts in Aborted_clients)
+	dumpCmd  atomic.Uint32 // the dump command the client sent (0x12 or 0x1e), before rewriting
 }
 
 func (c *shimConn) replicaServerID() uint32 { return c.serverID.Load() }
@@ -119,6 +120,7 @@ func (c *shimConn) inspect(p []byte) []byte {
 		sid := binary.LittleEndian.Uint32(p[7:])
 		name := p[11:]
 		c.serverID.Store(sid)
+		c.dumpCmd.Store(comBinlogDump)
 		out := []byte{comBinlogDumpGTID}
 		out = binary.LittleEndian.AppendUint16(out, flags&^binlogThroughGTID)
 		out = binary.LittleEndian.AppendUint32(out, sid)
@@ -133,6 +135,7 @@ func (c *shimConn) inspect(p []byte) []byte {
 			return p
 		}
 		c.serverID.Store(binary.LittleEndian.Uint32(p[3:]))
+		c.dumpCmd.Store(comBinlogDumpGTID)
 		flags := binary.LittleEndian.Uint16(p[1:]) &^ binlogDumpNonBlock
 		nameLen := int(binary.LittleEndian.Uint32(p[7:]))
 		if 11+nameLen+8+4 <= len(p) && flags&binlogThroughGTID == 0 {

@@ -44,6 +44,7 @@ type Source struct {
 	waiters map[uint64]chan Outcome
 	nextID  uint64
 
+	waitObs    atomic.Pointer[func(ctx context.Context, waiting bool)]
 	waitPoint  atomic.Int32
 	traceLevel atomic.Int64
 	active     atomic.Bool // the plugin is installed
@@ -147,6 +148,12 @@ func (s *Source) SetWaitCount(n int) {
 	s.do(func(t *Tracker) []Release { return t.SetWaitCount(n, time.Now()) })
 }
 
+// SetWaitObserver installs f, told when a commit starts (true) and stops
+// (false) waiting for an ACK, with the commit's context: the process list
+// shows the session in State "Waiting for semi-sync ACK from replica"
+// meanwhile. f must not block.
+func (s *Source) SetWaitObserver(f func(ctx context.Context, waiting bool)) { s.waitObs.Store(&f) }
+
 // SetWaitPoint is rpl_semi_sync_source_wait_point.
 func (s *Source) SetWaitPoint(p WaitPoint) { s.waitPoint.Store(int32(p)) }
 
@@ -213,6 +220,10 @@ func (s *Source) wait(ctx context.Context, end binlog.Position) Outcome {
 	s.mu.Unlock()
 	if s.trace(TraceDetail) {
 		s.log.WithFields(logrus.Fields{"binlog_file": end.File, "pos": end.Pos}).Debug("waiting for semi-sync ACK")
+	}
+	if obs := s.waitObs.Load(); obs != nil && *obs != nil {
+		(*obs)(ctx, true)
+		defer (*obs)(ctx, false)
 	}
 
 	timer := time.NewTimer(timeout)
