@@ -49,7 +49,7 @@ type shimConn struct {
 	pending  []byte // transformed bytes not yet returned by Read
 	passLeft int    // payload bytes of the current packet still to pass through
 	serverID atomic.Uint32
-	quit     atomic.Bool // the client sent COM_QUIT (else its end counts in Aborted_clients)
+	quit     atomic.Bool   // the client sent COM_QUIT (else its end counts in Aborted_clients)
 	dumpCmd  atomic.Uint32 // the dump command the client sent (0x12 or 0x1e), before rewriting
 }
 
