@@ -3,6 +3,7 @@ package sqlserver
 import (
 	"context"
 	"fmt"
+	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ type replication struct {
 
 	mu       sync.Mutex
 	replicas map[uint32]replicaInfo
+	known    map[uint32]replicaInfo // last registration by server_id, kept after it leaves
 	hooks    binlog.DumpHooks
 }
 
@@ -172,8 +174,20 @@ func (r *replication) register(c *mysql.Conn, host string, port uint16) error {
 	if sc := shimOf(c); sc != nil {
 		id = sc.replicaServerID()
 	}
+	ri := replicaInfo{ServerID: id, Host: host, Port: port, SourceID: r.serverID}
+	peer := ""
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		peer = a.IP.String()
+	}
 	r.mu.Lock()
-	r.replicas[uint32(c.ConnectionID)] = replicaInfo{ServerID: id, Host: host, Port: port, SourceID: r.serverID}
+	r.replicas[uint32(c.ConnectionID)] = ri
+	if r.known == nil {
+		r.known = map[uint32]replicaInfo{}
+	}
+	if ri.Host == "" {
+		ri.Host = peer // the view names the replica by its address when it reports no host
+	}
+	r.known[id] = ri
 	r.mu.Unlock()
 	return nil
 }
@@ -182,6 +196,15 @@ func (r *replication) unregister(connID uint32) {
 	r.mu.Lock()
 	delete(r.replicas, connID)
 	r.mu.Unlock()
+}
+
+// knownReplica returns the last registration of server id (report_host, or the replica's IP
+// address when it reported none; report_port).
+func (r *replication) knownReplica(id uint32) (replicaInfo, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ri, ok := r.known[id]
+	return ri, ok
 }
 
 // Replicas lists the registered replicas, by server id.

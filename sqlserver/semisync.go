@@ -61,6 +61,7 @@ func (s *Server) installPlugins(a *analyzer.Analyzer) {
 		Log:        s.log,
 	})
 	information_schema.NewInformationSchemaTablesToAdd[information_schema.PluginsTableName] = s.plugins.InformationSchemaTable()
+	information_schema.NewInformationSchemaTablesToAdd[replicasTableName] = s.replicasTable()
 	a.Catalog.InfoSchema = information_schema.NewInformationSchemaDatabase()
 }
 

@@ -41,6 +41,7 @@ type Source struct {
 
 	mu      sync.Mutex
 	t       *Tracker
+	book    replicaBook // per-replica dump and ACK state (replicas.go)
 	waiters map[uint64]chan Outcome
 	nextID  uint64
 
@@ -246,6 +247,9 @@ func (s *Source) wait(ctx context.Context, end binlog.Position) Outcome {
 
 // DumpStarted implements binlog.DumpHooks.
 func (s *Source) DumpStarted(serverID uint32, semiSync bool, start binlog.Position) {
+	s.mu.Lock()
+	s.book.started(serverID, semiSync, start)
+	s.mu.Unlock()
 	if !semiSync {
 		return
 	}
@@ -256,6 +260,9 @@ func (s *Source) DumpStarted(serverID uint32, semiSync bool, start binlog.Positi
 
 // DumpEnded implements binlog.DumpHooks.
 func (s *Source) DumpEnded(serverID uint32, semiSync bool) {
+	s.mu.Lock()
+	s.book.ended(serverID)
+	s.mu.Unlock()
 	if !semiSync {
 		return
 	}
@@ -270,7 +277,9 @@ func (s *Source) WantAck(serverID uint32, end binlog.Position, txEnd bool) bool 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.t.WantAck(end, txEnd)
+	flag := s.t.WantAck(end, txEnd)
+	s.book.sentEvent(serverID, end, txEnd, flag, time.Now())
+	return flag
 }
 
 // Acked implements binlog.DumpHooks.
@@ -278,7 +287,19 @@ func (s *Source) Acked(serverID uint32, pos binlog.Position) {
 	if s.trace(TraceDetail) {
 		s.log.WithFields(logrus.Fields{"replica_server_id": serverID, "binlog_file": pos.File, "pos": pos.Pos}).Debug("semi-sync ACK")
 	}
-	s.do(func(t *Tracker) []Release { return t.Ack(serverID, pos, time.Now()) })
+	s.do(func(t *Tracker) []Release {
+		now := time.Now()
+		s.book.ack(serverID, pos, now)
+		return t.Ack(serverID, pos, now)
+	})
+}
+
+// Replicas returns the state of every replica that has dumped since the start, by server_id
+// (information_schema.RPL_SEMI_SYNC_SOURCE_REPLICAS).
+func (s *Source) Replicas() []ReplicaState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.book.states()
 }
 
 // Flagged implements binlog.DumpHooks (net_waits).
