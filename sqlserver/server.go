@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/semisyncd/semisyncd/metrics"
 	"github.com/semisyncd/semisyncd/plugins/semisync"
 	"github.com/semisyncd/semisyncd/replica"
 	"github.com/semisyncd/semisyncd/storage"
@@ -74,6 +75,9 @@ type Config struct {
 	// SkipReplicaStart keeps a configured replica stopped at start
 	// (skip_replica_start).
 	SkipReplicaStart bool
+	// MetricsAddr, when set, is host:port of the Prometheus endpoint (/metrics, package
+	// metrics); New fails when it cannot be bound. Empty: no endpoint, no metrics work.
+	MetricsAddr string
 }
 
 // Server is a running (or ready to run) semisyncd SQL server.
@@ -94,6 +98,7 @@ type Server struct {
 	status   *serverStatus    // the server status variables GMS does not keep (status.go)
 	procs    *processList     // the engine's process list with MySQL's Command/State (processlist.go)
 	plugins  *plugins.Registry
+	metrics  *metrics.Exporter // nil without Config.MetricsAddr
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -196,6 +201,15 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	}
 	if s.source != nil {
 		s.attachSource(s.source)
+	}
+	if cfg.MetricsAddr != "" {
+		if err := s.startMetrics(cfg.MetricsAddr); err != nil {
+			s.engine.Close()
+			if s.repl != nil {
+				_ = s.repl.w.Close()
+			}
+			return nil, fmt.Errorf("sqlserver: metrics endpoint on %s: %w", cfg.MetricsAddr, err)
+		}
 	}
 	if err := s.plugins.Start(cfg.PluginLoad, cfg.PluginLoadAdd); err != nil {
 		s.engine.Close()
@@ -350,9 +364,44 @@ func (s *Server) Close() error {
 				s.log.WithError(err).Error("closing the binlog")
 			}
 		}
+		if s.metrics != nil {
+			_ = s.metrics.Close()
+		}
 		s.log.Info("stopped")
 	})
 	return nil
+}
+
+// startMetrics binds the Prometheus endpoint and connects it to the semi-sync source (commit
+// waits, ACK latencies, per-replica state) and the binlog (commit latency, bytes): it is
+// registered after the source, so a commit's latency includes its AFTER_COMMIT wait.
+func (s *Server) startMetrics(addr string) error {
+	var replicas func() []semisync.ReplicaState
+	if s.source != nil {
+		replicas = s.source.Replicas
+	}
+	e := metrics.New(replicas)
+	if err := e.Listen(addr, s.log); err != nil {
+		return err
+	}
+	s.metrics = e
+	if s.source != nil {
+		s.source.SetMetricsObservers(e.ObserveCommitWait, e.ObserveAckLatency)
+	}
+	if s.repl != nil {
+		s.repl.w.AddObserver(e)
+	}
+	s.log.WithField("addr", e.Addr()).Info("metrics endpoint listening")
+	return nil
+}
+
+// MetricsAddr is the metrics endpoint's address (the real port when Config.MetricsAddr had
+// port 0), or "" without one.
+func (s *Server) MetricsAddr() string {
+	if s.metrics == nil {
+		return ""
+	}
+	return s.metrics.Addr()
 }
 
 // applyConfigVariables sets the system variables that come from the configuration.

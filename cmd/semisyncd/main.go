@@ -90,6 +90,7 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{Name: "plugin-load", EnvVars: env("PLUGIN_LOAD"), Usage: "plugins to load at start for this run only, as mysqld's: name=library;… or library;…"},
 		&cli.StringSliceFlag{Name: "plugin-load-add", EnvVars: env("PLUGIN_LOAD_ADD"), Usage: "more plugins to load at start for this run only; repeatable"},
 		&cli.StringFlag{Name: "plugin-dir", Value: sqlserver.DefaultPluginDir, EnvVars: env("PLUGIN_DIR"), Usage: "@@plugin_dir (the four semi-sync plugins are built in; nothing is loaded from it)"},
+		&cli.StringFlag{Name: "metrics-addr", EnvVars: env("METRICS_ADDR"), Usage: "host:port of a Prometheus /metrics endpoint (commit wait and latency histograms, per-replica ACK latency and lag); unset: none"},
 		&cli.BoolFlag{Name: "skip-replica-start", Aliases: []string{"skip-slave-start"}, EnvVars: env("SKIP_REPLICA_START"), Usage: "do not start a configured replica's threads at start (@@skip_replica_start)"},
 	}, semisyncFlags()...)
 }
@@ -210,6 +211,7 @@ func serve(c *cli.Context) error {
 		SemisyncOptions: semisyncOptions(c),
 	}
 	cfg.SkipReplicaStart = c.Bool("skip-replica-start")
+	cfg.MetricsAddr = c.String("metrics-addr")
 	srv, err := sqlserver.New(cfg, backend, log)
 	if err != nil {
 		log.WithError(err).WithField("addr", fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)).Error("cannot start the server")

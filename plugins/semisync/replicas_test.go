@@ -37,12 +37,12 @@ func TestReplicaBook(t *testing.T) {
 		t.Fatalf("after the second ACK: %+v", st[0])
 	}
 	// Into a new file: the header counts.
-	b.sentEvent(2, Position{"binlog.000002", 120}, true, false, at(40))
+	b.sentEvent(2, Position{File: "binlog.000002", Pos: 120}, true, false, at(40))
 	if st = b.states(); st[0].UnackedBytes != 116 || st[0].UnackedEvents != 1 {
 		t.Fatalf("after a rotation: %+v", st[0])
 	}
 	b.ended(2)
-	b.started(2, true, Position{"binlog.000002", 120})
+	b.started(2, true, Position{File: "binlog.000002", Pos: 120})
 	st = b.states()
 	if !st[0].Connected || st[0].Reconnects != 1 || st[0].UnackedEvents != 0 || st[1].Reconnects != 0 {
 		t.Fatalf("after a reconnect: %+v", st)

@@ -155,6 +155,16 @@ func (s *Source) SetWaitCount(n int) {
 // meanwhile. f must not block.
 func (s *Source) SetWaitObserver(f func(ctx context.Context, waiting bool)) { s.waitObs.Store(&f) }
 
+// SetMetricsObservers installs f, told the length of each commit wait counted in tx_waits,
+// and ack, told each replica's ACK latency (the metrics endpoint). Both run under the
+// source's lock and must not block.
+func (s *Source) SetMetricsObservers(f func(time.Duration), ack func(serverID uint32, d time.Duration)) {
+	s.mu.Lock()
+	s.t.OnTxWait = f
+	s.book.onAckLatency = ack
+	s.mu.Unlock()
+}
+
 // SetWaitPoint is rpl_semi_sync_source_wait_point.
 func (s *Source) SetWaitPoint(p WaitPoint) { s.waitPoint.Store(int32(p)) }
 

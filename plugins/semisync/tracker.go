@@ -97,6 +97,8 @@ type Tracker struct {
 
 	// Log receives MySQL's log lines for state changes (may be nil).
 	Log func(msg string, fields map[string]interface{})
+	// OnTxWait, when set, is told each wait counted in tx_waits, with its length.
+	OnTxWait func(time.Duration)
 }
 
 // NewTracker returns a tracker with the given configuration; status is ON
@@ -305,6 +307,9 @@ func (t *Tracker) countWoken(w *waiter, now time.Time) {
 	}
 	t.counters.TxWaits++
 	t.counters.TxWaitTimeMicros += uint64(waited.Microseconds())
+	if t.OnTxWait != nil {
+		t.OnTxWait(waited)
+	}
 }
 
 func (t *Tracker) recomputeWaitPos() {
