@@ -165,6 +165,15 @@ func TestServerStatusMoves(t *testing.T) {
 		t.Errorf("Max_used_connections = %d, want ≥ 2", got)
 	}
 
+	// A failed login is an aborted connect.
+	bad := open(t, dsn(s, "root", "wrong"))
+	if err := bad.Ping(); errNumber(err) != 1045 {
+		t.Fatalf("login with a wrong password: %v, want 1045", err)
+	}
+	if got := statusNum(t, globalStatusMap(t, conn), "Aborted_connects") - statusNum(t, last, "Aborted_connects"); got != 1 {
+		t.Errorf("Aborted_connects rose by %d after a failed login, want 1", got)
+	}
+
 	// Uptime counts from the start; FLUSH STATUS restarts Uptime_since_flush_status.
 	s.status.started.Add(-int64(90 * time.Second))
 	up := globalStatusMap(t, conn)
