@@ -71,29 +71,35 @@ func (st *serverStatus) statement(text string) {
 // flush is FLUSH STATUS: Uptime_since_flush_status starts again.
 func (st *serverStatus) flush() { st.flushed.Store(time.Now().UnixNano()) }
 
-// overrides returns the values statusOverlay shows in place of GMS's.
-func (st *serverStatus) overrides() map[string]any {
-	now := time.Now()
-	started := time.Unix(0, st.started.Load())
-	since := started
-	if f := st.flushed.Load(); f > since.UnixNano() {
-		since = time.Unix(0, f)
+// value returns the value statusOverlay shows for name in place of GMS's, if it has one.
+func (st *serverStatus) value(name string) (any, bool) {
+	switch name {
+	case "Uptime", "Uptime_since_flush_status":
+		now := time.Now()
+		since := time.Unix(0, st.started.Load())
+		if f := st.flushed.Load(); name == "Uptime_since_flush_status" && f > since.UnixNano() {
+			since = time.Unix(0, f)
+		}
+		return uint64(now.Sub(since) / time.Second), true
+	case "Bytes_sent":
+		return st.bytesSent.Load(), true
+	case "Bytes_received":
+		return st.bytesReceived.Load(), true
+	case "Questions":
+		return st.questions.Load(), true
+	case "Queries":
+		return st.queries.Load(), true
+	case "Aborted_clients":
+		return st.abortedClients.Load(), true
+	case "Threads_created":
+		return st.threadsCreated.Load(), true
+	case "Threads_cached":
+		return uint64(0), true
 	}
-	m := map[string]any{
-		"Uptime":                    uint64(now.Sub(started) / time.Second),
-		"Uptime_since_flush_status": uint64(now.Sub(since) / time.Second),
-		"Bytes_sent":                st.bytesSent.Load(),
-		"Bytes_received":            st.bytesReceived.Load(),
-		"Questions":                 st.questions.Load(),
-		"Queries":                   st.queries.Load(),
-		"Aborted_clients":           st.abortedClients.Load(),
-		"Threads_created":           st.threadsCreated.Load(),
-		"Threads_cached":            uint64(0),
+	if c, ok := st.com[name]; ok {
+		return c.Load(), true
 	}
-	for n, c := range st.com {
-		m[n] = c.Load()
-	}
-	return m
+	return nil, false
 }
 
 // hiddenStatus reports whether GMS's variable name is left out of SHOW STATUS: the
@@ -154,8 +160,8 @@ func (o *statusOverlay) NewGlobalMap() map[string]sql.StatusVarValue {
 			delete(m, name)
 		}
 	}
-	for name, val := range o.st.overrides() {
-		if cur, ok := m[name]; ok {
+	for name, cur := range m {
+		if val, ok := o.st.value(name); ok {
 			m[name] = &sql.ImmutableStatusVarValue{Var: cur.Variable(), Val: val}
 		}
 	}
@@ -171,7 +177,7 @@ func (o *statusOverlay) GetGlobal(name string) (sql.StatusVariable, any, bool) {
 	if !ok {
 		return v, val, ok
 	}
-	if over, ok := o.st.overrides()[v.GetName()]; ok {
+	if over, ok := o.st.value(v.GetName()); ok {
 		val = over
 	}
 	return v, val, true
