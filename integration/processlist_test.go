@@ -84,6 +84,10 @@ func TestProcessListAsMySQL(t *testing.T) {
 		})
 		return ok
 	})
+	// The dump thread runs (MySQL counts it in Threads_running), as does the SHOW itself.
+	if n := statusInt(t, db, "Threads_running"); n < 2 {
+		t.Errorf("Threads_running = %d with a dump thread running, want ≥ 2", n)
+	}
 	if _, ok := findProc(rows, func(r procRow) bool { return r.state == "Waiting for semi-sync ACK from replica" }); ok {
 		t.Fatalf("a session still shown waiting after its ACK:\n%s", procDump(rows))
 	}

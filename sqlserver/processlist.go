@@ -80,6 +80,19 @@ func (p *processList) clear(id uint32) {
 	p.mu.Unlock()
 }
 
+// commandCount is how many connections have a Command override (dump threads).
+func (p *processList) commandCount() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := uint64(0)
+	for _, st := range p.states {
+		if st.command != "" {
+			n++
+		}
+	}
+	return n
+}
+
 func (p *processList) lookup(id uint32) (procState, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

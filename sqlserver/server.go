@@ -166,6 +166,7 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	removeStatusOverlay()
 	sysvars.InstallStatus(s.vars)
 	s.status = newServerStatus()
+	s.status.busy = s.procs.commandCount
 	installStatusOverlay(s.status)
 	s.vars.Subscribe(func(e sysvars.Event) {
 		if e.Kind == sysvars.StatusFlushed {

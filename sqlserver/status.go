@@ -37,6 +37,10 @@ type serverStatus struct {
 	threadsCreated           atomic.Uint64
 
 	com map[string]*atomic.Uint64 // Com_* by name: the names GMS lists, fixed at start
+
+	// busy counts the connections that run without a statement GMS knows of (dumps): MySQL
+	// counts them in Threads_running. Nil: none.
+	busy func() uint64
 }
 
 func newServerStatus() *serverStatus {
@@ -163,6 +167,11 @@ func (o *statusOverlay) NewGlobalMap() map[string]sql.StatusVarValue {
 	for name, cur := range m {
 		if val, ok := o.st.value(name); ok {
 			m[name] = &sql.ImmutableStatusVarValue{Var: cur.Variable(), Val: val}
+		}
+	}
+	if cur, ok := m["Threads_running"]; ok && o.st.busy != nil {
+		if n, ok := cur.Value().(uint64); ok {
+			m["Threads_running"] = &sql.ImmutableStatusVarValue{Var: cur.Variable(), Val: n + o.st.busy()}
 		}
 	}
 	return m
