@@ -28,7 +28,7 @@ type exporter struct {
 
 // startExporter runs the real mysqld_exporter (Debian's
 // prometheus-mysqld-exporter) against s on a free port, with its default
-// collectors, and waits until it answers.
+// collectors and the process list one, and waits until it answers.
 func startExporter(t *testing.T, s *Server) *exporter {
 	t.Helper()
 	path, err := exec.LookPath(exporterBinary)
@@ -37,7 +37,7 @@ func startExporter(t *testing.T, s *Server) *exporter {
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, path, "--web.listen-address="+addr, "--config.my-cnf=/nonexistent")
+	cmd := exec.CommandContext(ctx, path, "--web.listen-address="+addr, "--config.my-cnf=/nonexistent", "--collect.info_schema.processlist")
 	cmd.Env = []string{"DATA_SOURCE_NAME=root:@(" + s.Addr + ")/"}
 	e := &exporter{url: "http://" + addr + "/metrics", logs: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = e.logs, e.logs
@@ -128,7 +128,8 @@ func showStatus(t *testing.T, db *sql.DB, pattern string) map[string]string {
 // primary and its replica with HTTP 200 and no error in its log; mysql_up
 // is 1; every mysql_global_status_rpl_semi_sync_* value equals SHOW
 // STATUS; the replica's mysql_slave_status_* series are there; the
-// server's own counters (Questions, Bytes_sent, Com_insert) moved.
+// server's own counters (Questions, Bytes_sent, Com_insert) moved; the
+// process list collector sees the dump thread in MySQL's state.
 func TestMysqldExporterScrapes(t *testing.T) {
 	if _, err := exec.LookPath(exporterBinary); err != nil {
 		t.Skip("mysqld_exporter not installed (Debian package prometheus-mysqld-exporter)")
@@ -203,6 +204,20 @@ func TestMysqldExporterScrapes(t *testing.T) {
 				}
 			}
 			if c.name == "primary" {
+				// The process list collector sees the dump thread in MySQL's words.
+				dump := false
+				for _, m := range fams["mysql_info_schema_processlist_threads"].GetMetric() {
+					l := map[string]string{}
+					for _, p := range m.GetLabel() {
+						l[p.GetName()] = p.GetValue()
+					}
+					if l["command"] == "binlog_dump" && l["state"] == "source_has_sent_all_binlog_to_replica_waiting_for_more_updates" && m.GetGauge().GetValue() == 1 {
+						dump = true
+					}
+				}
+				if !dump {
+					t.Errorf("no idle binlog_dump thread in mysql_info_schema_processlist_threads: %v", fams["mysql_info_schema_processlist_threads"])
+				}
 				f := fams["mysql_global_status_commands_total"]
 				found := false
 				for _, m := range f.GetMetric() {

@@ -72,6 +72,11 @@ func TestProcessListAsMySQL(t *testing.T) {
 	}); !ok {
 		t.Fatalf("no waiting commit in the process list:\n%s", procDump(rows))
 	}
+	var isState string
+	if err := db.QueryRow("SELECT STATE FROM information_schema.PROCESSLIST WHERE INFO = 'INSERT INTO s.t VALUES (1)'").Scan(&isState); err != nil ||
+		isState != "Waiting for semi-sync ACK from replica" {
+		t.Fatalf("information_schema.PROCESSLIST: state %q, %v", isState, err)
+	}
 	g.openAll()
 	expectDone(t, done, "the commit")
 	if statusInt(t, db, "Rpl_semi_sync_source_yes_tx") != yes+1 || globalStatus(t, db, "Rpl_semi_sync_source_status") != "ON" {

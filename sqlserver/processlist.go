@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/information_schema"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/sqltypes"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
@@ -20,8 +22,8 @@ import (
 // (COM_BINLOG_DUMP_GTID) with the dump thread's states (binlog.DumpState*). SHOW
 // [FULL] PROCESSLIST is answered here so State is MySQL's; it also lists a replica's I/O and
 // SQL threads as MySQL does ("system user", Command "Connect", the threads' states).
-// information_schema.PROCESSLIST is GMS's table: it shows the Command overrides but GMS's
-// State.
+// information_schema.PROCESSLIST is replaced by a table with the same rows
+// (processListTable).
 
 // MySQL's states for the threads the server runs.
 const (
@@ -209,6 +211,37 @@ func (s *Server) processRows(ctx *sql.Context, full bool) []sql.Row {
 		}
 	}
 	return rows
+}
+
+// processListTable is information_schema.PROCESSLIST with SHOW FULL PROCESSLIST's rows
+// (MySQL 8.0's columns and types, as GMS declares them), to put in
+// information_schema.NewInformationSchemaTablesToAdd before the catalog is built.
+func (s *Server) processListTable() *information_schema.InformationSchemaTable {
+	str := func(n int64) sql.Type {
+		return types.MustCreateString(sqltypes.VarChar, n, sql.Collation_Information_Schema_Default)
+	}
+	name := information_schema.ProcessListTableName
+	schema := sql.Schema{
+		{Name: "ID", Type: types.Uint64, Source: name},
+		{Name: "USER", Type: str(32), Source: name},
+		{Name: "HOST", Type: str(261), Source: name},
+		{Name: "DB", Type: str(64), Nullable: true, Source: name},
+		{Name: "COMMAND", Type: str(16), Source: name},
+		{Name: "TIME", Type: types.Int32, Source: name},
+		{Name: "STATE", Type: str(65535), Nullable: true, Source: name},
+		{Name: "INFO", Type: str(65535), Nullable: true, Source: name},
+	}
+	return &information_schema.InformationSchemaTable{
+		TableName:   name,
+		TableSchema: schema,
+		Reader: func(ctx *sql.Context, _ sql.Catalog) (sql.RowIter, error) {
+			rows := s.processRows(ctx, true)
+			for _, r := range rows {
+				r[5] = int32(r[5].(int64))
+			}
+			return sql.RowsToRowIter(rows...), nil
+		},
+	}
 }
 
 // registerProcessList answers SHOW [FULL] PROCESSLIST.

@@ -62,6 +62,7 @@ func (s *Server) installPlugins(a *analyzer.Analyzer) {
 	})
 	information_schema.NewInformationSchemaTablesToAdd[information_schema.PluginsTableName] = s.plugins.InformationSchemaTable()
 	information_schema.NewInformationSchemaTablesToAdd[replicasTableName] = s.replicasTable()
+	information_schema.NewInformationSchemaTablesToAdd[information_schema.ProcessListTableName] = s.processListTable()
 	a.Catalog.InfoSchema = information_schema.NewInformationSchemaDatabase()
 }
 
