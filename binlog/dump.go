@@ -317,6 +317,14 @@ func (d *dumper) sendAvailable(readable Position) (bool, error) {
 				return sent, err
 			}
 			d.setState(DumpStateNextFile)
+			// A file that ends without ROTATE (the server stopped or was
+			// killed while it was current): the replica learns the next
+			// file's name from an artificial ROTATE, as MySQL's sender
+			// sends for every file it opens; otherwise it would go on
+			// naming (and ACKing) positions in the old file.
+			if err := d.sendFakeRotate(next, FileHeaderLen); err != nil {
+				return sent, err
+			}
 			if err := d.openFile(next, FileHeaderLen, false); err != nil {
 				return sent, err
 			}

@@ -1,44 +1,575 @@
 package binlog
 
 import (
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/semisyncd/semisyncd/binlog/vfs"
+	"github.com/sirupsen/logrus"
 )
 
-// WriteFileAtomic replaces path with data so that a crash leaves the old or
-// the new content, never a mix: a temporary file in the same directory is
-// written and fsynced, renamed over path, and the directory fsynced. The
-// binlog index, the relay-log index and the data directory's small state
-// files are written this way.
-func WriteFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return SyncDir(filepath.Dir(path))
+// Files and the index, and how each change to them survives a crash at any
+// point (Open finishes or undoes what was interrupted; see recover.go):
+//
+//   - A new file is created, its header written and fsynced, and only then
+//     named in binlog.index (replaced atomically: temp, fsync, rename,
+//     directory fsync). A crash before the index names it leaves an
+//     unlisted file with no transaction, which Open removes.
+//   - Rotation (max_binlog_size, FLUSH BINARY LOGS, binlog_checksum):
+//     create the next file; append ROTATE to the current one; fsync it;
+//     name the next file in the index; switch. A failure before the switch
+//     leaves the current file as it was (a ROTATE already written is cut
+//     back) and in use.
+//   - PURGE and RESET MASTER first write the purge index binlog.~rec~ (as
+//     MySQL's purge index file), naming each file to take out and where it
+//     goes in the archive; then rewrite the index; then move the files;
+//     then remove ~rec~. Open finishes a purge it finds in ~rec~.
+
+// purgeIndexName is the file naming the files a purge takes out, written
+// before the index changes (MySQL's <basename>.~rec~).
+const purgeIndexSuffix = ".~rec~"
+
+// The binlog is the engine's write-ahead log, so files that PURGE BINARY
+// LOGS or RESET MASTER take out of the binlog are not deleted but moved to
+// the archive directory, where recovery still replays them for their data
+// (their GTIDs no longer count as executed). Until the engine can write
+// checkpoints of its state, the archive grows with every purge.
+const archiveDir = "binlog-archive"
+
+func (w *Writer) purgeIndexPath() string {
+	return filepath.Join(w.cfg.Dir, w.baseName()+purgeIndexSuffix)
 }
 
-// SyncDir fsyncs a directory, making renames and new files in it durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
+// readIndex lists the binlog files, from binlog.index or, when it is
+// missing, from the directory.
+func (w *Writer) readIndex() ([]string, error) {
+	data, err := os.ReadFile(w.indexPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return w.filesInDir(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			names = append(names, filepath.Base(line))
+		}
+	}
+	return names, nil
+}
+
+// filesInDir lists the binlog files in the directory, in sequence order.
+func (w *Writer) filesInDir() []string {
+	matches, _ := filepath.Glob(filepath.Join(w.cfg.Dir, w.baseName()+".[0-9]*"))
+	var names []string
+	for _, m := range matches {
+		if _, ok := w.seqOf(filepath.Base(m)); ok {
+			names = append(names, filepath.Base(m))
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// seqOf parses the sequence number of a file name such as binlog.000042.
+func (w *Writer) seqOf(name string) (int, bool) {
+	rest := strings.TrimPrefix(name, w.baseName()+".")
+	if rest == name || rest == "" {
+		return 0, false
+	}
+	n := 0
+	for _, c := range rest {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// writeIndex replaces binlog.index with w.files. Called with w.mu held.
+func (w *Writer) writeIndex() error {
+	var b strings.Builder
+	for _, n := range w.files {
+		b.WriteString("./" + n + "\n")
+	}
+	return vfs.WriteFileAtomic(w.fs, w.indexPath(), []byte(b.String()))
+}
+
+// nextName is the name of the file after the last one.
+func (w *Writer) nextName() string {
+	num := 1
+	if n := len(w.files); n > 0 {
+		if seq, ok := w.seqOf(w.files[n-1]); ok {
+			num = seq + 1
+		}
+	}
+	return fmt.Sprintf("%s.%06d", w.baseName(), num)
+}
+
+// createFile creates name with its header (magic, FDE marked in use, the
+// GTIDs executed before it) fsynced, not yet in the index. On failure the
+// file is removed. A full disk gives 1026. Called with w.mu held (or before
+// serving).
+func (w *Writer) createFile(name string, checksum bool) (vfs.File, uint64, error) {
+	path := filepath.Join(w.cfg.Dir, name)
+	// Not O_EXCL: a file of this name is not in the index, so a crash left
+	// it before any transaction was written to it.
+	f, err := w.fs.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o640)
+	if err != nil {
+		return nil, 0, w.fileError(name, err)
+	}
+	enc := &encoder{serverID: w.cfg.ServerID, checksum: checksum, timestamp: uint32(time.Now().Unix())}
+	enc.buf = append(enc.buf, Magic...)
+	enc.formatDescription(enc.timestamp, LOG_EVENT_BINLOG_IN_USE_F)
+	enc.previousGTIDs(w.executed)
+	if _, err = f.WriteAt(enc.buf, 0); err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		f.Close()
+		_ = w.fs.Remove(path)
+		return nil, 0, w.fileError(name, err)
+	}
+	return f, uint64(len(enc.buf)), nil
+}
+
+// fileError is the error a statement gets for a failed file operation that
+// left everything as it was: 1026 for a full disk, else the error itself.
+func (w *Writer) fileError(name string, err error) error {
+	if vfs.IsNoSpace(err) {
+		w.warnDiskFull(err)
+		return errWrite(name, err)
+	}
+	return fmt.Errorf("binlog: %s: %w", name, err)
+}
+
+// dropFile closes and removes a created file that never got into the index.
+func (w *Writer) dropFile(f vfs.File, name string) {
+	f.Close()
+	if err := w.fs.Remove(filepath.Join(w.cfg.Dir, name)); err != nil {
+		w.log.WithError(err).WithField("binlog_file", name).Warn("cannot remove an unused binlog file; the next start removes it")
+	}
+}
+
+// openNewFile creates the next file, names it in the index and makes it the
+// current one. Called with w.mu held and no current file (start, reset).
+func (w *Writer) openNewFile() error {
+	name := w.nextName()
+	f, size, err := w.createFile(name, w.cfg.Checksum)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	return d.Sync()
+	w.files = append(w.files, name)
+	if err := w.writeIndex(); err != nil {
+		w.files = w.files[:len(w.files)-1]
+		w.dropFile(f, name)
+		return w.fileError(w.baseName()+".index", err)
+	}
+	w.switchTo(f, name, size)
+	return nil
+}
+
+// switchTo makes f (name, size bytes of header, durable and in the index)
+// the current file. Called with w.mu held.
+func (w *Writer) switchTo(f vfs.File, name string, size uint64) {
+	w.f, w.name, w.pos = f, name, size
+	w.seqNo = 0
+	w.written += size
+	w.syncMu.Lock()
+	w.tail = tail{f: f, global: w.written, pos: Position{name, size}}
+	w.synced = w.written
+	w.syncMu.Unlock()
+	w.setReadable(Position{name, size})
+}
+
+// syncCurrentLocked fsyncs the current file once any group-fsync leader is
+// done with it, and counts everything written as synced. A failure is
+// final. Called with w.mu held.
+func (w *Writer) syncCurrentLocked() error {
+	w.syncMu.Lock()
+	for w.syncing {
+		w.syncCond.Wait()
+	}
+	if w.failed != nil {
+		err := w.failed
+		w.syncMu.Unlock()
+		return err
+	}
+	err := w.f.Sync()
+	w.fsyncs.Add(1)
+	if err == nil && w.written > w.synced {
+		w.synced = w.written
+	}
+	w.syncCond.Broadcast()
+	w.syncMu.Unlock()
+	if err != nil {
+		return w.fail("sync", fmt.Errorf("fsync %s: %w", w.name, err))
+	}
+	return nil
+}
+
+// rotateLocked ends the current file with a ROTATE and makes the next one
+// (its events checksummed as checksum says) current; see the file comment
+// for the order. Called with w.mu held.
+func (w *Writer) rotateLocked(checksum bool) error {
+	next := w.nextName()
+	nf, size, err := w.createFile(next, checksum)
+	if err != nil {
+		return err
+	}
+	enc := &encoder{serverID: w.cfg.ServerID, checksum: w.cfg.Checksum, timestamp: uint32(time.Now().Unix()), pos: w.pos}
+	enc.rotate(FileHeaderLen, next, 0)
+	before := w.pos
+	if err := w.writeLocked(enc.buf); err != nil {
+		w.dropFile(nf, next)
+		return err
+	}
+	if err := w.syncCurrentLocked(); err != nil {
+		w.dropFile(nf, next)
+		return err
+	}
+	w.files = append(w.files, next)
+	if err := w.writeIndex(); err != nil {
+		w.files = w.files[:len(w.files)-1]
+		w.dropFile(nf, next)
+		// Take the ROTATE back: the current file goes on. The written
+		// counter stays (it only ever grows, for the fsync bookkeeping).
+		if terr := w.f.Truncate(int64(before)); terr != nil {
+			return w.fail("flush", fmt.Errorf("cutting the ROTATE from %s after the index update failed (%v): %w", w.name, err, terr))
+		}
+		w.pos = before
+		w.syncMu.Lock()
+		w.tail.pos = Position{w.name, before}
+		w.syncMu.Unlock()
+		w.setReadable(Position{w.name, before})
+		return w.fileError(w.baseName()+".index", err)
+	}
+	old, oldName := w.f, w.name
+	w.cfg.Checksum = checksum
+	w.switchTo(nf, next, size)
+	w.finishFile(old, oldName)
+	return nil
+}
+
+// finishFile closes a file that is complete and durable, clearing its
+// in-use flag. A failure to clear the flag is only logged: recovery clears
+// it. Called with w.mu held.
+func (w *Writer) finishFile(f vfs.File, name string) {
+	if err := clearInUse(f); err != nil {
+		w.log.WithError(err).WithField("binlog_file", name).Warn("cannot mark the binlog file complete; the next start does it")
+	}
+	f.Close()
+}
+
+// closeCurrent ends the active file (a STOP_EVENT when stop), fsyncs it and
+// marks it complete. Called with w.mu held.
+func (w *Writer) closeCurrent(stop bool) error {
+	if w.f == nil {
+		return nil
+	}
+	if stop {
+		enc := &encoder{serverID: w.cfg.ServerID, checksum: w.cfg.Checksum, timestamp: uint32(time.Now().Unix()), pos: w.pos}
+		enc.stop()
+		if err := w.writeLocked(enc.buf); err != nil {
+			w.log.WithError(err).WithField("binlog_file", w.name).Warn("cannot write the STOP event")
+		}
+	}
+	if err := w.syncCurrentLocked(); err != nil {
+		return err
+	}
+	w.setReadable(Position{w.name, w.pos})
+	f := w.f
+	w.f = nil
+	w.finishFile(f, w.name)
+	return nil
+}
+
+// clearInUse clears LOG_EVENT_BINLOG_IN_USE_F in a file's FDE (the file is
+// complete) and fsyncs it.
+func clearInUse(f vfs.File) error {
+	hdr := make([]byte, HeaderLen)
+	if _, err := f.ReadAt(hdr, FileHeaderLen); err != nil {
+		return err
+	}
+	h, _ := ParseHeader(hdr)
+	if h.EventSize < HeaderLen || h.EventSize > 1<<16 {
+		return fmt.Errorf("binlog: format description event of size %d", h.EventSize)
+	}
+	ev := make([]byte, h.EventSize)
+	if _, err := f.ReadAt(ev, FileHeaderLen); err != nil {
+		return err
+	}
+	binary.LittleEndian.PutUint16(ev[17:], h.Flags&^LOG_EVENT_BINLOG_IN_USE_F)
+	n := len(ev) - ChecksumLen
+	binary.LittleEndian.PutUint32(ev[n:], eventCRC(ev[:n]))
+	if _, err := f.WriteAt(ev, FileHeaderLen); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// SetChecksum changes binlog_checksum; like MySQL it rotates, so every
+// file has one setting.
+func (w *Writer) SetChecksum(on bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if on == w.cfg.Checksum || w.closed {
+		return nil
+	}
+	if err := w.usableLocked(); err != nil {
+		return err
+	}
+	return w.rotateLocked(on)
+}
+
+// Rotate closes the active file and starts the next (FLUSH BINARY LOGS).
+func (w *Writer) Rotate() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usableLocked(); err != nil {
+		return err
+	}
+	return w.rotateLocked(w.cfg.Checksum)
+}
+
+// Close writes a STOP_EVENT, fsyncs and marks the active file complete.
+// Commits after it fail.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	if w.Failed() != nil {
+		if w.f != nil {
+			w.f.Close()
+			w.f = nil
+		}
+		return nil
+	}
+	return w.closeCurrent(true)
+}
+
+// sizeLocked is a file's size (the write position for the current one).
+func (w *Writer) sizeLocked(name string) uint64 {
+	if name == w.name {
+		return w.pos
+	}
+	if st, err := os.Stat(filepath.Join(w.cfg.Dir, name)); err == nil {
+		return uint64(st.Size())
+	}
+	return 0
+}
+
+// purgeEntry is one line of the purge index: a file and its archive name.
+type purgeEntry struct{ name, dest string }
+
+// archived lists the archive's files in the order they were archived.
+func (w *Writer) archived() []string {
+	matches, _ := filepath.Glob(filepath.Join(w.cfg.Dir, archiveDir, "*-*"))
+	sort.Strings(matches)
+	return matches
+}
+
+// planPurge names the archive destination of each file, each under a new
+// sequence number so names from before a RESET MASTER never collide.
+func (w *Writer) planPurge(names []string) []purgeEntry {
+	seq := len(w.archived())
+	out := make([]purgeEntry, 0, len(names))
+	for _, n := range names {
+		seq++
+		out = append(out, purgeEntry{name: n, dest: fmt.Sprintf("%08d-%s", seq, n)})
+	}
+	return out
+}
+
+func (w *Writer) writePurgeIndex(plan []purgeEntry) error {
+	var b strings.Builder
+	for _, e := range plan {
+		b.WriteString(e.name + "\t" + e.dest + "\n")
+	}
+	return vfs.WriteFileAtomic(w.fs, w.purgeIndexPath(), []byte(b.String()))
+}
+
+// readPurgeIndex returns the interrupted purge's plan (nil: none).
+func (w *Writer) readPurgeIndex() ([]purgeEntry, error) {
+	data, err := os.ReadFile(w.purgeIndexPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var plan []purgeEntry
+	for _, line := range strings.Split(string(data), "\n") {
+		name, dest, ok := strings.Cut(strings.TrimSpace(line), "\t")
+		if ok && name != "" && dest != "" {
+			plan = append(plan, purgeEntry{filepath.Base(name), filepath.Base(dest)})
+		}
+	}
+	return plan, nil
+}
+
+// movePurged moves the planned files into the archive (those still in
+// place: it is also how Open finishes an interrupted purge), makes the moves
+// durable and removes the purge index.
+func (w *Writer) movePurged(plan []purgeEntry) error {
+	dir := filepath.Join(w.cfg.Dir, archiveDir)
+	if err := w.fs.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, e := range plan {
+		src := filepath.Join(w.cfg.Dir, e.name)
+		if _, err := os.Stat(src); errors.Is(err, os.ErrNotExist) {
+			continue // moved before the crash
+		}
+		if err := w.fs.Rename(src, filepath.Join(dir, e.dest)); err != nil {
+			return err
+		}
+	}
+	if err := w.fs.SyncDir(dir); err != nil {
+		return err
+	}
+	if err := w.fs.SyncDir(w.cfg.Dir); err != nil {
+		return err
+	}
+	if err := w.fs.Remove(w.purgeIndexPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return w.fs.SyncDir(w.cfg.Dir)
+}
+
+// PurgeTo deletes the files before name (PURGE BINARY LOGS TO). The active
+// file is never purged. gtid_purged becomes the GTIDs before the new first
+// file.
+func (w *Writer) PurgeTo(name string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	idx := -1
+	for i, n := range w.files {
+		if n == name {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return ErrUnknownLog
+	}
+	return w.purgeLocked(idx)
+}
+
+// PurgeBefore deletes the files last modified before t, keeping the active
+// one (PURGE BINARY LOGS BEFORE).
+func (w *Writer) PurgeBefore(t time.Time) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	idx := 0
+	for i, n := range w.files {
+		if n == w.name {
+			break
+		}
+		st, err := os.Stat(filepath.Join(w.cfg.Dir, n))
+		if err != nil || !st.ModTime().Before(t) {
+			break
+		}
+		idx = i + 1
+	}
+	return w.purgeLocked(idx)
+}
+
+// ErrUnknownLog is PURGE's error for a file not in the index.
+var ErrUnknownLog = errors.New("binlog: target log not found in binlog index")
+
+// purgeLocked takes the files before keepFrom out of the binlog: purge
+// index, index, moves (see the file comment). A failure before the index
+// changed leaves everything as it was; a failure after it is final, and
+// the next start finishes the purge. Called with w.mu held.
+func (w *Writer) purgeLocked(keepFrom int) error {
+	if keepFrom <= 0 {
+		return nil
+	}
+	plan := w.planPurge(w.files[:keepFrom])
+	if err := w.writePurgeIndex(plan); err != nil {
+		return w.fileError(w.baseName()+purgeIndexSuffix, err)
+	}
+	keep := append([]string(nil), w.files[keepFrom:]...)
+	old := w.files
+	w.files = keep
+	if err := w.writeIndex(); err != nil {
+		w.files = old
+		_ = w.fs.Remove(w.purgeIndexPath())
+		return w.fileError(w.baseName()+".index", err)
+	}
+	if err := w.movePurged(plan); err != nil {
+		return w.fail("purge", fmt.Errorf("moving purged binlog files to %s: %w", archiveDir, err))
+	}
+	if fr, err := OpenFile(filepath.Join(w.cfg.Dir, w.files[0])); err == nil {
+		defer fr.Close()
+		for {
+			ev, _, err := fr.Next()
+			if err != nil {
+				break
+			}
+			if ev[4] == PREVIOUS_GTIDS_LOG_EVENT {
+				if set, err := ParsePreviousGTIDs(fr.Body(ev)); err == nil {
+					w.purged = set
+				}
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// Reset deletes every binlog file and starts again at .000001 with empty
+// GTID sets (RESET MASTER / RESET BINARY LOGS AND GTIDS). A failure before
+// the index is emptied leaves everything as it was; one after is final,
+// and the next start finishes the reset.
+func (w *Writer) Reset() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usableLocked(); err != nil {
+		return err
+	}
+	plan := w.planPurge(w.files)
+	if err := w.writePurgeIndex(plan); err != nil {
+		return w.fileError(w.baseName()+purgeIndexSuffix, err)
+	}
+	old := w.files
+	w.files = nil
+	if err := w.writeIndex(); err != nil {
+		w.files = old
+		_ = w.fs.Remove(w.purgeIndexPath())
+		return w.fileError(w.baseName()+".index", err)
+	}
+	if err := w.closeCurrent(false); err != nil {
+		return err
+	}
+	if err := w.movePurged(plan); err != nil {
+		return w.fail("reset", fmt.Errorf("moving binlog files to %s: %w", archiveDir, err))
+	}
+	w.executed, w.purged = NewGTIDSet(), NewGTIDSet()
+	w.syncVisible()
+	w.nextGNO = 1
+	if err := w.openNewFile(); err != nil {
+		return w.fail("reset", err)
+	}
+	// Positions went back to the first file: move the readable end back too.
+	p := Position{w.name, w.pos}
+	w.readable.Store(&p)
+	w.wakeStreamers()
+	return nil
+}
+
+// logFields names a file and position in logs.
+func logFields(name string, pos uint64) logrus.Fields {
+	return logrus.Fields{"binlog_file": name, "pos": pos}
 }

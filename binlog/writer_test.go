@@ -36,7 +36,9 @@ func commit(t *testing.T, w *Writer, cs *storage.ChangeSet) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tk.BeforePublish(context.Background())
+	if err := tk.BeforePublish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	tk.AfterPublish(context.Background())
 }
 
@@ -286,7 +288,10 @@ func BenchmarkGroupCommit(b *testing.B) {
 							b.Error(err)
 							return
 						}
-						tk.BeforePublish(context.Background())
+						if err := tk.BeforePublish(context.Background()); err != nil {
+							b.Error(err)
+							return
+						}
 						d := time.Since(start)
 						lat.Lock()
 						total += d
@@ -374,7 +379,9 @@ func TestGTIDVisibleAtPublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tk.BeforePublish(context.Background())
+	if err := tk.BeforePublish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if got := w.Executed(); got != "" {
 		t.Fatalf("gtid_executed before publish = %q", got)
 	}

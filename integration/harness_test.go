@@ -1,7 +1,7 @@
 // Package integration runs semisyncd as real processes and talks to them through real clients:
 // go-sql-driver/mysql and the mysql command-line client.
 //
-// The harness builds the binary once per test process (TestMain), starts each server with
+// The harness gets the binary once per test process (TestMain, through semisynctest.Binary), starts each server with
 // --port 0 on 127.0.0.1, learns its address from the "ready" log line, and stops it with
 // SIGTERM (or SIGKILL, for fault tests). GMS keeps process-global state, so every server is its
 // own process.
@@ -37,6 +37,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/semisyncd/semisyncd/semisynctest"
 )
 
 // Bounds: how long a server may take to become ready and to stop after SIGTERM.
@@ -52,21 +54,16 @@ func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
 }
 
+// runTests gets the binary as the semisynctest kit does (SEMISYNCD_BIN, or one build per
+// source version in the user cache directory, shared with the kit's tests under a file lock).
 func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "semisyncd-it-")
+	bin, note, err := semisynctest.Binary()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	binary = filepath.Join(dir, "semisyncd")
-	build := exec.Command("go", "build", "-o", binary, "./cmd/semisyncd")
-	build.Dir = moduleRoot()
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "integration: building semisyncd:", err)
-		return 1
-	}
+	fmt.Fprintln(os.Stderr, note)
+	binary = bin
 	return m.Run()
 }
 

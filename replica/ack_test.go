@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/semisyncd/semisyncd/binlog"
+	"github.com/semisyncd/semisyncd/binlog/vfs"
 	"github.com/semisyncd/semisyncd/replica"
 	"github.com/semisyncd/semisyncd/sqlserver"
 	"github.com/semisyncd/semisyncd/storage"
@@ -233,7 +235,7 @@ func TestIOThreadRestartDropsPartialTransaction(t *testing.T) {
 	}
 	waitFor(t, "the IO thread stopping on the write failure", func() bool { return rep.Running() == 0 })
 	st, _ := rep.Status()
-	if st.LastIOErrno != 13122 || !strings.Contains(st.LastIOError, "no space left on device") {
+	if st.LastIOErrno != 1595 || st.LastIOError != "Relay log write failure: could not queue event from source" {
 		t.Fatalf("Last_IO_Errno %d %q", st.LastIOErrno, st.LastIOError)
 	}
 	if err := rep.Start(replica.IOThread); err != nil {
@@ -274,5 +276,87 @@ func TestIOThreadRestartDropsPartialTransaction(t *testing.T) {
 	}
 	if txs != 3 || inTx {
 		t.Fatalf("relay log holds %d transactions (last open: %v), want 3 complete", txs, inTx)
+	}
+}
+
+// TestRelayFsyncFailureNeverAcks: with sync_relay_log = 1, a relay-log
+// fsync that fails stops the IO thread with 1595 and MySQL's text and sends
+// no ACK for that transaction (the primary's commit times out: no_tx), and
+// START REPLICA once the fault is gone resumes without a gap, acknowledging
+// again (yes_tx rises, status ON).
+func TestRelayFsyncFailureNeverAcks(t *testing.T) {
+	primary := startPrimary(t)
+	db := openDB(t, primary.Addr())
+	for _, q := range []string{
+		"INSTALL PLUGIN rpl_semi_sync_source SONAME 'semisync_source.so'",
+		"SET GLOBAL rpl_semi_sync_source_timeout = 1500",
+		"SET GLOBAL rpl_semi_sync_source_enabled = 1",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	src := primary.SemiSyncSource()
+	fs := vfs.NewFaulty(nil)
+	logger, _ := logtest.NewNullLogger()
+	rep, err := replica.New(replica.Config{
+		DataDir: t.TempDir(), ServerID: 2, ServerUUID: uuid.NewString(), FS: fs,
+		Log: logrus.NewEntry(logger),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rep.Close() })
+	rep.RelayLog().SetSyncRelayLog(1)
+	rep.SetSemiSyncEnabled(true)
+	host, portText, _ := net.SplitHostPort(primary.Addr())
+	port, _ := strconv.Atoi(portText)
+	user := "root"
+	if err := rep.Change(replica.ChangeOptions{Host: &host, Port: &port, User: &user}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Start(replica.IOThread); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "semi-sync negotiated", func() bool { return rep.SemiSyncStatus() && src.Counters().Clients == 1 && src.Status() })
+	if _, err := db.Exec("CREATE DATABASE a"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first commit counted as acknowledged", func() bool { c := src.Counters(); return c.YesTx == 1 && c.WaitSessions == 0 })
+	if c := src.Counters(); c.NoTx != 0 || !src.Status() {
+		t.Fatalf("first commit: %+v status %v", c, src.Status())
+	}
+
+	fs.Inject(vfs.Fault{Op: vfs.OpSync, Match: "relay-bin.0", Err: syscall.EIO, Count: -1})
+	if _, err := db.Exec("CREATE DATABASE b"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the IO thread stopping", func() bool { return rep.Running()&replica.IOThread == 0 })
+	st, _ := rep.Status()
+	if st.LastIOErrno != 1595 || st.LastIOError != "Relay log write failure: could not queue event from source" {
+		t.Fatalf("Last_IO_Errno %d %q", st.LastIOErrno, st.LastIOError)
+	}
+	waitFor(t, "the unacknowledged commit counted", func() bool { return src.Counters().NoTx == 1 })
+	if c := src.Counters(); c.YesTx != 1 {
+		t.Fatalf("the transaction whose relay fsync failed: %+v; want yes_tx 1 (no ACK)", c)
+	}
+	if got := rep.RelayLog().Retrieved().String(); strings.Contains(got, ":1-2") {
+		t.Fatalf("the unsynced transaction was published: %q", got)
+	}
+
+	fs.Clear()
+	if err := rep.Start(replica.IOThread); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the missed transaction received again", func() bool { return strings.HasSuffix(rep.RelayLog().Retrieved().String(), ":1-2") })
+	// The source switches semi-sync back on once the replica caught up.
+	waitFor(t, "semi-sync back on", func() bool { return rep.SemiSyncStatus() && src.Counters().Clients == 1 && src.Status() })
+	if _, err := db.Exec("CREATE DATABASE c"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the relay log holding every transaction", func() bool { return strings.HasSuffix(rep.RelayLog().Retrieved().String(), ":1-3") })
+	waitFor(t, "the third commit counted", func() bool { c := src.Counters(); return c.YesTx+c.NoTx == 3 && c.WaitSessions == 0 })
+	if c := src.Counters(); c.YesTx != 2 || !src.Status() {
+		t.Fatalf("after START REPLICA: %+v status %v; want yes_tx 2, ON", c, src.Status())
 	}
 }

@@ -64,6 +64,6 @@
 //   - Error numbers as MySQL 8.0 reports them: 2003 (connect/reconnect,
 //     retried every SOURCE_CONNECT_RETRY s, SOURCE_RETRY_COUNT times),
 //     13114 (the source's ERR during the dump, e.g. 1236), 13117 (equal
-//     server ids or UUIDs), 13122 (relay log write failure), 1743 (event
+//     server ids or UUIDs), 1595 (relay log write failure, ER_REPLICA_RELAY_LOG_WRITE_FAILURE), 1743 (event
 //     checksum), 1062/1032/1146 and the DDL's own for the SQL thread.
 package replica

@@ -49,7 +49,7 @@ const (
 	crConnHostError    = 2003 // CR_CONN_HOST_ERROR
 	erSourceFatalRead  = 13114
 	erEqualServerIDs   = 13117
-	erRelayWriteFail   = 13122
+	erRelayWriteFail   = 1595 // ER_REPLICA_RELAY_LOG_WRITE_FAILURE
 	erNetChecksumFail  = 1743
 	erReplicaFatal     = 1593
 	ackHeaderOverhead  = 9
@@ -454,7 +454,7 @@ func (t *ioThread) stream(c *client.Conn) (streamed bool, err error) {
 	// whatever a previous connection (or a stopped thread) left of a
 	// partial one goes.
 	if err := t.relay.Discard(); err != nil {
-		return false, &fatalError{erRelayWriteFail, "Relay log write failure: " + err.Error()}
+		return false, t.relayWriteFailure(err)
 	}
 	if err := t.handshake(c); err != nil {
 		return false, err
@@ -565,7 +565,7 @@ func (t *ioThread) queue(ev []byte, flagged bool) error {
 		}
 	}
 	if err := t.relay.Append(stored); err != nil {
-		return &fatalError{erRelayWriteFail, "Relay log write failure: " + err.Error()}
+		return t.relayWriteFailure(err)
 	}
 	read := t.srcPos
 	t.r.ioUpdate(func(s *ioStatus) { s.read = read })
@@ -582,10 +582,25 @@ func (t *ioThread) flushIf(cond bool) error {
 		return nil
 	}
 	if err := t.relay.Flush(); err != nil {
-		return &fatalError{erRelayWriteFail, "Relay log write failure: " + err.Error()}
+		return t.relayWriteFailure(err)
 	}
 	return nil
 }
+
+// relayWriteFailure is the IO thread's stop on a failed relay-log write,
+// fsync or truncation: Last_IO_Errno 1595 with MySQL's text (queue_event's
+// caller in MySQL 8.0's rpl_replica.cc), the system error in the log.
+// Nothing the failure touched was published, so it was never ACKed; START
+// REPLICA discards it and asks the source again from the last published
+// boundary.
+func (t *ioThread) relayWriteFailure(err error) error {
+	t.log.WithError(err).Error("relay log write failed")
+	return &fatalError{erRelayWriteFail, relayWriteFailureText}
+}
+
+// relayWriteFailureText is MySQL 8.0's Last_IO_Error for a relay-log write
+// failure (8.0.26 renamed "master" to "source" in it).
+const relayWriteFailureText = "Relay log write failure: could not queue event from source"
 
 // ack sends the semi-sync ACK for the flagged event just queued and
 // flushed: sequence id 0, then the source continues with 1. A failed ACK

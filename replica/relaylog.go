@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/semisyncd/semisyncd/binlog"
+	"github.com/semisyncd/semisyncd/binlog/vfs"
 	"github.com/sirupsen/logrus"
 )
 
@@ -90,6 +91,7 @@ type RelayWriter interface {
 // by one writer (the IO thread) and any number of readers.
 type RelayLog struct {
 	dir       string
+	fs        vfs.FS
 	serverID  uint32
 	log       *logrus.Entry
 	syncEvery atomic.Int64
@@ -98,7 +100,7 @@ type RelayLog struct {
 	// Writer state: only the writer (and Reset/Close, which run while no
 	// writer does) touches it; wmu serialises them.
 	wmu      sync.Mutex
-	f        *os.File
+	f        vfs.File
 	file     string
 	buf      []byte
 	written  uint64 // file offset where buf goes
@@ -122,18 +124,25 @@ type mark struct {
 
 var _ RelayWriter = (*RelayLog)(nil)
 
-// OpenRelayLog opens the relay log in dir, creating it when absent. The
-// last file is recovered: everything after its last complete transaction
-// (a torn or partial tail from a crash) is truncated and logged.
-func OpenRelayLog(dir string, serverID uint32, log *logrus.Entry) (*RelayLog, error) {
+// OpenRelayLog opens the relay log in dir, creating it when absent, with
+// its writes through fs (nil: the real file system). The last file is
+// recovered: everything after its last complete transaction (a torn or
+// partial tail from a crash) is truncated and logged. Relay files the index
+// does not name (left by a crash during rotation, purge or reset) are
+// removed.
+func OpenRelayLog(dir string, serverID uint32, log *logrus.Entry, fs vfs.FS) (*RelayLog, error) {
 	if log == nil {
 		log = logrus.NewEntry(logrus.StandardLogger())
 	}
-	r := &RelayLog{dir: dir, serverID: serverID, log: log, retrieved: binlog.NewGTIDSet(), changed: make(chan struct{})}
+	r := &RelayLog{dir: dir, fs: vfs.OrOS(fs), serverID: serverID, log: log, retrieved: binlog.NewGTIDSet(), changed: make(chan struct{})}
 	r.syncEvery.Store(10000)
 	r.maxSize.Store(defaultMaxRelaySize)
+	vfs.RemoveTemps(r.fs, dir, relayIndexName)
 	files, err := r.readIndex()
 	if err != nil {
+		return nil, err
+	}
+	if err := r.removeUnlisted(files); err != nil {
 		return nil, err
 	}
 	if len(files) == 0 {
@@ -150,6 +159,37 @@ func OpenRelayLog(dir string, serverID uint32, log *logrus.Entry) (*RelayLog, er
 }
 
 func (r *RelayLog) path(name string) string { return filepath.Join(r.dir, name) }
+
+// removeUnlisted deletes relay files the index does not name: a crash
+// between creating a file and naming it, or between rewriting the index
+// and removing purged files, leaves them; none holds anything the replica
+// still needs (what was not published is fetched from the source again).
+func (r *RelayLog) removeUnlisted(files []string) error {
+	listed := map[string]bool{}
+	for _, f := range files {
+		listed[f] = true
+	}
+	matches, _ := filepath.Glob(filepath.Join(r.dir, relayBaseName+".[0-9]*"))
+	removed := false
+	for _, m := range matches {
+		name := filepath.Base(m)
+		if listed[name] {
+			continue
+		}
+		if _, err := strconv.Atoi(strings.TrimPrefix(filepath.Ext(name), ".")); err != nil {
+			continue
+		}
+		r.log.WithField("relay_log_file", name).Warn("removing a relay log file the index does not name")
+		if err := r.fs.Remove(m); err != nil {
+			return fmt.Errorf("replica: %w", err)
+		}
+		removed = true
+	}
+	if removed {
+		return r.fs.SyncDir(r.dir)
+	}
+	return nil
+}
 
 func (r *RelayLog) readIndex() ([]string, error) {
 	buf, err := os.ReadFile(r.path(relayIndexName))
@@ -174,7 +214,7 @@ func (r *RelayLog) writeIndex() error {
 	for _, f := range r.files {
 		b.WriteString("./" + f + "\n")
 	}
-	return binlog.WriteFileAtomic(r.path(relayIndexName), []byte(b.String()))
+	return vfs.WriteFileAtomic(r.fs, r.path(relayIndexName), []byte(b.String()))
 }
 
 // nextName is the file after the last one (relay-bin.000001 first).
@@ -197,7 +237,7 @@ func (r *RelayLog) startFile(src *binlog.Position) error {
 	prev := r.retrieved.Clone()
 	r.mu.Unlock()
 
-	f, err := os.OpenFile(r.path(name), os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o640)
+	f, err := r.fs.OpenFile(r.path(name), os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o640)
 	if err != nil {
 		return fmt.Errorf("replica: create relay log %s: %w", name, err)
 	}
@@ -207,33 +247,46 @@ func (r *RelayLog) startFile(src *binlog.Position) error {
 	if src != nil {
 		hdr = append(hdr, rotateEvent(r.serverID, *src)...)
 	}
-	if _, err := f.Write(hdr); err != nil {
+	if _, err := f.WriteAt(hdr, 0); err != nil {
 		f.Close()
+		_ = r.fs.Remove(r.path(name))
 		return fmt.Errorf("replica: write relay log %s: %w", name, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
+		_ = r.fs.Remove(r.path(name))
 		return fmt.Errorf("replica: sync relay log %s: %w", name, err)
 	}
 	if r.f != nil {
-		_ = r.f.Sync()
+		// The previous file is complete: make all of it durable.
+		if err := r.f.Sync(); err != nil {
+			f.Close()
+			_ = r.fs.Remove(r.path(name))
+			return fmt.Errorf("replica: sync relay log %s: %w", r.file, err)
+		}
+	}
+	// The index names the new file only once its header is durable; a
+	// crash before leaves an unnamed file that the next open removes.
+	r.mu.Lock()
+	r.files = append(r.files, name)
+	if err := r.writeIndex(); err != nil {
+		r.files = r.files[:len(r.files)-1]
+		r.mu.Unlock()
+		f.Close()
+		_ = r.fs.Remove(r.path(name))
+		return fmt.Errorf("replica: relay log index: %w", err)
+	}
+	if r.f != nil {
 		_ = r.f.Close()
 	}
 	r.f, r.file, r.written, r.buf, r.pending, r.pendGTID = f, name, uint64(len(hdr)), r.buf[:0], nil, nil
-
-	r.mu.Lock()
-	r.files = append(r.files, name)
-	err = r.writeIndex()
 	r.readable = RelayPos{File: name, Pos: uint64(len(hdr))}
 	if src != nil {
 		r.source = *src
 	}
 	r.signal()
 	r.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("replica: relay log index: %w", err)
-	}
-	return binlog.SyncDir(r.dir)
+	return nil
 }
 
 // recoverLast scans the last file, finds its last complete transaction,
@@ -303,17 +356,19 @@ func (r *RelayLog) recoverLast() error {
 		}
 		r.log.WithFields(logrus.Fields{"relay_log_file": name, "pos": boundary, "dropped_bytes": uint64(st.Size()) - boundary, "reason": reason}).
 			Warn("truncating the relay log after its last complete transaction")
-		if err := os.Truncate(path, int64(boundary)); err != nil {
-			return fmt.Errorf("replica: truncate relay log %s: %w", name, err)
-		}
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := r.fs.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return fmt.Errorf("replica: relay log %s: %w", name, err)
 	}
-	if _, err := f.Seek(int64(boundary), io.SeekStart); err != nil {
-		f.Close()
-		return err
+	if uint64(st.Size()) > boundary {
+		if err := f.Truncate(int64(boundary)); err == nil {
+			err = f.Sync()
+		}
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("replica: truncate relay log %s: %w", name, err)
+		}
 	}
 	r.f, r.file, r.written = f, name, boundary
 	r.readable = RelayPos{File: name, Pos: boundary}
@@ -352,12 +407,19 @@ func (r *RelayLog) Append(ev []byte) error {
 	return nil
 }
 
-// writeBuf writes the buffer to the file. Called with wmu held.
+// writeBuf writes the buffer to the file. A failed write is cut back, so
+// the file ends where it did, and the buffer is dropped: the IO thread stops
+// and the next connection asks the source again from the last published
+// boundary. Called with wmu held.
 func (r *RelayLog) writeBuf() error {
 	if len(r.buf) == 0 {
 		return nil
 	}
-	if _, err := r.f.Write(r.buf); err != nil {
+	if _, err := r.f.WriteAt(r.buf, int64(r.written)); err != nil {
+		r.buf = r.buf[:0]
+		if terr := r.f.Truncate(int64(r.written)); terr != nil {
+			return fmt.Errorf("replica: write relay log %s: %v; cutting it back: %w", r.file, err, terr)
+		}
 		return fmt.Errorf("replica: write relay log %s: %w", r.file, err)
 	}
 	r.written += uint64(len(r.buf))
@@ -387,6 +449,8 @@ func (r *RelayLog) Flush() error {
 	}
 	if n := r.syncEvery.Load(); n > 0 && r.unsynced >= n {
 		if err := r.f.Sync(); err != nil {
+			// Nothing of this flush is published (so never ACKed); the
+			// IO thread stops and Discard cuts it away.
 			return fmt.Errorf("replica: sync relay log %s: %w", r.file, err)
 		}
 		r.unsynced = 0
@@ -428,9 +492,6 @@ func (r *RelayLog) Discard() error {
 	}
 	if err := r.f.Truncate(int64(keep)); err != nil {
 		return fmt.Errorf("replica: truncate relay log %s: %w", r.file, err)
-	}
-	if _, err := r.f.Seek(int64(keep), io.SeekStart); err != nil {
-		return err
 	}
 	r.written = keep
 	return nil
@@ -520,11 +581,11 @@ func (r *RelayLog) PurgeBefore(name string) error {
 		return fmt.Errorf("replica: relay log index: %w", err)
 	}
 	for _, f := range gone {
-		if err := os.Remove(r.path(f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := r.fs.Remove(r.path(f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("replica: purge relay log %s: %w", f, err)
 		}
 	}
-	return nil
+	return r.fs.SyncDir(r.dir)
 }
 
 // Reset deletes every relay log file and starts afresh with
@@ -544,9 +605,16 @@ func (r *RelayLog) Reset(start *binlog.Position) error {
 	r.files = nil
 	r.retrieved = binlog.NewGTIDSet()
 	r.source = binlog.Position{}
+	// The index is emptied before the files go: a crash in between leaves
+	// unnamed files, which the next open removes, never a name without
+	// its file.
+	err := r.writeIndex()
 	r.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("replica: relay log index: %w", err)
+	}
 	for _, f := range gone {
-		if err := os.Remove(r.path(f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := r.fs.Remove(r.path(f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("replica: remove relay log %s: %w", f, err)
 		}
 	}

@@ -42,7 +42,7 @@ func xidEv(logPos uint32) []byte {
 
 func openRelay(t *testing.T, dir string) *RelayLog {
 	t.Helper()
-	r, err := OpenRelayLog(dir, 2, nil)
+	r, err := OpenRelayLog(dir, 2, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

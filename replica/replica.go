@@ -9,6 +9,7 @@ import (
 
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/semisyncd/semisyncd/binlog"
+	"github.com/semisyncd/semisyncd/binlog/vfs"
 	"github.com/sirupsen/logrus"
 )
 
@@ -16,6 +17,9 @@ import (
 type Config struct {
 	// DataDir holds the relay log and the replica's metadata.
 	DataDir string
+	// FS is the file system relay-log writes go through (nil: the real
+	// one); tests inject faults with a vfs.Faulty.
+	FS vfs.FS
 	// ServerID and ServerUUID are this server's identity (a source with
 	// the same one is refused, error 13117).
 	ServerID   uint32
@@ -144,7 +148,7 @@ func New(cfg Config) (*Replica, error) {
 	if err != nil {
 		return nil, err
 	}
-	relay, err := OpenRelayLog(cfg.DataDir, cfg.ServerID, log)
+	relay, err := OpenRelayLog(cfg.DataDir, cfg.ServerID, log, cfg.FS)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/semisyncd/semisyncd/binlog"
+	"github.com/semisyncd/semisyncd/binlog/vfs"
 )
 
 // stateFile is the replica's metadata in the data directory: MySQL's
@@ -85,7 +86,7 @@ func saveState(dir string, st state) error {
 	if err != nil {
 		return err
 	}
-	if err := binlog.WriteFileAtomic(filepath.Join(dir, stateFile), append(buf, '\n')); err != nil {
+	if err := vfs.WriteFileAtomic(nil, filepath.Join(dir, stateFile), append(buf, '\n')); err != nil {
 		return fmt.Errorf("replica: save %s: %w", stateFile, err)
 	}
 	return nil

@@ -12,7 +12,7 @@ package sqlserver
 import (
 	"errors"
 	"fmt"
-	"github.com/semisyncd/semisyncd/binlog"
+	"github.com/semisyncd/semisyncd/binlog/vfs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -142,5 +142,5 @@ var _ mysql_db.MySQLDbPersistence = filePersister{}
 
 // Persist implements mysql_db.MySQLDbPersistence.
 func (p filePersister) Persist(_ *sql.Context, data []byte) error {
-	return binlog.WriteFileAtomic(p.path, data)
+	return vfs.WriteFileAtomic(nil, p.path, data)
 }

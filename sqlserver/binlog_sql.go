@@ -186,6 +186,16 @@ func (s *Server) binlogVariables() error {
 			NotifyChanged: func(_ *sql.Context, _ sql.SystemVariableScope, v sql.SystemVarValue) error {
 				return w.SetChecksum(strings.EqualFold(fmt.Sprint(v.Val), "CRC32"))
 			}},
+		&sql.MysqlSystemVariable{Name: "binlog_error_action", Scope: sql.GetMysqlScope(sql.SystemVariableScope_Global), Dynamic: true,
+			Type: types.NewSystemEnumType("binlog_error_action", "IGNORE_ERROR", "ABORT_SERVER"), Default: "ABORT_SERVER",
+			NotifyChanged: func(_ *sql.Context, _ sql.SystemVariableScope, v sql.SystemVarValue) error {
+				if strings.EqualFold(fmt.Sprint(v.Val), "IGNORE_ERROR") {
+					w.SetErrorAction(binlog.IgnoreError)
+				} else {
+					w.SetErrorAction(binlog.AbortServer)
+				}
+				return nil
+			}},
 		&sql.MysqlSystemVariable{Name: "binlog_format", Scope: sql.GetMysqlScope(sql.SystemVariableScope_Both), Dynamic: true,
 			Type: types.NewSystemEnumType("binlog_format", "ROW"), Default: "ROW"},
 	}

@@ -9,7 +9,7 @@ package sqlserver
 import (
 	"errors"
 	"fmt"
-	"github.com/semisyncd/semisyncd/binlog"
+	"github.com/semisyncd/semisyncd/binlog/vfs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,7 +50,7 @@ func resolveServerUUID(dataDir, configured string) (string, error) {
 		return "", fmt.Errorf("sqlserver: %w", err)
 	}
 	u := uuid.NewString()
-	if err := binlog.WriteFileAtomic(path, []byte(u+"\n")); err != nil {
+	if err := vfs.WriteFileAtomic(nil, path, []byte(u+"\n")); err != nil {
 		return "", fmt.Errorf("sqlserver: store the server UUID: %w", err)
 	}
 	return u, nil

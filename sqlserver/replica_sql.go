@@ -37,6 +37,7 @@ func (s *Server) setupReplica(port int) error {
 	}
 	r, err := replica.New(replica.Config{
 		DataDir:    s.cfg.DataDir,
+		FS:         s.cfg.FS,
 		ServerID:   s.serverID(),
 		ServerUUID: s.cfg.ServerUUID,
 		ReportPort: port,

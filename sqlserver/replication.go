@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -59,6 +60,17 @@ func openBinlog(cfg Config, st *storage.Engine, e *sqle.Engine, log *logrus.Entr
 		SyncBinlog: 1,
 		MaxSize:    1 << 30,
 		Log:        log,
+		FS:         cfg.FS,
+		// binlog_error_action = ABORT_SERVER: the writer has logged MySQL's
+		// message; nothing it failed on was acknowledged, and the next
+		// start recovers.
+		OnAbort: func(string) {
+			if cfg.OnBinlogAbort != nil {
+				cfg.OnBinlogAbort()
+				return
+			}
+			os.Exit(1)
+		},
 	}
 	if bcfg.ServerID == 0 {
 		bcfg.ServerID = 1

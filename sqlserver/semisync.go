@@ -9,7 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/semisyncd/semisyncd/binlog"
+	"github.com/semisyncd/semisyncd/binlog/vfs"
 	"math"
 	"os"
 	"path/filepath"
@@ -257,5 +257,5 @@ func (f pluginFile) Save(rows []plugins.Row) error {
 	for _, r := range rows {
 		fmt.Fprintf(&b, "%s\t%s\n", r.Name, r.Library)
 	}
-	return binlog.WriteFileAtomic(f.path, []byte(b.String()))
+	return vfs.WriteFileAtomic(nil, f.path, []byte(b.String()))
 }

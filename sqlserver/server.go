@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/semisyncd/semisyncd/binlog/vfs"
 	"github.com/semisyncd/semisyncd/metrics"
 	"github.com/semisyncd/semisyncd/plugins/semisync"
 	"github.com/semisyncd/semisyncd/replica"
@@ -78,6 +79,15 @@ type Config struct {
 	// MetricsAddr, when set, is host:port of the Prometheus endpoint (/metrics, package
 	// metrics); New fails when it cannot be bound. Empty: no endpoint, no metrics work.
 	MetricsAddr string
+	// FS is the file system the binlog and the relay log write through (nil: the real one).
+	// Tests inject faults with a vfs.Faulty.
+	FS vfs.FS
+	// OnBinlogAbort is called when a binlog write or fsync fails under binlog_error_action =
+	// ABORT_SERVER, after MySQL's message is logged. Nil: the process exits with status 1.
+	OnBinlogAbort func()
+	// ReadOnly and SuperReadOnly are @@read_only and @@super_read_only at start (mysqld's
+	// --read-only and --super-read-only); SuperReadOnly implies ReadOnly.
+	ReadOnly, SuperReadOnly bool
 }
 
 // Server is a running (or ready to run) semisyncd SQL server.
@@ -99,6 +109,7 @@ type Server struct {
 	procs    *processList     // the engine's process list with MySQL's Command/State (processlist.go)
 	plugins  *plugins.Registry
 	metrics  *metrics.Exporter // nil without Config.MetricsAddr
+	dirLock  *dirLock          // the data directory's lock, held until Close
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -106,10 +117,28 @@ type Server struct {
 }
 
 // New builds the engine, loads the start-up plugins, binds the listener and prepares the
-// server; it does not accept connections until Start. Errors: the address cannot be bound
-// (port in use), the data directory's files cannot be read or written, or the configuration
-// cannot be applied to the system variables.
+// server; it does not accept connections until Start. Errors: another process holds the data
+// directory (its lock file, taken before anything else in it is touched), the address cannot
+// be bound (port in use), the data directory's files cannot be read or written, or the
+// configuration cannot be applied to the system variables.
 func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
+	var lock *dirLock
+	if cfg.DataDir != "" {
+		var err error
+		if lock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	s, err := newServer(cfg, backend, log)
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	s.dirLock = lock
+	return s, nil
+}
+
+func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	if backend == nil {
 		return nil, errors.New("sqlserver: nil backend")
 	}
@@ -174,6 +203,7 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 		}
 	})
 	installShowVariables(a)
+	installReadOnly(a, a.Catalog.MySQLDb)
 	s.registerSemisyncStatements()
 	s.registerProcessList()
 	if err := setupAccounts(s.engine, cfg.DataDir, cfg.User, cfg.Password); err != nil {
@@ -202,15 +232,6 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	}
 	if s.source != nil {
 		s.attachSource(s.source)
-	}
-	if cfg.MetricsAddr != "" {
-		if err := s.startMetrics(cfg.MetricsAddr); err != nil {
-			s.engine.Close()
-			if s.repl != nil {
-				_ = s.repl.w.Close()
-			}
-			return nil, fmt.Errorf("sqlserver: metrics endpoint on %s: %w", cfg.MetricsAddr, err)
-		}
 	}
 	if err := s.plugins.Start(cfg.PluginLoad, cfg.PluginLoadAdd); err != nil {
 		s.engine.Close()
@@ -254,6 +275,16 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 		_ = l.Close()
 		s.engine.Close()
 		return nil, fmt.Errorf("sqlserver: %w", err)
+	}
+	if cfg.MetricsAddr != "" {
+		if err := s.startMetrics(cfg.MetricsAddr); err != nil {
+			_ = l.Close()
+			s.engine.Close()
+			if s.repl != nil {
+				_ = s.repl.w.Close()
+			}
+			return nil, fmt.Errorf("sqlserver: metrics endpoint on %s: %w", cfg.MetricsAddr, err)
+		}
 	}
 	s.gms = gms
 	return s, nil
@@ -368,6 +399,7 @@ func (s *Server) Close() error {
 		if s.metrics != nil {
 			_ = s.metrics.Close()
 		}
+		s.dirLock.release()
 		s.log.Info("stopped")
 	})
 	return nil
@@ -420,6 +452,14 @@ func applyConfigVariables(cfg Config) error {
 	}
 	if cfg.ServerUUID != "" {
 		vals["server_uuid"] = cfg.ServerUUID
+	}
+	// Every start sets both: GMS's globals outlive a previous Server of the process.
+	vals["read_only"], vals["super_read_only"] = int8(0), int8(0)
+	if cfg.ReadOnly || cfg.SuperReadOnly {
+		vals["read_only"] = int8(1)
+	}
+	if cfg.SuperReadOnly {
+		vals["super_read_only"] = int8(1)
 	}
 	if err := sql.SystemVariables.AssignValues(vals); err != nil {
 		return fmt.Errorf("sqlserver: system variables: %w", err)

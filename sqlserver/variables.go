@@ -30,6 +30,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
@@ -153,7 +154,10 @@ func (r variableRegistry) SetGlobal(ctx *sql.Context, name string, val interface
 	if !mayChangeGlobals(ctx, r.privileges) {
 		return errSetGlobalDenied()
 	}
-	return r.SystemVariableRegistry.SetGlobal(ctx, name, val)
+	if err := r.SystemVariableRegistry.SetGlobal(ctx, name, val); err != nil {
+		return err
+	}
+	return coupleReadOnly(ctx, r.SystemVariableRegistry, strings.ToLower(name))
 }
 
 // GetAllGlobalVariables implements sql.SystemVariableRegistry.

@@ -79,8 +79,10 @@ type CommitTicket interface {
 	// BeforePublish runs after the commit lock is released and before the
 	// commit becomes visible to other sessions: the group fsync and the
 	// semi-sync AFTER_SYNC wait belong here. It returns when the commit may
-	// be published; it cannot fail the commit (a timeout degrades to async).
-	BeforePublish(ctx context.Context)
+	// be published (a semi-sync timeout degrades to async). An error (the
+	// fsync failed) means the commit is not durable: it is never published
+	// and the client gets the error, not an OK.
+	BeforePublish(ctx context.Context) error
 	// AfterPublish runs once the commit is visible and before the client's
 	// OK: the semi-sync AFTER_COMMIT wait belongs here.
 	AfterPublish(ctx context.Context)

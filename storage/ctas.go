@@ -94,14 +94,22 @@ func (ts *tableState) createTableStatement(db string) string {
 			quoteNames(fk.Columns), quoteName(fk.ParentDatabase), quoteName(fk.ParentTable), quoteNames(fk.ParentColumns)))
 	}
 	for _, ck := range ts.checks {
-		lines = append(lines, fmt.Sprintf("  CONSTRAINT %s CHECK (%s)", quoteName(ck.Name), ck.CheckExpression))
+		l := fmt.Sprintf("  CONSTRAINT %s CHECK (%s)", quoteName(ck.Name), ck.CheckExpression)
+		if !ck.Enforced {
+			l += " /*!80016 NOT ENFORCED */"
+		}
+		lines = append(lines, l)
 	}
 	coll := ts.collation
 	if coll == sql.Collation_Unspecified {
 		coll = sql.Collation_Default
 	}
-	return fmt.Sprintf("CREATE TABLE %s.%s (\n%s\n) ENGINE=InnoDB DEFAULT CHARSET=%s COLLATE=%s",
+	stmt := fmt.Sprintf("CREATE TABLE %s.%s (\n%s\n) ENGINE=InnoDB DEFAULT CHARSET=%s COLLATE=%s",
 		quoteName(db), quoteName(ts.name), strings.Join(lines, ",\n"), coll.CharacterSet().Name(), coll.Name())
+	if ts.comment != "" {
+		stmt += " COMMENT=" + quoteString(ts.comment)
+	}
+	return stmt
 }
 
 func quoteName(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }

@@ -87,8 +87,9 @@ func (e *Engine) newTxn(s *Session, readOnly bool) *txn {
 }
 
 // commit makes tx's changes durable and visible, in the order described on
-// Engine. It returns the hook's error (the transaction is then rolled
-// back); waits after the append never fail the commit.
+// Engine. It returns the hook's error: from Append (the transaction is then
+// rolled back) or from BeforePublish (the commit was appended but is not
+// durable: it is never published, and the hook fails every later commit).
 func (e *Engine) commit(ctx *sql.Context, tx *txn) error {
 	if tx.done {
 		return nil
@@ -174,7 +175,11 @@ func (e *Engine) commit(ctx *sql.Context, tx *txn) error {
 	e.locks.releaseAll(tx)
 
 	if ticket != nil {
-		ticket.BeforePublish(ctx)
+		if err := ticket.BeforePublish(ctx); err != nil {
+			// Not durable: never visible. The binlog refuses every later
+			// commit, so nothing builds on this version durably either.
+			return err
+		}
 	}
 	e.publish(next)
 	if ticket != nil {

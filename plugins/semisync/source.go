@@ -88,15 +88,17 @@ func (s *Source) Counters() Counters { return s.snapshot.Load().Counters }
 // Status is Rpl_semi_sync_source_status.
 func (s *Source) Status() bool { return s.snapshot.Load().Status }
 
-// deliver wakes released commits. Called with s.mu held.
+// deliver wakes released commits. The counters are published first: a
+// session that SHOWs STATUS right after its commit returned sees the commit
+// counted. Called with s.mu held.
 func (s *Source) deliver(rel []Release) {
+	s.export()
 	for _, r := range rel {
 		if ch, ok := s.waiters[r.ID]; ok {
 			delete(s.waiters, r.ID)
 			ch <- r.Outcome
 		}
 	}
-	s.export()
 }
 
 func (s *Source) do(f func(*Tracker) []Release) {

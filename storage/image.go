@@ -1,0 +1,170 @@
+package storage
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/dolthub/go-mysql-server/sql"
+)
+
+// An Image is one committed version of every database, read while commits
+// go on: catalogs are copy-on-write, so holding one costs nothing but the
+// memory of the versions it keeps alive. Checkpoints are written from
+// Images; Load* rebuild an engine from one before it serves.
+
+// Image is an immutable view of every database at one commit.
+type Image struct{ c *catalog }
+
+// ImageDatabase is one database of an Image, with what recreates it.
+type ImageDatabase struct {
+	Name      string
+	Collation string // MySQL's collation name
+	Tables    []ImageTable
+	// Views, Triggers and Procedures are their CREATE statements, in the
+	// order they must run (triggers keep their firing order).
+	Views, Triggers, Procedures []string
+}
+
+// ImageTable is one table of an Image.
+type ImageTable struct {
+	Name string
+	// Create is the CREATE TABLE statement without foreign keys, which are
+	// ForeignKeys' ALTER TABLE statements (they run after every table
+	// exists).
+	Create        string
+	ForeignKeys   []string
+	AutoIncrement uint64 // the next value; 0 without an AUTO_INCREMENT column
+	Schema        sql.Schema
+	ts            *tableState
+}
+
+// Rows calls f with every row in primary-key order (insertion order for
+// keyless tables), stopping at f's first error. The rows must not be
+// modified.
+func (t ImageTable) Rows(f func(sql.Row) error) error {
+	var err error
+	t.ts.rows.Scan(func(e *entry) bool {
+		err = f(e.row)
+		return err == nil
+	})
+	return err
+}
+
+// RowCount is the number of rows.
+func (t ImageTable) RowCount() int { return t.ts.rows.Len() }
+
+// CaptureImage returns the latest committed version. f runs under the
+// commit lock, with no commit in progress: the caller reads there the
+// binlog position and GTIDs that version ends at. It blocks commits only
+// while f runs.
+func (e *Engine) CaptureImage(f func()) *Image {
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+	if f != nil {
+		f()
+	}
+	return &Image{c: e.latest.Load()}
+}
+
+// Exclusive runs f with every commit blocked, handing it the latest
+// version (RESET MASTER: the checkpoint it writes and the binlog it resets
+// must see the same commits). Lock order: the commit lock, then whatever f
+// takes (the binlog's lock).
+func (e *Engine) Exclusive(f func(*Image) error) error {
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+	return f(&Image{c: e.latest.Load()})
+}
+
+// Databases lists the image's databases by name, with their tables by name.
+func (im *Image) Databases() []ImageDatabase {
+	names := make([]string, 0, len(im.c.dbs))
+	for k := range im.c.dbs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	out := make([]ImageDatabase, 0, len(names))
+	for _, k := range names {
+		d := im.c.dbs[k]
+		coll := d.collation
+		if coll == sql.Collation_Unspecified {
+			coll = sql.Collation_Default
+		}
+		db := ImageDatabase{Name: d.name, Collation: coll.Name()}
+		tnames := make([]string, 0, len(d.tables))
+		for tk := range d.tables {
+			tnames = append(tnames, tk)
+		}
+		sort.Strings(tnames)
+		for _, tk := range tnames {
+			ts := d.tables[tk]
+			it := ImageTable{Name: ts.name, Create: ts.createTableStatementNoFKs(d.name), AutoIncrement: ts.autoInc, Schema: ts.schema, ts: ts}
+			for _, fk := range ts.fks {
+				it.ForeignKeys = append(it.ForeignKeys, fmt.Sprintf("ALTER TABLE %s.%s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s.%s (%s)%s%s",
+					quoteName(d.name), quoteName(ts.name), quoteName(fk.Name), quoteNames(fk.Columns),
+					quoteName(fk.ParentDatabase), quoteName(fk.ParentTable), quoteNames(fk.ParentColumns),
+					refAction(" ON UPDATE ", fk.OnUpdate), refAction(" ON DELETE ", fk.OnDelete)))
+			}
+			db.Tables = append(db.Tables, it)
+		}
+		vnames := make([]string, 0, len(d.views))
+		for vk := range d.views {
+			vnames = append(vnames, vk)
+		}
+		sort.Strings(vnames)
+		for _, vk := range vnames {
+			db.Views = append(db.Views, d.views[vk].CreateViewStatement)
+		}
+		for _, tr := range d.triggers {
+			db.Triggers = append(db.Triggers, tr.CreateStatement)
+		}
+		pnames := make([]string, 0, len(d.procedures))
+		for pk := range d.procedures {
+			pnames = append(pnames, pk)
+		}
+		sort.Strings(pnames)
+		for _, pk := range pnames {
+			db.Procedures = append(db.Procedures, d.procedures[pk].CreateStatement)
+		}
+		out = append(out, db)
+	}
+	return out
+}
+
+func refAction(prefix string, a sql.ForeignKeyReferentialAction) string {
+	if a == sql.ForeignKeyReferentialAction_DefaultAction || a == "" {
+		return ""
+	}
+	return prefix + string(a)
+}
+
+// LoadRows adds rows to db.table and sets its next AUTO_INCREMENT value
+// (when not 0), straight into the latest committed version and without
+// capturing changes (nothing reaches the binlog): it rebuilds the engine
+// from a checkpoint and may only run before the engine serves. A duplicate
+// key fails with 1062.
+func (e *Engine) LoadRows(db, table string, rows []sql.Row, autoInc uint64) error {
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+	ts := e.latest.Load().table(db, table)
+	if ts == nil {
+		return fmt.Errorf("storage: loading rows into %s.%s: no such table", db, table)
+	}
+	for _, r := range rows {
+		if err := ts.insertRewritten(&entry{row: r}); err != nil {
+			return err
+		}
+	}
+	if autoInc > ts.autoInc {
+		ts.autoInc = autoInc
+	}
+	return nil
+}
+
+// createTableStatementNoFKs is createTableStatement without its FOREIGN KEY
+// clauses.
+func (ts *tableState) createTableStatementNoFKs(db string) string {
+	n := *ts
+	n.fks = nil
+	return n.createTableStatement(db)
+}
