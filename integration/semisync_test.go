@@ -214,10 +214,15 @@ func TestSemiSyncTimeoutAndSwitchBackOn(t *testing.T) {
 	g := startReplica(t, srv, true, false)
 	waitStatus(t, db, "Rpl_semi_sync_source_clients", "1")
 	noTx, noTimes := statusInt(t, db, "Rpl_semi_sync_source_no_tx"), statusInt(t, db, "Rpl_semi_sync_source_no_times")
+	txWaits := statusInt(t, db, "Rpl_semi_sync_source_tx_waits")
 	start := time.Now()
 	mustExec(t, db, "INSERT INTO s.t VALUES (1)")
 	if d := time.Since(start); d < 450*time.Millisecond || d > 10*time.Second {
 		t.Fatalf("the unacknowledged commit returned after %v, want about 500 ms", d)
+	}
+	// Its own timer expired: not a counted wait (MySQL's commitTrx counts only woken waits).
+	if got := statusInt(t, db, "Rpl_semi_sync_source_tx_waits"); got != txWaits {
+		t.Fatalf("tx_waits %d after a commit that timed out, want %d", got, txWaits)
 	}
 	if globalStatus(t, db, "Rpl_semi_sync_source_status") != "OFF" ||
 		statusInt(t, db, "Rpl_semi_sync_source_no_tx") != noTx+1 || statusInt(t, db, "Rpl_semi_sync_source_no_times") != noTimes+1 {
@@ -288,18 +293,23 @@ func TestSemiSyncWaitNoReplica(t *testing.T) {
 }
 
 // TestSemiSyncDisableWhileWaiting: turning semi-sync off releases a waiting
-// commit at once as no_tx.
+// commit at once as no_tx; it was woken by the switch-off, not by its own
+// timeout, so tx_waits counts it (MySQL's ReplSemiSyncMaster::commitTrx).
 func TestSemiSyncDisableWhileWaiting(t *testing.T) {
 	srv, db := semiSyncServer(t, "SET GLOBAL rpl_semi_sync_source_timeout = 60000")
 	startReplica(t, srv, true, false)
 	waitStatus(t, db, "Rpl_semi_sync_source_clients", "1")
 	noTx := statusInt(t, db, "Rpl_semi_sync_source_no_tx")
+	txWaits := statusInt(t, db, "Rpl_semi_sync_source_tx_waits")
 	done := asyncExec(db, "INSERT INTO s.t VALUES (1)")
 	waitStatus(t, db, "Rpl_semi_sync_source_wait_sessions", "1")
 	mustExec(t, db, "SET GLOBAL rpl_semi_sync_source_enabled = OFF")
 	expectDone(t, done, "the waiting commit after disabling")
 	if statusInt(t, db, "Rpl_semi_sync_source_no_tx") != noTx+1 || globalStatus(t, db, "Rpl_semi_sync_source_status") != "OFF" {
 		t.Fatalf("no_tx %s status %s", globalStatus(t, db, "Rpl_semi_sync_source_no_tx"), globalStatus(t, db, "Rpl_semi_sync_source_status"))
+	}
+	if got := statusInt(t, db, "Rpl_semi_sync_source_tx_waits"); got != txWaits+1 {
+		t.Fatalf("tx_waits %d, want %d: the commit woken by the switch-off counts", got, txWaits+1)
 	}
 }
 
