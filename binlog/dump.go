@@ -39,7 +39,17 @@ type DumpRequest struct {
 	ReplicaChecksum bool
 	// Heartbeat is @master_heartbeat_period; 0 sends none.
 	Heartbeat time.Duration
+	// OnState, when set, is told the dump thread's state in MySQL's words
+	// (DumpState*) each time it changes, for the process list.
+	OnState func(state string)
 }
+
+// The dump thread states MySQL 8.0 shows in the process list.
+const (
+	DumpStateSending  = "Sending binlog event to replica"
+	DumpStateWaiting  = "Source has sent all binlog to replica; waiting for more updates"
+	DumpStateNextFile = "Finished reading one binlog; switching to next binlog"
+)
 
 // DumpHooks let the semi-sync source plugin follow a dump: which events
 // request an ACK, and the ACKs that come back. All may be called from the
@@ -92,6 +102,15 @@ type dumper struct {
 	// batch: events read but not yet sent (see sendAvailable).
 	batch      []queued
 	batchBytes int
+	state      string // the last state told to req.OnState
+}
+
+// setState tells req.OnState a new state.
+func (d *dumper) setState(st string) {
+	if d.req.OnState != nil && st != d.state {
+		d.state = st
+		d.req.OnState(st)
+	}
 }
 
 // Dump streams the binlog to a replica on conn, which the caller hands
@@ -211,6 +230,7 @@ func (d *dumper) stream(ctx context.Context) error {
 		if sent {
 			continue
 		}
+		d.setState(DumpStateWaiting)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -272,10 +292,10 @@ func (d *dumper) fileSize(name string) uint64 {
 }
 
 // sendAvailable sends every readable event; it reports whether it sent
-// any. Events are sent in batches (everything readable, up to a bound):
-// on a semi-sync dump only the last event of a batch that wants an ACK is
-// flagged, so one ACK covers every commit of the batch — like MySQL, which
-// flags only the last transaction of each group commit.
+// any. Events are sent in batches (everything readable, up to a bound)
+// and written through one buffer; on a semi-sync dump each event is asked
+// whether it wants an ACK, as MySQL's updateSyncHeader is, and a flagged
+// event is flushed at once.
 func (d *dumper) sendAvailable(readable Position) (bool, error) {
 	sent := false
 	for {
@@ -296,6 +316,7 @@ func (d *dumper) sendAvailable(readable Position) (bool, error) {
 			if err := d.flushBatch(); err != nil {
 				return sent, err
 			}
+			d.setState(DumpStateNextFile)
 			// A file that ends without ROTATE (the server stopped or was
 			// killed while it was current): the replica learns the next
 			// file's name from an artificial ROTATE, as MySQL's sender
@@ -316,6 +337,7 @@ func (d *dumper) sendAvailable(readable Position) (bool, error) {
 			return sent, err
 		}
 		h, _ := ParseHeader(ev)
+		d.setState(DumpStateSending)
 		d.queueEvent(ev, h)
 		sent = true
 		if h.Type == ROTATE_EVENT {
@@ -326,6 +348,7 @@ func (d *dumper) sendAvailable(readable Position) (bool, error) {
 			if err := d.flushBatch(); err != nil {
 				return sent, err
 			}
+			d.setState(DumpStateNextFile)
 			if err := d.openFile(rp.File, FileHeaderLen, false); err != nil {
 				return sent, err
 			}
@@ -397,20 +420,13 @@ func (d *dumper) enqueue(ev []byte, h Header, txEnd bool) {
 	d.batchBytes += len(ev)
 }
 
-// flushBatch sends the queued events, flagging the last one that wants an
-// ACK.
+// flushBatch sends the queued events, flagging each one the hooks want an
+// ACK for (on a semi-sync dump).
 func (d *dumper) flushBatch() error {
-	flagAt := -1
-	if d.req.SemiSync && d.hooks != nil {
-		for i := len(d.batch) - 1; i >= 0; i-- {
-			if d.hooks.WantAck(d.req.ServerID, d.batch[i].end, d.batch[i].txEnd) {
-				flagAt = i
-				break
-			}
-		}
-	}
-	for i, q := range d.batch {
-		if err := d.send(q.ev, i == flagAt); err != nil {
+	ask := d.req.SemiSync && d.hooks != nil
+	for _, q := range d.batch {
+		flag := ask && d.hooks.WantAck(d.req.ServerID, q.end, q.txEnd)
+		if err := d.send(q.ev, flag); err != nil {
 			return err
 		}
 	}

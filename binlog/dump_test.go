@@ -77,7 +77,8 @@ func ack(pos uint64, name string) []byte {
 }
 
 // TestSemiSyncDumpFraming: every packet of a semi-sync dump carries 0xEF
-// and a flag; only the last transaction end of a batch is flagged; the
+// and a flag; each event the hooks want an ACK for is flagged (one
+// net_wait each, as MySQL's updateSyncHeader/readSlaveReply); the
 // sequence restarts at 1 after a flagged packet; ACKs are parsed, bad ones
 // ignored without closing the connection; a plain dump has no header.
 func TestSemiSyncDumpFraming(t *testing.T) {
@@ -105,19 +106,24 @@ func TestSemiSyncDumpFraming(t *testing.T) {
 	for i := 0; i < 9; i++ {
 		pkts = append(pkts, readPacket(t, r))
 	}
+	wantSeq := byte(1)
 	for i, p := range pkts {
 		if p.payload[0] != 0x00 || p.payload[1] != SemiSyncMagic {
 			t.Fatalf("packet %d lacks the semi-sync header: % x", i, p.payload[:3])
 		}
 		wantFlag := byte(0)
-		if i == 8 {
+		if i == 4 || i == 6 || i == 8 {
 			wantFlag = SemiSyncFlagSync
 		}
 		if p.payload[2] != wantFlag {
-			t.Fatalf("packet %d flag %d, want %d (only the last commit of the batch)", i, p.payload[2], wantFlag)
+			t.Fatalf("packet %d flag %d, want %d (every transaction end the hooks want)", i, p.payload[2], wantFlag)
 		}
-		if p.seq != byte(i+1) {
-			t.Fatalf("packet %d has sequence %d, want %d", i, p.seq, i+1)
+		if p.seq != wantSeq {
+			t.Fatalf("packet %d has sequence %d, want %d", i, p.seq, wantSeq)
+		}
+		wantSeq++
+		if wantFlag != 0 {
+			wantSeq = 1
 		}
 	}
 	if h, _ := ParseHeader(pkts[0].payload[3:]); h.Type != ROTATE_EVENT || h.Flags&LOG_EVENT_ARTIFICIAL_F == 0 || h.Timestamp != 0 {
@@ -148,7 +154,7 @@ func TestSemiSyncDumpFraming(t *testing.T) {
 	}
 	cancel()
 	<-done
-	if hooks.flagged < 1 || len(hooks.started) != 1 || hooks.started[0] != (Position{"binlog.000001", 4}) || hooks.ended != 1 {
+	if hooks.flagged != 4 || len(hooks.started) != 1 || hooks.started[0] != (Position{"binlog.000001", 4}) || hooks.ended != 1 {
 		t.Fatalf("hooks %+v", hooks)
 	}
 

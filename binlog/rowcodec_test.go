@@ -773,7 +773,7 @@ func TestJSONBLayout(t *testing.T) {
 }
 
 // TestMariaDBRowsEvents decodes the row events of a real binlog (MariaDB
-// 10.11, see /work/shared/reference/mariadb/binlog/workload.sql) and checks
+// 10.11, see testdata/mariadb/binlog/workload.sql at the repository root) and checks
 // them against the rows GMS stores for the same INSERTs.
 func TestMariaDBRowsEvents(t *testing.T) {
 	data, err := os.ReadFile("testdata/rowcodec/mariadb-primary-bin.000002")

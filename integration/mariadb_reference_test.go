@@ -1,7 +1,7 @@
 package integration
 
 // Byte-for-byte comparisons with real MariaDB 10.11 output captured in
-// ../shared/reference/mariadb (REPORT.md), where MariaDB and MySQL 8.0 agree (spec §3.6): the
+// testdata/mariadb (REPORT.md), where MariaDB and MySQL 8.0 agree (docs/semisync.md §3.6): the
 // same statements go through the same client with the same flags to semisyncd, with the
 // old-named plugins installed (MariaDB's names), and must print the same bytes. Where the two
 // servers differ by design, the difference is listed here, with its reason.
@@ -17,7 +17,7 @@ import (
 )
 
 // referenceDir holds the MariaDB captures.
-var referenceDir = filepath.Join(moduleRoot(), "..", "shared", "reference", "mariadb")
+var referenceDir = filepath.Join(moduleRoot(), "testdata", "mariadb")
 
 // captured is one statement of a capture file and what the client printed for it.
 type captured struct {
@@ -36,7 +36,7 @@ func readCapture(t *testing.T, name string) []captured {
 	t.Helper()
 	f, err := os.Open(filepath.Join(referenceDir, name))
 	if err != nil {
-		t.Skipf("MariaDB reference output not available: %v", err)
+		t.Fatalf("MariaDB reference capture missing from testdata/mariadb: %v", err)
 	}
 	defer f.Close()
 	var out []captured
@@ -83,16 +83,16 @@ func withoutRows(output string, names map[string]string) string {
 
 // onlyInMariaDB are the variables and status variables MariaDB has and MySQL 8.0 does not.
 var onlyInMariaDB = map[string]string{
-	"rpl_semi_sync_slave_delay_master":      "MariaDB-only variable (spec §1.4)",
-	"rpl_semi_sync_slave_kill_conn_timeout": "MariaDB-only variable (spec §1.4)",
-	"Rpl_semi_sync_master_get_ack":          "MariaDB-only counter (spec §2.1)",
-	"Rpl_semi_sync_master_request_ack":      "MariaDB-only counter (spec §2.1)",
-	"Rpl_semi_sync_slave_send_ack":          "MariaDB-only counter (spec §2.1)",
+	"rpl_semi_sync_slave_delay_master":      "MariaDB-only variable (docs/semisync.md §1.4)",
+	"rpl_semi_sync_slave_kill_conn_timeout": "MariaDB-only variable (docs/semisync.md §1.4)",
+	"Rpl_semi_sync_master_get_ack":          "MariaDB-only counter (docs/semisync.md §2.1)",
+	"Rpl_semi_sync_master_request_ack":      "MariaDB-only counter (docs/semisync.md §2.1)",
+	"Rpl_semi_sync_slave_send_ack":          "MariaDB-only counter (docs/semisync.md §2.1)",
 }
 
 // onlyInMySQL are the ones MySQL 8.0 has and MariaDB does not.
 var onlyInMySQL = map[string]string{
-	"rpl_semi_sync_master_wait_for_slave_count": "MySQL 5.7.3+ only (spec §1.1)",
+	"rpl_semi_sync_master_wait_for_slave_count": "MySQL 5.7.3+ only (docs/semisync.md §1.1)",
 }
 
 // TestMariaDBReferenceVariablesAndStatus: SHOW VARIABLES and SHOW GLOBAL STATUS LIKE
@@ -177,7 +177,7 @@ func TestMariaDBReferenceErrors(t *testing.T) {
 			continue
 		}
 		if strings.Contains(b.stmt, "kill_conn_timeout") || strings.Contains(b.stmt, "delay_master") {
-			continue // MariaDB-only variables (spec §1.4)
+			continue // MariaDB-only variables (docs/semisync.md §1.4)
 		}
 		if !installed && b.section != "UNINSTALL" {
 			// MariaDB's semi-sync is built in; MySQL's needs the plugins. The lab's primary had

@@ -214,10 +214,15 @@ func TestSemiSyncTimeoutAndSwitchBackOn(t *testing.T) {
 	g := startReplica(t, srv, true, false)
 	waitStatus(t, db, "Rpl_semi_sync_source_clients", "1")
 	noTx, noTimes := statusInt(t, db, "Rpl_semi_sync_source_no_tx"), statusInt(t, db, "Rpl_semi_sync_source_no_times")
+	txWaits := statusInt(t, db, "Rpl_semi_sync_source_tx_waits")
 	start := time.Now()
 	mustExec(t, db, "INSERT INTO s.t VALUES (1)")
 	if d := time.Since(start); d < 450*time.Millisecond || d > 10*time.Second {
 		t.Fatalf("the unacknowledged commit returned after %v, want about 500 ms", d)
+	}
+	// Its own timer expired: not a counted wait (MySQL's commitTrx counts only woken waits).
+	if got := statusInt(t, db, "Rpl_semi_sync_source_tx_waits"); got != txWaits {
+		t.Fatalf("tx_waits %d after a commit that timed out, want %d", got, txWaits)
 	}
 	if globalStatus(t, db, "Rpl_semi_sync_source_status") != "OFF" ||
 		statusInt(t, db, "Rpl_semi_sync_source_no_tx") != noTx+1 || statusInt(t, db, "Rpl_semi_sync_source_no_times") != noTimes+1 {
@@ -244,8 +249,12 @@ func TestSemiSyncTimeoutAndSwitchBackOn(t *testing.T) {
 }
 
 // TestSemiSyncWaitNoReplica: with no semi-sync replica, wait_no_replica ON
-// keeps status ON and a commit waits the timeout; OFF switches status OFF
-// and commits do not wait.
+// keeps status ON and a commit waits the timeout. Re-applying ON (the value
+// it has) leaves the timed-out status OFF, as MySQL's
+// fix_rpl_semi_sync_source_wait_no_replica acts only on a change, so a
+// tool re-applying its settings does not make the next commit wait again.
+// OFF then ON forces status ON; OFF with no replica switches it OFF and
+// commits do not wait.
 func TestSemiSyncWaitNoReplica(t *testing.T) {
 	_, db := semiSyncServer(t, "SET GLOBAL rpl_semi_sync_source_timeout = 300")
 	start := time.Now()
@@ -253,13 +262,28 @@ func TestSemiSyncWaitNoReplica(t *testing.T) {
 	if d := time.Since(start); d < 250*time.Millisecond {
 		t.Fatalf("wait_no_replica ON, no replica: the commit returned after %v, want the 300 ms timeout", d)
 	}
-	mustExec(t, db, "SET GLOBAL rpl_semi_sync_source_wait_no_replica = ON") // status back ON
+	waitStatus(t, db, "Rpl_semi_sync_source_status", "OFF")
+	noTimes := statusInt(t, db, "Rpl_semi_sync_source_no_times")
+	mustExec(t, db, "SET GLOBAL rpl_semi_sync_source_wait_no_replica = ON") // unchanged: no effect
+	if globalStatus(t, db, "Rpl_semi_sync_source_status") != "OFF" {
+		t.Fatal("re-applying wait_no_replica = ON turned status back ON")
+	}
+	noTx := statusInt(t, db, "Rpl_semi_sync_source_no_tx")
+	mustExec(t, db, "INSERT INTO s.t VALUES (10)")
+	if statusInt(t, db, "Rpl_semi_sync_source_no_tx") != noTx+1 || statusInt(t, db, "Rpl_semi_sync_source_wait_sessions") != 0 {
+		t.Fatalf("a commit after re-applying ON: no_tx %s (want %d)", globalStatus(t, db, "Rpl_semi_sync_source_no_tx"), noTx+1)
+	}
+	mustExec(t, db, "SET GLOBAL rpl_semi_sync_source_wait_no_replica = OFF")
+	mustExec(t, db, "SET GLOBAL rpl_semi_sync_source_wait_no_replica = ON") // a change: forces ON
 	if globalStatus(t, db, "Rpl_semi_sync_source_status") != "ON" {
-		t.Fatal("setting wait_no_replica ON did not force status ON")
+		t.Fatal("changing wait_no_replica OFF → ON did not force status ON")
 	}
 	mustExec(t, db, "SET GLOBAL rpl_semi_sync_source_wait_no_replica = OFF")
 	if globalStatus(t, db, "Rpl_semi_sync_source_status") != "OFF" {
 		t.Fatal("wait_no_replica OFF with no replica left status ON")
+	}
+	if got := statusInt(t, db, "Rpl_semi_sync_source_no_times"); got != noTimes+1 {
+		t.Fatalf("no_times %d, want %d (one switch-off by wait_no_replica = OFF)", got, noTimes+1)
 	}
 	start = time.Now()
 	mustExec(t, db, "INSERT INTO s.t VALUES (2)")
@@ -269,18 +293,23 @@ func TestSemiSyncWaitNoReplica(t *testing.T) {
 }
 
 // TestSemiSyncDisableWhileWaiting: turning semi-sync off releases a waiting
-// commit at once as no_tx.
+// commit at once as no_tx; it was woken by the switch-off, not by its own
+// timeout, so tx_waits counts it (MySQL's ReplSemiSyncMaster::commitTrx).
 func TestSemiSyncDisableWhileWaiting(t *testing.T) {
 	srv, db := semiSyncServer(t, "SET GLOBAL rpl_semi_sync_source_timeout = 60000")
 	startReplica(t, srv, true, false)
 	waitStatus(t, db, "Rpl_semi_sync_source_clients", "1")
 	noTx := statusInt(t, db, "Rpl_semi_sync_source_no_tx")
+	txWaits := statusInt(t, db, "Rpl_semi_sync_source_tx_waits")
 	done := asyncExec(db, "INSERT INTO s.t VALUES (1)")
 	waitStatus(t, db, "Rpl_semi_sync_source_wait_sessions", "1")
 	mustExec(t, db, "SET GLOBAL rpl_semi_sync_source_enabled = OFF")
 	expectDone(t, done, "the waiting commit after disabling")
 	if statusInt(t, db, "Rpl_semi_sync_source_no_tx") != noTx+1 || globalStatus(t, db, "Rpl_semi_sync_source_status") != "OFF" {
 		t.Fatalf("no_tx %s status %s", globalStatus(t, db, "Rpl_semi_sync_source_no_tx"), globalStatus(t, db, "Rpl_semi_sync_source_status"))
+	}
+	if got := statusInt(t, db, "Rpl_semi_sync_source_tx_waits"); got != txWaits+1 {
+		t.Fatalf("tx_waits %d, want %d: the commit woken by the switch-off counts", got, txWaits+1)
 	}
 }
 

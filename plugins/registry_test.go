@@ -67,7 +67,7 @@ func names(ps []Plugin) []string {
 	return out
 }
 
-// TestInstallUninstall walks the lifecycle with every error of spec §3.2–§3.5, checking the
+// TestInstallUninstall walks the lifecycle with every error of docs/semisync.md §3.2–§3.5, checking the
 // error number and text, what is loaded, what is recorded and which variables exist.
 func TestInstallUninstall(t *testing.T) {
 	store := &memStore{}

@@ -73,7 +73,7 @@ var informationSchemaColumns = []struct {
 
 // InformationSchemaTable returns information_schema.PLUGINS with a row per loaded plugin, to
 // put in information_schema.NewInformationSchemaTablesToAdd before the engine's catalog is
-// built (gms-notes §7). SHOW PLUGINS does not use it.
+// built (docs/gms-notes.md §7). SHOW PLUGINS does not use it.
 func (r *Registry) InformationSchemaTable() *information_schema.InformationSchemaTable {
 	schema := make(sql.Schema, len(informationSchemaColumns))
 	for i, c := range informationSchemaColumns {

@@ -24,7 +24,7 @@
 //   - The relay log only ever publishes whole transactions; a partial one
 //     (crash, cut link, stopped thread) is dropped and asked for again.
 //
-// Protocol facts (spec/semisync.md §4, §6; MySQL 8.0.26+ behaviour):
+// Protocol facts (docs/semisync.md §4, §6; MySQL 8.0.26+ behaviour):
 //
 //   - Semi-sync probe: SELECT @@global.rpl_semi_sync_source_enabled, on
 //     1193 SELECT @@global.rpl_semi_sync_master_enabled; 1193 on both means

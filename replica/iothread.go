@@ -22,7 +22,7 @@ import (
 // receives to the relay log. On a semi-sync connection it acknowledges
 // each event the source flags — after the relay log flush, never before.
 //
-// Protocol steps, in MySQL 8.0.26+'s order (spec/semisync.md §4):
+// Protocol steps, in MySQL 8.0.26+'s order (docs/semisync.md §4):
 //
 //	SELECT UNIX_TIMESTAMP(), @@GLOBAL.SERVER_ID   clock skew; equal ids → 13117
 //	SELECT @@GLOBAL.SERVER_UUID                   equal UUIDs → 13117

@@ -24,7 +24,7 @@ import (
 //   - corrects results GMS sends differently from MySQL (resultFixer).
 //
 // It is installed through a server.Option, not server.InterceptorChain, because it must also
-// implement mysql.BinlogReplicaHandler (gms-notes §1.3).
+// implement mysql.BinlogReplicaHandler (docs/gms-notes.md §1.3).
 type handler struct {
 	mysql.Handler
 	log  *logrus.Entry

@@ -3,7 +3,7 @@ package sqlserver
 // The replica's SQL surface: CHANGE REPLICATION SOURCE TO / CHANGE MASTER
 // TO, START|STOP REPLICA|SLAVE [IO_THREAD|SQL_THREAD], RESET REPLICA|SLAVE
 // [ALL], SHOW REPLICA|SLAVE STATUS, and the replica's system variables.
-// vitess parses only part of these (gms-notes §3.3), so every form goes
+// vitess parses only part of these (docs/gms-notes.md §3.3), so every form goes
 // through the parser hook, which is tried before the grammar.
 
 import (

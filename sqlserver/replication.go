@@ -3,6 +3,7 @@ package sqlserver
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"sort"
 	"strings"
@@ -29,10 +30,12 @@ type replication struct {
 	serverID uint32
 	mysqlDB  *mysql_db.MySQLDb
 	sessions func() *server.SessionManager
+	procs    *processList // Command/State of dump connections (nil: not shown)
 
 	ck       *checkpoint.Manager
 	mu       sync.Mutex
 	replicas map[uint32]replicaInfo
+	known    map[uint32]replicaInfo // last registration by server_id, kept after it leaves
 	hooks    binlog.DumpHooks
 }
 
@@ -246,8 +249,20 @@ func (r *replication) register(c *mysql.Conn, host string, port uint16) error {
 	if sc := shimOf(c); sc != nil {
 		id = sc.replicaServerID()
 	}
+	ri := replicaInfo{ServerID: id, Host: host, Port: port, SourceID: r.serverID}
+	peer := ""
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		peer = a.IP.String()
+	}
 	r.mu.Lock()
-	r.replicas[uint32(c.ConnectionID)] = replicaInfo{ServerID: id, Host: host, Port: port, SourceID: r.serverID}
+	r.replicas[uint32(c.ConnectionID)] = ri
+	if r.known == nil {
+		r.known = map[uint32]replicaInfo{}
+	}
+	if ri.Host == "" {
+		ri.Host = peer // the view names the replica by its address when it reports no host
+	}
+	r.known[id] = ri
 	r.mu.Unlock()
 	return nil
 }
@@ -256,6 +271,15 @@ func (r *replication) unregister(connID uint32) {
 	r.mu.Lock()
 	delete(r.replicas, connID)
 	r.mu.Unlock()
+}
+
+// knownReplica returns the last registration of server id (report_host, or the replica's IP
+// address when it reported none; report_port).
+func (r *replication) knownReplica(id uint32) (replicaInfo, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ri, ok := r.known[id]
+	return ri, ok
 }
 
 // Replicas lists the registered replicas, by server id.
@@ -292,8 +316,18 @@ func (r *replication) dump(c *mysql.Conn, file string, pos uint64, gtids mysql.G
 		return mysql.NewSQLError(1227, "42000", "Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s) for this operation")
 	}
 	req := binlog.DumpRequest{File: file, Pos: pos}
+	command := commandBinlogDumpGTID
 	if sc := shimOf(c); sc != nil {
 		req.ServerID = sc.replicaServerID()
+		if sc.dumpCmd.Load() == comBinlogDump {
+			command = commandBinlogDump
+		}
+	}
+	if r.procs != nil {
+		id := uint32(c.ConnectionID)
+		r.procs.set(id, command, "")
+		defer r.procs.clear(id)
+		req.OnState = func(st string) { r.procs.setState(id, st) }
 	}
 	if gtids != nil {
 		set, err := binlog.ParseGTIDSet(gtids.String())

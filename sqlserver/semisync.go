@@ -48,7 +48,7 @@ func newSemisync(cfg Config, log *logrus.Entry) (*sysvars.State, error) {
 // installPlugins builds the plugins registry on the analyzer's account database and puts
 // information_schema.PLUGINS into the analyzer's catalog. GMS builds information_schema from
 // a package-level table list, so the catalog's copy is rebuilt after the registry's table is
-// added to it (gms-notes §7).
+// added to it (docs/gms-notes.md §7).
 func (s *Server) installPlugins(a *analyzer.Analyzer) {
 	var store plugins.Store
 	if s.cfg.DataDir != "" {
@@ -61,6 +61,8 @@ func (s *Server) installPlugins(a *analyzer.Analyzer) {
 		Log:        s.log,
 	})
 	information_schema.NewInformationSchemaTablesToAdd[information_schema.PluginsTableName] = s.plugins.InformationSchemaTable()
+	information_schema.NewInformationSchemaTablesToAdd[replicasTableName] = s.replicasTable()
+	information_schema.NewInformationSchemaTablesToAdd[information_schema.ProcessListTableName] = s.processListTable()
 	a.Catalog.InfoSchema = information_schema.NewInformationSchemaDatabase()
 }
 

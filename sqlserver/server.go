@@ -4,7 +4,7 @@
 // MySQL's error codes, and the fixes that make global-only system variables behave as in MySQL.
 //
 // GMS keeps system variables, status variables and the authorization factory in package globals,
-// so one process runs one Server at a time (gms-notes §6.1). New may be called again after the
+// so one process runs one Server at a time (docs/gms-notes.md §6.1). New may be called again after the
 // previous Server was closed, as unit tests do.
 package sqlserver
 
@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/semisyncd/semisyncd/binlog/vfs"
+	"github.com/semisyncd/semisyncd/metrics"
 	"github.com/semisyncd/semisyncd/plugins/semisync"
 	"github.com/semisyncd/semisyncd/replica"
 	"github.com/semisyncd/semisyncd/storage"
@@ -81,6 +82,9 @@ type Config struct {
 	// SkipReplicaStart keeps a configured replica stopped at start
 	// (skip_replica_start).
 	SkipReplicaStart bool
+	// MetricsAddr, when set, is host:port of the Prometheus endpoint (/metrics, package
+	// metrics); New fails when it cannot be bound. Empty: no endpoint, no metrics work.
+	MetricsAddr string
 	// FS is the file system the binlog and the relay log write through (nil: the real one).
 	// Tests inject faults with a vfs.Faulty.
 	FS vfs.FS
@@ -107,8 +111,11 @@ type Server struct {
 	source   *semisync.Source // nil without a binlog
 	replica  *replica.Replica // nil without a binlog
 	vars     *sysvars.State   // the semi-sync variables and status variables
+	status   *serverStatus    // the server status variables GMS does not keep (status.go)
+	procs    *processList     // the engine's process list with MySQL's Command/State (processlist.go)
 	plugins  *plugins.Registry
-	dirLock  *dirLock // the data directory's lock, held until Close
+	metrics  *metrics.Exporter // nil without Config.MetricsAddr
+	dirLock  *dirLock          // the data directory's lock, held until Close
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -190,7 +197,18 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 		return nil, err
 	}
 	s.engine = sqle.New(a, &sqle.Config{})
+	s.procs = newProcessList(s.engine.ProcessList)
+	s.engine.ProcessList = s.procs
+	removeStatusOverlay()
 	sysvars.InstallStatus(s.vars)
+	s.status = newServerStatus()
+	s.status.busy = s.procs.commandCount
+	installStatusOverlay(s.status)
+	s.vars.Subscribe(func(e sysvars.Event) {
+		if e.Kind == sysvars.StatusFlushed {
+			s.status.flush()
+		}
+	})
 	installShowVariables(a, func(id uint32) (string, bool) {
 		if s.handler == nil {
 			return "", false
@@ -200,6 +218,7 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 	installReadOnly(a, a.Catalog.MySQLDb)
 	s.registerSemisyncStatements()
 	s.registerCompatStatements()
+	s.registerProcessList()
 	if err := setupAccounts(s.engine, cfg.DataDir, cfg.User, cfg.Password); err != nil {
 		s.engine.Close()
 		return nil, err
@@ -212,9 +231,10 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 		}
 		s.repl = &replication{w: w, ck: ck, log: log.WithField("component", "dump"), serverID: cfg.ServerID,
 			mysqlDB: a.Catalog.MySQLDb, sessions: func() *server.SessionManager { return s.sessions },
-			replicas: map[uint32]replicaInfo{}}
+			replicas: map[uint32]replicaInfo{}, procs: s.procs}
 		a.Catalog.BinlogPrimaryController = s.repl
 		s.source = semisync.NewSource(log)
+		s.source.SetWaitObserver(s.procs.waitObserver)
 		w.AddObserver(s.source)
 		s.repl.SetDumpHooks(s.source)
 		s.registerBinlogStatements()
@@ -240,7 +260,7 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 		s.engine.Close()
 		return nil, fmt.Errorf("sqlserver: listen on %s: %w", addr, err)
 	}
-	l = &shimListener{Listener: l}
+	l = &shimListener{Listener: &statusListener{Listener: l, st: s.status}}
 	s.listener = l
 	if err := s.setupReplica(l.Addr().(*net.TCPAddr).Port); err != nil {
 		_ = l.Close()
@@ -250,10 +270,10 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 	}
 
 	// A server.Option, not server.InterceptorChain: it also captures the SessionManager, and
-	// the wrapper keeps implementing mysql.BinlogReplicaHandler (gms-notes §1.3).
+	// the wrapper keeps implementing mysql.BinlogReplicaHandler (docs/gms-notes.md §1.3).
 	wrap := func(e *sqle.Engine, sm *server.SessionManager, h mysql.Handler) (*sqle.Engine, *server.SessionManager, mysql.Handler) {
 		s.sessions = sm
-		s.handler = newHandler(h, log)
+		s.handler = newHandler(&statusHandler{Handler: h, st: s.status}, log)
 		s.handler.repl = s.repl
 		return e, sm, s.handler
 	}
@@ -268,6 +288,16 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 		_ = l.Close()
 		s.engine.Close()
 		return nil, fmt.Errorf("sqlserver: %w", err)
+	}
+	if cfg.MetricsAddr != "" {
+		if err := s.startMetrics(cfg.MetricsAddr); err != nil {
+			_ = l.Close()
+			s.engine.Close()
+			if s.repl != nil {
+				_ = s.repl.w.Close()
+			}
+			return nil, fmt.Errorf("sqlserver: metrics endpoint on %s: %w", cfg.MetricsAddr, err)
+		}
 	}
 	s.gms = gms
 	return s, nil
@@ -335,7 +365,7 @@ func (s *Server) Addr() string {
 func (s *Server) Engine() *sqle.Engine { return s.engine }
 
 // SessionManager returns GMS's session manager: the sessions of the open connections, e.g. for
-// a handler that needs a connection's session variables (gms-notes §1.2).
+// a handler that needs a connection's session variables (docs/gms-notes.md §1.2).
 func (s *Server) SessionManager() *server.SessionManager { return s.sessions }
 
 // Parser returns the server's parser, where extensions register statements the MySQL grammar
@@ -387,10 +417,45 @@ func (s *Server) Close() error {
 				s.log.WithError(err).Error("closing the binlog")
 			}
 		}
+		if s.metrics != nil {
+			_ = s.metrics.Close()
+		}
 		s.dirLock.release()
 		s.log.Info("stopped")
 	})
 	return nil
+}
+
+// startMetrics binds the Prometheus endpoint and connects it to the semi-sync source (commit
+// waits, ACK latencies, per-replica state) and the binlog (commit latency, bytes): it is
+// registered after the source, so a commit's latency includes its AFTER_COMMIT wait.
+func (s *Server) startMetrics(addr string) error {
+	var replicas func() []semisync.ReplicaState
+	if s.source != nil {
+		replicas = s.source.Replicas
+	}
+	e := metrics.New(replicas)
+	if err := e.Listen(addr, s.log); err != nil {
+		return err
+	}
+	s.metrics = e
+	if s.source != nil {
+		s.source.SetMetricsObservers(e.ObserveCommitWait, e.ObserveAckLatency)
+	}
+	if s.repl != nil {
+		s.repl.w.AddObserver(e)
+	}
+	s.log.WithField("addr", e.Addr()).Info("metrics endpoint listening")
+	return nil
+}
+
+// MetricsAddr is the metrics endpoint's address (the real port when Config.MetricsAddr had
+// port 0), or "" without one.
+func (s *Server) MetricsAddr() string {
+	if s.metrics == nil {
+		return ""
+	}
+	return s.metrics.Addr()
 }
 
 // applyConfigVariables sets the system variables that come from the configuration.

@@ -50,6 +50,8 @@ type shimConn struct {
 	pending  []byte // transformed bytes not yet returned by Read
 	passLeft int    // payload bytes of the current packet still to pass through
 	serverID atomic.Uint32
+	quit     atomic.Bool   // the client sent COM_QUIT (else its end counts in Aborted_clients)
+	dumpCmd  atomic.Uint32 // the dump command the client sent (0x12 or 0x1e), before rewriting
 }
 
 func (c *shimConn) replicaServerID() uint32 { return c.serverID.Load() }
@@ -100,13 +102,15 @@ func (c *shimConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// inspect records server ids and rewrites dump commands, and applies rewriteQuery to the
-// statement of a COM_STMT_PREPARE: vitess parses it with its own grammar before any handler
-// sees it, so the parser's rewrite comes too late for prepared statements.
+// inspect records server ids and COM_QUIT, rewrites dump commands, and applies rewriteQuery
+// to the statement of a COM_STMT_PREPARE: vitess parses it with its own grammar before any
+// handler sees it, so the parser's rewrite comes too late for prepared statements.
 func (c *shimConn) inspect(p []byte) []byte {
 	switch p[0] {
 	case comStmtPrepare:
 		copy(p[1:], rewriteQuery(string(p[1:]))) // same length
+	case mysql.ComQuit:
+		c.quit.Store(true)
 	case comRegisterSlave:
 		if len(p) >= 5 {
 			c.serverID.Store(binary.LittleEndian.Uint32(p[1:]))
@@ -121,6 +125,7 @@ func (c *shimConn) inspect(p []byte) []byte {
 		sid := binary.LittleEndian.Uint32(p[7:])
 		name := p[11:]
 		c.serverID.Store(sid)
+		c.dumpCmd.Store(comBinlogDump)
 		out := []byte{comBinlogDumpGTID}
 		out = binary.LittleEndian.AppendUint16(out, flags&^binlogThroughGTID)
 		out = binary.LittleEndian.AppendUint32(out, sid)
@@ -135,6 +140,7 @@ func (c *shimConn) inspect(p []byte) []byte {
 			return p
 		}
 		c.serverID.Store(binary.LittleEndian.Uint32(p[3:]))
+		c.dumpCmd.Store(comBinlogDumpGTID)
 		flags := binary.LittleEndian.Uint16(p[1:]) &^ binlogDumpNonBlock
 		nameLen := int(binary.LittleEndian.Uint32(p[7:]))
 		if 11+nameLen+8+4 <= len(p) && flags&binlogThroughGTID == 0 {

@@ -5,7 +5,7 @@ package sqlserver
 // GMS copies every system variable into a session when the session starts and builds a bare
 // @@x, and SHOW [SESSION] VARIABLES, from that copy. For a variable that exists only at global
 // scope (max_connections, read_only, server_id, …) this means SET GLOBAL is invisible to every
-// session that already exists (gms-notes §6.1). MySQL shows the new value everywhere at once.
+// session that already exists (docs/gms-notes.md §6.1). MySQL shows the new value everywhere at once.
 //
 // Two mechanisms fix it, both through GMS extension points rather than patches:
 //

@@ -5,7 +5,7 @@
 //
 // # Families
 //
-// MySQL 8.0 ships the same two plugins under two names (spec/semisync.md §1.1, §3.5): the
+// MySQL 8.0 ships the same two plugins under two names (docs/semisync.md §1.1, §3.5): the
 // source plugin as rpl_semi_sync_source (variables rpl_semi_sync_source_*) or, deprecated,
 // rpl_semi_sync_master (rpl_semi_sync_master_*), and the replica plugin as
 // rpl_semi_sync_replica or rpl_semi_sync_slave. A Family is one of these four. At most one

@@ -21,7 +21,7 @@ type SourceConfig struct {
 }
 
 // SourceStatus holds the source plugin's status variables (Rpl_semi_sync_source_* or
-// Rpl_semi_sync_master_*, spec §2). The semi-sync runtime owns every field and updates it with
+// Rpl_semi_sync_master_*, docs/semisync.md §2). The semi-sync runtime owns every field and updates it with
 // atomic operations, or keeps its own and copies them here in the function SetStatusRefresh
 // installs; SHOW STATUS reads them. sysvars itself only resets: INSTALL PLUGIN zeroes YesTx and
 // NoTx, FLUSH STATUS zeroes YesTx, NoTx, NoTimes, TimefuncFailures and WaitPosBacktraverse,
@@ -205,7 +205,7 @@ func (s *State) Uninstall(f Family) {
 	s.notify(Event{Kind: Uninstalled, Family: f})
 }
 
-// FlushStatus resets what FLUSH STATUS resets in MySQL (spec §2.1, §2.3): the plain counters
+// FlushStatus resets what FLUSH STATUS resets in MySQL (docs/semisync.md §2.1, §2.3): the plain counters
 // yes_tx, no_tx, no_times, timefunc_failures and wait_pos_backtraverse. The others are
 // computed by functions in MySQL and keep their values. Subscribers then receive a
 // StatusFlushed event.

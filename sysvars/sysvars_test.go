@@ -33,7 +33,7 @@ func mustVar(t *testing.T, name string) variable {
 }
 
 // TestConvert checks every kind of variable against the values MySQL accepts, clamps and
-// refuses (spec §1.3–§1.5; reference/mariadb/plugins_and_errors.txt where MySQL agrees).
+// refuses (docs/semisync.md §1.3–§1.5; testdata/mariadb/plugins_and_errors.txt where MySQL agrees).
 func TestConvert(t *testing.T) {
 	dec := func(s string) *apd.Decimal {
 		d, _, err := apd.NewFromString(s)

@@ -93,7 +93,7 @@ func (f Family) VariableName(v Var) string {
 // Var identifies one semi-sync system variable independently of its family's naming.
 type Var int
 
-// The variables of the source plugin, then those of the replica plugin (spec §1.3, §1.4).
+// The variables of the source plugin, then those of the replica plugin (docs/semisync.md §1.3, §1.4).
 const (
 	SourceEnabled             Var = iota // …_enabled: BOOL, OFF
 	SourceTimeout                        // …_timeout: ULONG milliseconds, 10000

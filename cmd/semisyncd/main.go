@@ -90,6 +90,7 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{Name: "plugin-load", EnvVars: env("PLUGIN_LOAD"), Usage: "plugins to load at start for this run only, as mysqld's: name=library;… or library;…"},
 		&cli.StringSliceFlag{Name: "plugin-load-add", EnvVars: env("PLUGIN_LOAD_ADD"), Usage: "more plugins to load at start for this run only; repeatable"},
 		&cli.StringFlag{Name: "plugin-dir", Value: sqlserver.DefaultPluginDir, EnvVars: env("PLUGIN_DIR"), Usage: "@@plugin_dir (the four semi-sync plugins are built in; nothing is loaded from it)"},
+		&cli.StringFlag{Name: "metrics-addr", EnvVars: env("METRICS_ADDR"), Usage: "host:port of a Prometheus /metrics endpoint (commit wait and latency histograms, per-replica ACK latency and lag); unset: none"},
 		&cli.BoolFlag{Name: "read-only", EnvVars: env("READ_ONLY"), Usage: "start with @@read_only ON: writes need SUPER or CONNECTION_ADMIN"},
 		&cli.BoolFlag{Name: "super-read-only", EnvVars: env("SUPER_READ_ONLY"), Usage: "start with @@super_read_only (and @@read_only) ON: no account may write; replication applies"},
 		&cli.BoolFlag{Name: "skip-replica-start", Aliases: []string{"skip-slave-start"}, EnvVars: env("SKIP_REPLICA_START"), Usage: "do not start a configured replica's threads at start (@@skip_replica_start)"},
@@ -212,6 +213,7 @@ func serve(c *cli.Context) error {
 		SemisyncOptions: semisyncOptions(c),
 	}
 	cfg.SkipReplicaStart = c.Bool("skip-replica-start")
+	cfg.MetricsAddr = c.String("metrics-addr")
 	cfg.ReadOnly, cfg.SuperReadOnly = c.Bool("read-only"), c.Bool("super-read-only")
 	srv, err := sqlserver.New(cfg, backend, log)
 	if err != nil {

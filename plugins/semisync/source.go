@@ -41,9 +41,11 @@ type Source struct {
 
 	mu      sync.Mutex
 	t       *Tracker
+	book    replicaBook // per-replica dump and ACK state (replicas.go)
 	waiters map[uint64]chan Outcome
 	nextID  uint64
 
+	waitObs    atomic.Pointer[func(ctx context.Context, waiting bool)]
 	waitPoint  atomic.Int32
 	traceLevel atomic.Int64
 	active     atomic.Bool // the plugin is installed
@@ -122,7 +124,7 @@ func (s *Source) SetActive(on bool) {
 func (s *Source) SetEnabled(on bool) {
 	s.mu.Lock()
 	was := s.t.Config().Enabled
-	s.deliver(s.t.SetEnabled(on))
+	s.deliver(s.t.SetEnabled(on, time.Now()))
 	s.mu.Unlock()
 	if was == on {
 		return
@@ -141,12 +143,28 @@ func (s *Source) SetTimeout(d time.Duration) {
 
 // SetWaitNoReplica is rpl_semi_sync_source_wait_no_replica.
 func (s *Source) SetWaitNoReplica(on bool) {
-	s.do(func(t *Tracker) []Release { return t.SetWaitNoReplica(on) })
+	s.do(func(t *Tracker) []Release { return t.SetWaitNoReplica(on, time.Now()) })
 }
 
 // SetWaitCount is rpl_semi_sync_source_wait_for_replica_count.
 func (s *Source) SetWaitCount(n int) {
 	s.do(func(t *Tracker) []Release { return t.SetWaitCount(n, time.Now()) })
+}
+
+// SetWaitObserver installs f, told when a commit starts (true) and stops
+// (false) waiting for an ACK, with the commit's context: the process list
+// shows the session in State "Waiting for semi-sync ACK from replica"
+// meanwhile. f must not block.
+func (s *Source) SetWaitObserver(f func(ctx context.Context, waiting bool)) { s.waitObs.Store(&f) }
+
+// SetMetricsObservers installs f, told the length of each commit wait counted in tx_waits,
+// and ack, told each replica's ACK latency (the metrics endpoint). Both run under the
+// source's lock and must not block.
+func (s *Source) SetMetricsObservers(f func(time.Duration), ack func(serverID uint32, d time.Duration)) {
+	s.mu.Lock()
+	s.t.OnTxWait = f
+	s.book.onAckLatency = ack
+	s.mu.Unlock()
 }
 
 // SetWaitPoint is rpl_semi_sync_source_wait_point.
@@ -165,7 +183,7 @@ func (s *Source) FlushStatus() { s.do(func(t *Tracker) []Release { t.ResetFlusha
 
 // Shutdown releases every waiting commit; later commits do not wait.
 func (s *Source) Shutdown() {
-	s.do(func(t *Tracker) []Release { return t.Shutdown() })
+	s.do(func(t *Tracker) []Release { return t.Shutdown(time.Now()) })
 }
 
 // Appended implements binlog.Observer.
@@ -216,6 +234,10 @@ func (s *Source) wait(ctx context.Context, end binlog.Position) Outcome {
 	if s.trace(TraceDetail) {
 		s.log.WithFields(logrus.Fields{"binlog_file": end.File, "pos": end.Pos}).Debug("waiting for semi-sync ACK")
 	}
+	if obs := s.waitObs.Load(); obs != nil && *obs != nil {
+		(*obs)(ctx, true)
+		defer (*obs)(ctx, false)
+	}
 
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -237,6 +259,9 @@ func (s *Source) wait(ctx context.Context, end binlog.Position) Outcome {
 
 // DumpStarted implements binlog.DumpHooks.
 func (s *Source) DumpStarted(serverID uint32, semiSync bool, start binlog.Position) {
+	s.mu.Lock()
+	s.book.started(serverID, semiSync, start)
+	s.mu.Unlock()
 	if !semiSync {
 		return
 	}
@@ -247,11 +272,14 @@ func (s *Source) DumpStarted(serverID uint32, semiSync bool, start binlog.Positi
 
 // DumpEnded implements binlog.DumpHooks.
 func (s *Source) DumpEnded(serverID uint32, semiSync bool) {
+	s.mu.Lock()
+	s.book.ended(serverID)
+	s.mu.Unlock()
 	if !semiSync {
 		return
 	}
 	s.log.WithField("replica_server_id", serverID).Info("Stop semi-sync binlog_dump to replica")
-	s.do(func(t *Tracker) []Release { return t.Disconnect(serverID) })
+	s.do(func(t *Tracker) []Release { return t.Disconnect(serverID, time.Now()) })
 }
 
 // WantAck implements binlog.DumpHooks.
@@ -261,7 +289,9 @@ func (s *Source) WantAck(serverID uint32, end binlog.Position, txEnd bool) bool 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.t.WantAck(end, txEnd)
+	flag := s.t.WantAck(end, txEnd)
+	s.book.sentEvent(serverID, end, txEnd, flag, time.Now())
+	return flag
 }
 
 // Acked implements binlog.DumpHooks.
@@ -269,7 +299,19 @@ func (s *Source) Acked(serverID uint32, pos binlog.Position) {
 	if s.trace(TraceDetail) {
 		s.log.WithFields(logrus.Fields{"replica_server_id": serverID, "binlog_file": pos.File, "pos": pos.Pos}).Debug("semi-sync ACK")
 	}
-	s.do(func(t *Tracker) []Release { return t.Ack(serverID, pos, time.Now()) })
+	s.do(func(t *Tracker) []Release {
+		now := time.Now()
+		s.book.ack(serverID, pos, now)
+		return t.Ack(serverID, pos, now)
+	})
+}
+
+// Replicas returns the state of every replica that has dumped since the start, by server_id
+// (information_schema.RPL_SEMI_SYNC_SOURCE_REPLICAS).
+func (s *Source) Replicas() []ReplicaState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.book.states()
 }
 
 // Flagged implements binlog.DumpHooks (net_waits).

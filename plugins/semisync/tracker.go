@@ -45,7 +45,7 @@ type Release struct {
 	Outcome Outcome
 }
 
-// Counters are the tracker's status counters (MySQL's meaning, spec §2.2).
+// Counters are the tracker's status counters (MySQL's meaning, docs/semisync.md §2.2).
 type Counters struct {
 	YesTx, NoTx, NoTimes, TimefuncFailures, WaitPosBacktraverse uint64
 	TxWaits, TxWaitTimeMicros                                   uint64
@@ -97,6 +97,8 @@ type Tracker struct {
 
 	// Log receives MySQL's log lines for state changes (may be nil).
 	Log func(msg string, fields map[string]interface{})
+	// OnTxWait, when set, is told each wait counted in tx_waits, with its length.
+	OnTxWait func(time.Duration)
 }
 
 // NewTracker returns a tracker with the given configuration; status is ON
@@ -196,17 +198,25 @@ func (t *Tracker) NextDeadline() (time.Time, bool) {
 	return d, !d.IsZero()
 }
 
-// Tick handles time passing: a waiter past its deadline times out, which
-// switches semi-sync OFF and releases every waiter as not acknowledged.
+// Tick handles time passing: the waiter with the earliest deadline, if
+// that deadline has passed, times out, which switches semi-sync OFF and
+// releases every waiter as not acknowledged. As in MySQL's
+// ReplSemiSyncMaster::commitTrx, the waiter whose own timer expired is not
+// counted in tx_waits/tx_wait_time; every other waiter is woken by the
+// switch-off broadcast and is.
 func (t *Tracker) Tick(now time.Time) []Release {
+	var expired *waiter
 	for _, w := range t.waiters {
-		if !now.Before(w.deadline) {
-			t.log(fmt.Sprintf("Timeout waiting for reply of binlog (file: %s, pos: %d), semi-sync up to file %s, position %d.",
-				w.pos.File, w.pos.Pos, t.replyPos.File, t.replyPos.Pos), nil)
-			return t.switchOff("timeout")
+		if !now.Before(w.deadline) && (expired == nil || w.deadline.Before(expired.deadline)) {
+			expired = w
 		}
 	}
-	return nil
+	if expired == nil {
+		return nil
+	}
+	t.log(fmt.Sprintf("Timeout waiting for reply of binlog (file: %s, pos: %d), semi-sync up to file %s, position %d.",
+		expired.pos.File, expired.pos.Pos, t.replyPos.File, t.replyPos.Pos), nil)
+	return t.switchOff("timeout", now, expired)
 }
 
 // Cancel ends the wait of id (KILL QUERY / KILL CONNECTION): it is
@@ -278,18 +288,28 @@ func (t *Tracker) reportReply(pos Position, now time.Time) []Release {
 		w := t.waiters[0]
 		t.waiters = t.waiters[1:]
 		t.waiterDone()
-		waited := now.Sub(w.start)
-		if waited < 0 {
-			t.counters.TimefuncFailures++
-		} else {
-			t.counters.TxWaits++
-			t.counters.TxWaitTimeMicros += uint64(waited.Microseconds())
-		}
+		t.countWoken(w, now)
 		t.counters.YesTx++
 		out = append(out, Release{ID: w.id, Outcome: Yes})
 	}
 	t.recomputeWaitPos()
 	return out
+}
+
+// countWoken counts a waiter woken before its own timer expired (by an ACK
+// or a switch-off broadcast): tx_waits and tx_wait_time, or
+// timefunc_failures when the clock went back (MySQL's getWaitTime < 0).
+func (t *Tracker) countWoken(w *waiter, now time.Time) {
+	waited := now.Sub(w.start)
+	if waited < 0 {
+		t.counters.TimefuncFailures++
+		return
+	}
+	t.counters.TxWaits++
+	t.counters.TxWaitTimeMicros += uint64(waited.Microseconds())
+	if t.OnTxWait != nil {
+		t.OnTxWait(waited)
+	}
 }
 
 func (t *Tracker) recomputeWaitPos() {
@@ -310,8 +330,10 @@ func (t *Tracker) trySwitchOn(pos Position) {
 }
 
 // switchOff turns semi-sync OFF and releases every waiter as not
-// acknowledged.
-func (t *Tracker) switchOff(reason string) []Release {
+// acknowledged (no_tx). It is MySQL's switch_off broadcast: each waiter
+// other than expired (the one whose own timeout caused it, may be nil)
+// wakes from its wait at now and is counted in tx_waits/tx_wait_time.
+func (t *Tracker) switchOff(reason string, now time.Time, expired *waiter) []Release {
 	t.on = false
 	t.counters.NoTimes++
 	t.hasWaitPos, t.hasReply = false, false
@@ -320,6 +342,9 @@ func (t *Tracker) switchOff(reason string) []Release {
 	t.log("Semi-sync replication switched OFF.", map[string]interface{}{"reason": reason})
 	var out []Release
 	for _, w := range t.waiters {
+		if w != expired {
+			t.countWoken(w, now)
+		}
 		t.counters.NoTx++
 		t.waiterDone()
 		out = append(out, Release{ID: w.id, Outcome: No})
@@ -339,10 +364,10 @@ func (t *Tracker) Connect(serverID uint32, start Position, now time.Time) []Rele
 	return t.Ack(serverID, start, now)
 }
 
-// Disconnect uncounts a dump. Falling below the replica count switches
-// semi-sync OFF when wait_no_replica is OFF or the server is shutting
-// down.
-func (t *Tracker) Disconnect(serverID uint32) []Release {
+// Disconnect uncounts a dump at now. Falling to one below the replica
+// count switches semi-sync OFF when wait_no_replica is OFF or the server
+// is shutting down (MySQL's ReplSemiSyncMaster::remove_slave).
+func (t *Tracker) Disconnect(serverID uint32, now time.Time) []Release {
 	if t.clients[serverID] > 0 {
 		t.clients[serverID]--
 		if t.clients[serverID] == 0 {
@@ -351,19 +376,20 @@ func (t *Tracker) Disconnect(serverID uint32) []Release {
 		t.counters.Clients--
 	}
 	if t.cfg.Enabled && t.on && t.counters.Clients == t.cfg.WaitCount-1 && (!t.cfg.WaitNoReplica || t.shuttingDown) {
-		return t.switchOff("replica disconnected")
+		return t.switchOff("replica disconnected", now, nil)
 	}
 	return nil
 }
 
-// SetEnabled turns rpl_semi_sync_source_enabled on or off. Disabling
-// releases every waiter (no_tx); enabling starts with cleared positions.
-func (t *Tracker) SetEnabled(on bool) []Release {
+// SetEnabled turns rpl_semi_sync_source_enabled on or off at now.
+// Disabling releases every waiter (no_tx, and tx_waits: they are woken by
+// the switch-off); enabling starts with cleared positions.
+func (t *Tracker) SetEnabled(on bool, now time.Time) []Release {
 	if on == t.cfg.Enabled {
 		return nil
 	}
 	if !on {
-		out := t.switchOff("disabled")
+		out := t.switchOff("disabled", now, nil)
 		t.cfg.Enabled = false
 		t.hasCommit = false
 		return out
@@ -379,29 +405,40 @@ func (t *Tracker) SetEnabled(on bool) []Release {
 // from now on.
 func (t *Tracker) SetTimeout(d time.Duration) { t.cfg.Timeout = d }
 
-// SetWaitNoReplica changes rpl_semi_sync_source_wait_no_replica: ON while
-// OFF forces semi-sync ON; OFF with fewer clients than needed switches it
-// OFF.
-func (t *Tracker) SetWaitNoReplica(on bool) []Release {
+// SetWaitNoReplica changes rpl_semi_sync_source_wait_no_replica at now.
+// Only a change of value acts (MySQL's
+// fix_rpl_semi_sync_source_wait_no_replica): setting the value it already
+// has does nothing, so re-applying ON does not switch a timed-out source
+// back ON. A change to ON while OFF (and enabled) forces semi-sync ON; a
+// change to OFF switches it OFF only when no semi-sync replica is
+// connected (ReplSemiSyncMaster::set_wait_no_replica) — a quorum lost
+// with replicas still connected is handled when one leaves (Disconnect).
+func (t *Tracker) SetWaitNoReplica(on bool, now time.Time) []Release {
+	if on == t.cfg.WaitNoReplica {
+		return nil
+	}
 	t.cfg.WaitNoReplica = on
-	if !t.cfg.Enabled {
+	if on {
+		if !t.on && t.cfg.Enabled {
+			t.on = true
+		}
 		return nil
 	}
-	if on && !t.on {
-		t.on = true
-		return nil
-	}
-	if !on && t.on && t.counters.Clients < t.cfg.WaitCount {
-		return t.switchOff("no replicas")
+	if t.counters.Clients == 0 && t.Status() {
+		return t.switchOff("no replicas", now, nil)
 	}
 	return nil
 }
 
 // SetWaitCount changes wait_for_replica_count; lowering it may release
-// waiters at once.
+// waiters at once. Setting the value it already has does nothing (MySQL's
+// AckContainer::resize returns at once for an unchanged size).
 func (t *Tracker) SetWaitCount(n int, now time.Time) []Release {
 	if n < 1 {
 		n = 1
+	}
+	if n == t.cfg.WaitCount {
+		return nil
 	}
 	t.cfg.WaitCount = n
 	if q, ok := t.quorum(); ok {
@@ -411,9 +448,11 @@ func (t *Tracker) SetWaitCount(n int, now time.Time) []Release {
 }
 
 // WantAck decides the ACK-requested flag of an event sent to a semi-sync
-// replica: with status ON, the end of a transaction not yet acknowledged;
-// while OFF (but enabled), any event at or past the last commit, so a
-// caught-up replica's ACK can switch semi-sync back ON.
+// replica, as MySQL's ReplSemiSyncMaster::updateSyncHeader does for every
+// event: with status ON, the end of a transaction binlogged while ON that
+// is past the acknowledged position and at or past the smallest position
+// a session waits for; while OFF (but enabled), any event at or past the
+// last commit, so a caught-up replica's ACK can switch semi-sync back ON.
 func (t *Tracker) WantAck(end Position, txEnd bool) bool {
 	if !t.cfg.Enabled {
 		return false
@@ -425,12 +464,16 @@ func (t *Tracker) WantAck(end Position, txEnd bool) bool {
 		if t.hasReply && end.Compare(t.replyPos) <= 0 {
 			return false
 		}
+		if t.hasWaitPos && end.Compare(t.waitPos) < 0 {
+			return false
+		}
 		return t.isActive(end)
 	}
 	return !t.hasCommit || end.Compare(t.commitPos) >= 0
 }
 
-// Flagged counts an ACK-requested event sent (net_waits).
+// Flagged counts an ACK-requested event sent and flushed (net_waits, as
+// MySQL's ReplSemiSyncMaster::readSlaveReply counts each flagged event).
 func (t *Tracker) Flagged() { t.counters.NetWaits++ }
 
 // Reset is RESET MASTER: positions and counters cleared (clients and
@@ -460,12 +503,12 @@ func (t *Tracker) ResetFlushable() {
 // ResetInstalled zeroes yes_tx and no_tx, as installing the plugin does.
 func (t *Tracker) ResetInstalled() { t.counters.YesTx, t.counters.NoTx = 0, 0 }
 
-// Shutdown releases every waiter (the server is stopping).
-func (t *Tracker) Shutdown() []Release {
+// Shutdown releases every waiter at now (the server is stopping).
+func (t *Tracker) Shutdown(now time.Time) []Release {
 	t.shuttingDown = true
 	if len(t.waiters) == 0 {
 		return nil
 	}
 	t.log("SEMISYNC: Forced shutdown. Some updates might not be replicated.", nil)
-	return t.switchOff("shutdown")
+	return t.switchOff("shutdown", now, nil)
 }

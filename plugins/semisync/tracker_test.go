@@ -151,11 +151,11 @@ func run(t *testing.T, tr **Tracker, line string) string {
 	case "connect":
 		rel = (*tr).Connect(uint32(num(m["id"])), pos(m["start"]), at(m))
 	case "disconnect":
-		rel = (*tr).Disconnect(uint32(num(m["id"])))
+		rel = (*tr).Disconnect(uint32(num(m["id"])), at(m))
 	case "enable":
-		rel = (*tr).SetEnabled(fields[1] == "on")
+		rel = (*tr).SetEnabled(fields[1] == "on", at(m))
 	case "wait-no-replica":
-		rel = (*tr).SetWaitNoReplica(fields[1] == "on")
+		rel = (*tr).SetWaitNoReplica(fields[1] == "on", at(m))
 	case "wait-count":
 		rel = (*tr).SetWaitCount(num(m["n"]), at(m))
 	case "timeout":
@@ -169,7 +169,7 @@ func run(t *testing.T, tr **Tracker, line string) string {
 	case "flush-status":
 		(*tr).ResetFlushable()
 	case "shutdown":
-		rel = (*tr).Shutdown()
+		rel = (*tr).Shutdown(at(m))
 	default:
 		t.Fatalf("unknown command %q", line)
 	}

@@ -1,0 +1,591 @@
+package sqlserver
+
+import (
+	"context"
+	"net"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+)
+
+// Server status variables that GMS declares but never moves, kept here as MySQL 8.0 keeps them.
+//
+// GMS's registry (sql.StatusVariables) lists every MySQL status variable, but Uptime, Queries,
+// Bytes_sent and most Com_* stay 0, and it lists both validate_password.dictionary_file_* and
+// the pre-8.0.18 validate_password_dictionary_file_*, which mysqld_exporter maps to one metric
+// name (a scrape then fails). serverStatus counts what the server does — from the wire (bytes,
+// COM_QUIT), from the commands the handler serves (statements by kind) and from the clock —
+// and statusOverlay shows those values in place of GMS's, over whatever registry is installed
+// (sysvars' one, which adds the Rpl_semi_sync_* variables).
+//
+// Scope: the values are global (SHOW GLOBAL STATUS, what monitoring reads); SHOW SESSION STATUS
+// keeps GMS's per-session counters. Cost: one atomic add per read/write on a socket and per
+// statement.
+type serverStatus struct {
+	started atomic.Int64 // unix nanos of the start
+	flushed atomic.Int64 // unix nanos of the last FLUSH STATUS (0: never)
+
+	bytesSent, bytesReceived atomic.Uint64
+	questions, queries       atomic.Uint64
+	abortedClients           atomic.Uint64
+	threadsCreated           atomic.Uint64
+
+	com map[string]*atomic.Uint64 // Com_* by name: the names GMS lists, fixed at start
+
+	// busy counts the connections that run without a statement GMS knows of (dumps): MySQL
+	// counts them in Threads_running. Nil: none.
+	busy func() uint64
+}
+
+func newServerStatus() *serverStatus {
+	st := &serverStatus{com: map[string]*atomic.Uint64{}}
+	st.started.Store(time.Now().UnixNano())
+	if sql.StatusVariables != nil {
+		for name := range baseStatus(sql.StatusVariables).NewGlobalMap() {
+			if strings.HasPrefix(name, "Com_") {
+				st.com[name] = new(atomic.Uint64)
+			}
+		}
+	}
+	return st
+}
+
+// countCom adds one to each named Com_* counter that exists.
+func (st *serverStatus) countCom(names ...string) {
+	for _, n := range names {
+		if c, ok := st.com[n]; ok {
+			c.Add(1)
+		}
+	}
+}
+
+// statement counts one statement a client sent (Questions, Queries, its Com_*).
+func (st *serverStatus) statement(text string) {
+	st.questions.Add(1)
+	st.queries.Add(1)
+	st.countCom(comNames(text)...)
+}
+
+// flush is FLUSH STATUS: Uptime_since_flush_status starts again.
+func (st *serverStatus) flush() { st.flushed.Store(time.Now().UnixNano()) }
+
+// value returns the value statusOverlay shows for name in place of GMS's, if it has one.
+func (st *serverStatus) value(name string) (any, bool) {
+	switch name {
+	case "Uptime", "Uptime_since_flush_status":
+		now := time.Now()
+		since := time.Unix(0, st.started.Load())
+		if f := st.flushed.Load(); name == "Uptime_since_flush_status" && f > since.UnixNano() {
+			since = time.Unix(0, f)
+		}
+		return uint64(now.Sub(since) / time.Second), true
+	case "Bytes_sent":
+		return st.bytesSent.Load(), true
+	case "Bytes_received":
+		return st.bytesReceived.Load(), true
+	case "Questions":
+		return st.questions.Load(), true
+	case "Queries":
+		return st.queries.Load(), true
+	case "Aborted_clients":
+		return st.abortedClients.Load(), true
+	case "Threads_created":
+		return st.threadsCreated.Load(), true
+	case "Threads_cached":
+		return uint64(0), true
+	}
+	if c, ok := st.com[name]; ok {
+		return c.Load(), true
+	}
+	return nil, false
+}
+
+// hiddenStatus reports whether GMS's variable name is left out of SHOW STATUS: the
+// validate_password component's variables (the component is not there, as in a default MySQL
+// 8.0, and GMS lists them under both the component's and the old plugin's names).
+func hiddenStatus(name string) bool {
+	return strings.HasPrefix(strings.ToLower(name), "validate_password")
+}
+
+// statusOverlay is sql.StatusVariables with serverStatus's values.
+type statusOverlay struct {
+	inner sql.StatusVariableRegistry
+	st    *serverStatus
+}
+
+var _ sql.StatusVariableRegistry = (*statusOverlay)(nil)
+
+// baseStatus returns r without a statusOverlay on top.
+func baseStatus(r sql.StatusVariableRegistry) sql.StatusVariableRegistry {
+	for {
+		o, ok := r.(*statusOverlay)
+		if !ok {
+			return r
+		}
+		r = o.inner
+	}
+}
+
+// removeStatusOverlay takes the overlay off sql.StatusVariables (before another registry is
+// installed under it), so servers started one after another in a process do not stack them.
+func removeStatusOverlay() {
+	if sql.StatusVariables != nil {
+		sql.StatusVariables = baseStatus(sql.StatusVariables)
+	}
+}
+
+// installStatusOverlay puts st's values over the installed registry.
+func installStatusOverlay(st *serverStatus) {
+	sql.StatusVariables = &statusOverlay{inner: baseStatus(sql.StatusVariables), st: st}
+}
+
+// NewSessionMap implements sql.StatusVariableRegistry.
+func (o *statusOverlay) NewSessionMap() map[string]sql.StatusVarValue {
+	m := o.inner.NewSessionMap()
+	for name := range m {
+		if hiddenStatus(name) {
+			delete(m, name)
+		}
+	}
+	return m
+}
+
+// NewGlobalMap implements sql.StatusVariableRegistry.
+func (o *statusOverlay) NewGlobalMap() map[string]sql.StatusVarValue {
+	m := o.inner.NewGlobalMap()
+	for name := range m {
+		if hiddenStatus(name) {
+			delete(m, name)
+		}
+	}
+	for name, cur := range m {
+		if val, ok := o.st.value(name); ok {
+			m[name] = &sql.ImmutableStatusVarValue{Var: cur.Variable(), Val: val}
+		}
+	}
+	if cur, ok := m["Threads_running"]; ok && o.st.busy != nil {
+		if n, ok := cur.Value().(uint64); ok {
+			m["Threads_running"] = &sql.ImmutableStatusVarValue{Var: cur.Variable(), Val: n + o.st.busy()}
+		}
+	}
+	return m
+}
+
+// GetGlobal implements sql.StatusVariableRegistry.
+func (o *statusOverlay) GetGlobal(name string) (sql.StatusVariable, any, bool) {
+	if hiddenStatus(name) {
+		return nil, nil, false
+	}
+	v, val, ok := o.inner.GetGlobal(name)
+	if !ok {
+		return v, val, ok
+	}
+	if over, ok := o.st.value(v.GetName()); ok {
+		val = over
+	}
+	return v, val, true
+}
+
+// SetGlobal implements sql.StatusVariableRegistry.
+func (o *statusOverlay) SetGlobal(name string, val any) error { return o.inner.SetGlobal(name, val) }
+
+// IncrementGlobal implements sql.StatusVariableRegistry.
+func (o *statusOverlay) IncrementGlobal(name string, val int) { o.inner.IncrementGlobal(name, val) }
+
+// statusListener counts the bytes of every accepted connection.
+type statusListener struct {
+	net.Listener
+	st *serverStatus
+}
+
+func (l *statusListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.st.threadsCreated.Add(1)
+	return &countingConn{Conn: c, st: l.st}, nil
+}
+
+// countingConn adds what it reads and writes to Bytes_received and Bytes_sent.
+type countingConn struct {
+	net.Conn
+	st *serverStatus
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.st.bytesReceived.Add(uint64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.st.bytesSent.Add(uint64(n))
+	return n, err
+}
+
+// statusHandler counts the commands GMS's handler serves: Questions and Queries, Com_* by
+// statement kind, Com_stmt_* for prepared statements, Com_change_db for COM_INIT_DB, and
+// Aborted_clients for connections that end without COM_QUIT (as MySQL counts a client that
+// went away or was killed).
+type statusHandler struct {
+	mysql.Handler
+	st *serverStatus
+}
+
+var (
+	_ mysql.Handler              = (*statusHandler)(nil)
+	_ mysql.BinlogReplicaHandler = (*statusHandler)(nil)
+)
+
+// ConnectionClosed implements mysql.Handler.
+func (h *statusHandler) ConnectionClosed(c *mysql.Conn) {
+	if sc := shimOf(c); sc != nil && !sc.quit.Load() {
+		h.st.abortedClients.Add(1)
+	}
+	h.Handler.ConnectionClosed(c)
+}
+
+// ComInitDB implements mysql.Handler.
+func (h *statusHandler) ComInitDB(c *mysql.Conn, schemaName string) error {
+	h.st.questions.Add(1)
+	h.st.queries.Add(1)
+	h.st.countCom("Com_change_db")
+	return h.Handler.ComInitDB(c, schemaName)
+}
+
+// ComQuery implements mysql.Handler.
+func (h *statusHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
+	h.st.statement(query)
+	return h.Handler.ComQuery(ctx, c, query, callback)
+}
+
+// ComMultiQuery implements mysql.Handler: one statement of a multi-statement text per call.
+func (h *statusHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
+	h.st.statement(query)
+	return h.Handler.ComMultiQuery(ctx, c, query, callback)
+}
+
+// ComPrepare implements mysql.Handler.
+func (h *statusHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
+	h.st.queries.Add(1)
+	h.st.countCom("Com_stmt_prepare")
+	return h.Handler.ComPrepare(ctx, c, query, prepare)
+}
+
+// ComStmtExecute implements mysql.Handler: Com_stmt_execute and the statement's own Com_*.
+func (h *statusHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
+	h.st.countCom("Com_stmt_execute")
+	if prepare != nil {
+		h.st.statement(prepare.PrepareStmt)
+	} else {
+		h.st.questions.Add(1)
+		h.st.queries.Add(1)
+	}
+	return h.Handler.ComStmtExecute(ctx, c, prepare, callback)
+}
+
+// ComRegisterReplica implements mysql.BinlogReplicaHandler.
+func (h *statusHandler) ComRegisterReplica(c *mysql.Conn, replicaHost string, replicaPort uint16, replicaUser string, replicaPassword string) error {
+	if rh, ok := h.Handler.(mysql.BinlogReplicaHandler); ok {
+		return rh.ComRegisterReplica(c, replicaHost, replicaPort, replicaUser, replicaPassword)
+	}
+	return nil
+}
+
+// ComBinlogDumpGTID implements mysql.BinlogReplicaHandler.
+func (h *statusHandler) ComBinlogDumpGTID(c *mysql.Conn, logFile string, logPos uint64, gtidSet mysql.GTIDSet) error {
+	if rh, ok := h.Handler.(mysql.BinlogReplicaHandler); ok {
+		return rh.ComBinlogDumpGTID(c, logFile, logPos, gtidSet)
+	}
+	return nil
+}
+
+// leadingNoise is what precedes a statement's first keyword: spaces, comments, "(".
+var leadingNoise = regexp.MustCompile(`^(?:\s+|/\*.*?\*/|(?:--\s|#)[^\n]*(?:\n|$)|\()+`)
+
+// comAliases are the old names MySQL 8.0 keeps beside a renamed statement's counter.
+var comAliases = map[string]string{
+	"Com_show_replica_status": "Com_show_slave_status",
+	"Com_show_replicas":       "Com_show_slave_hosts",
+}
+
+// comNames returns the Com_* counters a statement moves, as MySQL 8.0 names them (both names
+// of a renamed statement: Com_replica_start and Com_slave_start). An empty statement is
+// Com_empty_query; a statement it does not know moves none.
+func comNames(text string) []string {
+	text = leadingNoise.ReplaceAllString(text, "")
+	if strings.TrimRight(text, "; \t\r\n") == "" {
+		return []string{"Com_empty_query"}
+	}
+	w := make([]string, 0, 4)
+	for _, f := range strings.FieldsFunc(text, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '(' || r == ';' || r == '`'
+	}) {
+		w = append(w, strings.ToUpper(f))
+		if len(w) == 4 {
+			break
+		}
+	}
+	word := func(i int) string {
+		if i < len(w) {
+			return w[i]
+		}
+		return ""
+	}
+	one := func(n string) []string { return []string{n} }
+	upper := strings.ToUpper(text)
+	switch word(0) {
+	case "SELECT", "WITH", "TABLE", "VALUES":
+		return one("Com_select")
+	case "INSERT":
+		if strings.Contains(upper, "SELECT") {
+			return one("Com_insert_select")
+		}
+		return one("Com_insert")
+	case "REPLACE":
+		if strings.Contains(upper, "SELECT") {
+			return one("Com_replace_select")
+		}
+		return one("Com_replace")
+	case "UPDATE":
+		return one("Com_update")
+	case "DELETE":
+		return one("Com_delete")
+	case "BEGIN":
+		return one("Com_begin")
+	case "START":
+		switch word(1) {
+		case "TRANSACTION":
+			return one("Com_begin")
+		case "SLAVE", "REPLICA":
+			return []string{"Com_replica_start", "Com_slave_start"}
+		}
+	case "STOP":
+		if word(1) == "SLAVE" || word(1) == "REPLICA" {
+			return []string{"Com_replica_stop", "Com_slave_stop"}
+		}
+	case "COMMIT":
+		return one("Com_commit")
+	case "ROLLBACK":
+		if word(1) == "TO" || (word(1) == "WORK" && word(2) == "TO") {
+			return one("Com_rollback_to_savepoint")
+		}
+		return one("Com_rollback")
+	case "SAVEPOINT":
+		return one("Com_savepoint")
+	case "RELEASE":
+		return one("Com_release_savepoint")
+	case "SET":
+		return one("Com_set_option")
+	case "USE":
+		return one("Com_change_db")
+	case "DO":
+		return one("Com_do")
+	case "CALL":
+		return one("Com_call_procedure")
+	case "PREPARE":
+		return one("Com_prepare_sql")
+	case "EXECUTE":
+		return one("Com_execute_sql")
+	case "DEALLOCATE":
+		return one("Com_dealloc_sql")
+	case "TRUNCATE":
+		return one("Com_truncate")
+	case "FLUSH":
+		return one("Com_flush")
+	case "KILL":
+		return one("Com_kill")
+	case "GRANT":
+		return one("Com_grant")
+	case "REVOKE":
+		return one("Com_revoke")
+	case "ANALYZE":
+		return one("Com_analyze")
+	case "OPTIMIZE":
+		return one("Com_optimize")
+	case "CHECK":
+		return one("Com_check")
+	case "CHECKSUM":
+		return one("Com_checksum")
+	case "HELP":
+		return one("Com_help")
+	case "LOAD":
+		return one("Com_load")
+	case "PURGE":
+		return one("Com_purge")
+	case "RESET":
+		return one("Com_reset")
+	case "EXPLAIN", "DESCRIBE", "DESC":
+		if word(1) == "SELECT" || word(1) == "" {
+			return one("Com_select")
+		}
+		return one("Com_show_fields")
+	case "LOCK":
+		return one("Com_lock_tables")
+	case "UNLOCK":
+		return one("Com_unlock_tables")
+	case "INSTALL":
+		if word(1) == "COMPONENT" {
+			return one("Com_install_component")
+		}
+		return one("Com_install_plugin")
+	case "UNINSTALL":
+		if word(1) == "COMPONENT" {
+			return one("Com_uninstall_component")
+		}
+		return one("Com_uninstall_plugin")
+	case "CHANGE":
+		if word(1) == "MASTER" || word(1) == "REPLICATION" && word(2) == "SOURCE" {
+			return []string{"Com_change_master", "Com_change_replication_source"}
+		}
+		if word(1) == "REPLICATION" && word(2) == "FILTER" {
+			return one("Com_change_repl_filter")
+		}
+	case "RENAME":
+		if word(1) == "USER" {
+			return one("Com_rename_user")
+		}
+		return one("Com_rename_table")
+	case "CREATE", "DROP", "ALTER":
+		return one(ddlCom(strings.ToLower(word(0)), w[1:]))
+	case "SHOW":
+		n := showCom(w[1:])
+		if a, ok := comAliases[n]; ok {
+			return []string{n, a}
+		}
+		return one(n)
+	}
+	return nil
+}
+
+// ddlCom names the Com_ counter of CREATE/DROP/ALTER (verb in lower case) of the object the
+// words after the verb name.
+func ddlCom(verb string, rest []string) string {
+	for len(rest) > 0 {
+		switch rest[0] {
+		case "OR", "REPLACE", "TEMPORARY", "UNIQUE", "FULLTEXT", "SPATIAL", "DEFINER", "SQL", "ALGORITHM", "ONLINE", "OFFLINE":
+			rest = rest[1:]
+			continue
+		}
+		break
+	}
+	obj := ""
+	if len(rest) > 0 {
+		obj = rest[0]
+	}
+	switch obj {
+	case "DATABASE", "SCHEMA":
+		return "Com_" + verb + "_db"
+	case "TABLE", "INDEX", "VIEW", "USER", "TRIGGER", "PROCEDURE", "FUNCTION", "EVENT", "ROLE", "SERVER", "TABLESPACE":
+		return "Com_" + verb + "_" + strings.ToLower(obj)
+	}
+	if strings.HasPrefix(obj, "DEFINER=") {
+		return "Com_" + verb + "_view"
+	}
+	return ""
+}
+
+// showCom names the Com_show_* counter of SHOW followed by words.
+func showCom(w []string) string {
+	for len(w) > 0 && (w[0] == "GLOBAL" || w[0] == "SESSION" || w[0] == "LOCAL" || w[0] == "FULL" || w[0] == "EXTENDED") {
+		w = w[1:]
+	}
+	at := func(i int) string {
+		if i < len(w) {
+			return w[i]
+		}
+		return ""
+	}
+	switch at(0) {
+	case "STATUS":
+		return "Com_show_status"
+	case "VARIABLES":
+		return "Com_show_variables"
+	case "DATABASES", "SCHEMAS":
+		return "Com_show_databases"
+	case "TABLES":
+		return "Com_show_tables"
+	case "TABLE":
+		return "Com_show_table_status"
+	case "COLUMNS", "FIELDS":
+		return "Com_show_fields"
+	case "INDEX", "INDEXES", "KEYS":
+		return "Com_show_keys"
+	case "PROCESSLIST":
+		return "Com_show_processlist"
+	case "WARNINGS":
+		return "Com_show_warnings"
+	case "ERRORS":
+		return "Com_show_errors"
+	case "GRANTS":
+		return "Com_show_grants"
+	case "PLUGINS":
+		return "Com_show_plugins"
+	case "ENGINES", "STORAGE":
+		return "Com_show_storage_engines"
+	case "CHARSET", "CHARACTER":
+		return "Com_show_charsets"
+	case "COLLATION":
+		return "Com_show_collations"
+	case "TRIGGERS":
+		return "Com_show_triggers"
+	case "EVENTS":
+		return "Com_show_events"
+	case "PRIVILEGES":
+		return "Com_show_privileges"
+	case "BINARY", "MASTER":
+		if at(0) == "MASTER" && at(1) == "STATUS" {
+			return "Com_show_master_status"
+		}
+		return "Com_show_binlogs"
+	case "BINLOG":
+		return "Com_show_binlog_events"
+	case "RELAYLOG":
+		return "Com_show_relaylog_events"
+	case "SLAVE", "REPLICA":
+		if at(1) == "HOSTS" {
+			return "Com_show_replicas"
+		}
+		return "Com_show_replica_status"
+	case "REPLICAS":
+		return "Com_show_replicas"
+	case "PROCEDURE":
+		return "Com_show_procedure_status"
+	case "FUNCTION":
+		return "Com_show_function_status"
+	case "ENGINE":
+		return "Com_show_engine_status"
+	case "OPEN":
+		return "Com_show_open_tables"
+	case "PROFILES":
+		return "Com_show_profiles"
+	case "PROFILE":
+		return "Com_show_profile"
+	case "CREATE":
+		switch at(1) {
+		case "DATABASE", "SCHEMA":
+			return "Com_show_create_db"
+		case "TABLE", "VIEW":
+			return "Com_show_create_table"
+		case "PROCEDURE":
+			return "Com_show_create_proc"
+		case "FUNCTION":
+			return "Com_show_create_func"
+		case "TRIGGER":
+			return "Com_show_create_trigger"
+		case "EVENT":
+			return "Com_show_create_event"
+		case "USER":
+			return "Com_show_create_user"
+		}
+	}
+	return ""
+}
