@@ -77,27 +77,6 @@ func bareTypeString(t sql.Type) string {
 	return columnTypeString(t, sql.Collation_Default)
 }
 
-// showProcessList builds SHOW PROCESSLIST with MySQL's Host for TCP clients: the client's
-// address and port ("127.0.0.1:52044"); GMS shows the account's host ("localhost"). Only Host
-// is changed here.
-func (b showVariablesBuilder) showProcessList(ctx *sql.Context, n *plan.ShowProcessList, r sql.Row) (sql.RowIter, error) {
-	rows, err := b.buildRows(ctx, n, r)
-	if err != nil {
-		return nil, err
-	}
-	for _, row := range rows {
-		if len(row) < 3 {
-			continue
-		}
-		if id, ok := row[0].(int64); ok {
-			if host, ok := b.hostOf(uint32(id)); ok {
-				row[2] = host
-			}
-		}
-	}
-	return sql.RowsToRowIter(rows...), nil
-}
-
 // buildRows builds n with GMS's builder and reads all its rows.
 func (b showVariablesBuilder) buildRows(ctx *sql.Context, n sql.Node, r sql.Row) ([]sql.Row, error) {
 	iter, err := b.base.Build(ctx, n, r)
