@@ -79,7 +79,7 @@ var compatCases = []compatCase{
 			"c\tint\tYES\t\tNULL\tSTORED GENERATED", "t\ttime\tYES\t\tNULL\t", "n\ttext\tYES\t\tNULL\t", "e\tenum('x','y')\tYES\t\ty\t"}},
 	{name: "information_schema.COLUMNS: generated columns, TIME",
 		query: "SELECT column_name, column_type, column_default, extra, generation_expression FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'gen' AND column_name IN ('b', 'c', 't') ORDER BY column_name",
-		want: []string{"b\tint\tNULL\tVIRTUAL GENERATED\t(`a` * 2)", "c\tint\tNULL\tSTORED GENERATED\t(`a` + 1)", "t\ttime\tNULL\t\t"}},
+		want:  []string{"b\tint\tNULL\tVIRTUAL GENERATED\t(`a` * 2)", "c\tint\tNULL\tSTORED GENERATED\t(`a` + 1)", "t\ttime\tNULL\t\t"}},
 	{name: "a value for a generated column is 3105", query: "INSERT INTO gen (id, a, b) VALUES (1, 1, 5)", wantErr: 3105, textOnly: true},
 	{name: "multi-row upsert: the first new id", setup: []string{"CREATE TABLE up (id int PRIMARY KEY AUTO_INCREMENT, k varchar(9) UNIQUE, v int)",
 		"INSERT INTO up (k, v) VALUES ('a', 1), ('b', 1)"},
