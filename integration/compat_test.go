@@ -294,3 +294,38 @@ func TestManyPlaceholders(t *testing.T) {
 		t.Fatalf("rows: %d, %v", n, err)
 	}
 }
+
+// TestZeroDatesParseTime: with go-sql-driver's parseTime, zero dates read as the zero
+// time.Time through both protocols (the binary protocol gave -0001-11-30).
+func TestZeroDatesParseTime(t *testing.T) {
+	srv := StartServer(t)
+	db := openDB(t, srv.DSN("")+"&parseTime=true")
+	mustExec(t, db, "CREATE DATABASE zd")
+	mustExec(t, db, "CREATE TABLE zd.t (id int PRIMARY KEY, d date, dt datetime, dt6 datetime(6), ts timestamp NULL)")
+	mustExec(t, db, "INSERT INTO zd.t VALUES (1, '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00', '0000-00-00 00:00:00'), (2, '2024-02-29', '2024-02-29 10:11:12', '2024-02-29 10:11:12.5', NULL)")
+	stmt, err := db.Prepare("SELECT d, dt, dt6, ts FROM zd.t WHERE id = ?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	for _, proto := range []string{"text", "binary"} {
+		var d, dt, dt6 time.Time
+		var ts sql.NullTime
+		var err error
+		if proto == "binary" {
+			err = stmt.QueryRow(1).Scan(&d, &dt, &dt6, &ts)
+		} else {
+			err = db.QueryRow("SELECT d, dt, dt6, ts FROM zd.t WHERE id = 1").Scan(&d, &dt, &dt6, &ts)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", proto, err)
+		}
+		if !d.IsZero() || !dt.IsZero() || !dt6.IsZero() || !ts.Valid || !ts.Time.IsZero() {
+			t.Errorf("%s: zero dates read %v %v %v %v", proto, d, dt, dt6, ts)
+		}
+		if err := stmt.QueryRow(2).Scan(&d, &dt, &dt6, &ts); err != nil || d.Format("2006-01-02") != "2024-02-29" ||
+			dt.Format(time.DateTime) != "2024-02-29 10:11:12" || dt6.Nanosecond() != 500000000 || ts.Valid {
+			t.Errorf("%s: dates read %v %v %v %v, %v", proto, d, dt, dt6, ts, err)
+		}
+	}
+}
