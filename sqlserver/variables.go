@@ -206,14 +206,15 @@ func installVariables(db *mysql_db.MySQLDb, hidden func(name string) bool) {
 func installShowVariables(a *analyzer.Analyzer) {
 	base := *a.ExecBuilder // GMS's own builder, without a priority builder: builds the rows
 	base.PriorityBuilder = nil
-	a.ExecBuilder.PriorityBuilder = showVariablesBuilder{base: &base}
+	a.ExecBuilder.PriorityBuilder = showVariablesBuilder{base: &base, catalog: a.Catalog}
 }
 
 // showVariablesBuilder is a priority exec builder: it handles session-scope plan.ShowVariables
 // and plan.ShowColumns (showcolumns.go), builds plans with a CAST to TIME with castTime
 // (casttime.go), and leaves every other node to GMS (by returning a nil iterator).
 type showVariablesBuilder struct {
-	base *rowexec.BaseBuilder
+	base    *rowexec.BaseBuilder
+	catalog *analyzer.Catalog
 }
 
 var _ sql.NodeExecBuilder = showVariablesBuilder{}
@@ -222,6 +223,9 @@ var _ sql.NodeExecBuilder = showVariablesBuilder{}
 func (b showVariablesBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, error) {
 	if sc, ok := n.(*plan.ShowColumns); ok {
 		return b.showColumns(ctx, sc, r)
+	}
+	if rt, ok := n.(*plan.ResolvedTable); ok && strings.EqualFold(rt.Name(), "columns") && rt.Database() != nil && strings.EqualFold(rt.Database().Name(), "information_schema") {
+		return b.informationSchemaColumns(ctx, rt, r)
 	}
 	if fixed, ok, err := withCastTime(ctx, n); err != nil || ok {
 		if err != nil {
