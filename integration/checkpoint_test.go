@@ -232,8 +232,8 @@ func TestCheckpointKillLoop(t *testing.T) {
 	mustExec(t, db, "CREATE DATABASE ck")
 	mustExec(t, db, "CREATE TABLE ck.t (id INT PRIMARY KEY, pad TEXT)")
 	var vals []string
-	for i := 0; i < 3000; i++ {
-		vals = append(vals, fmt.Sprintf("(%d, REPEAT('p', 200))", -1-i))
+	for i := 0; i < 500; i++ {
+		vals = append(vals, fmt.Sprintf("(%d, REPEAT('p', 50))", -1-i))
 	}
 	mustExec(t, db, "INSERT INTO ck.t VALUES "+strings.Join(vals, ","))
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
@@ -247,7 +247,10 @@ func TestCheckpointKillLoop(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		load := startInserts(ctx, db, "ck.t", 4, 100)
 		load.next.Store(int64(base))
-		time.Sleep(time.Duration(20+rng.Intn(80)) * time.Millisecond)
+		// Kill at a random moment once checkpoints are being written: with
+		// the minimum interval the next one is usually under way.
+		waitFor(t, 20*time.Second, "a checkpoint written under the load", func() bool { return len(logLines(srv, "checkpoint written")) > 0 })
+		time.Sleep(time.Duration(rng.Intn(40)) * time.Millisecond)
 		srv.Kill(t)
 		cancel()
 		load.wg.Wait()
