@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,25 +35,33 @@ import (
 //     durable). A damaged event followed by valid ones is corruption, not
 //     a crash, and the start stops, naming file and position.
 
-// RecoveredEvent is one event of a recovered transaction.
-type RecoveredEvent struct {
+// Transaction is one complete transaction read back from a binlog (by
+// recovery) or a relay log (by the replica's SQL thread): one type for
+// both, applied by one applier (replica.EngineApplier).
+type Transaction struct {
+	// GTID is "uuid:number", or empty for an anonymous transaction.
+	GTID string
+	// File is the binlog file the transaction comes from (for a replica,
+	// the source's), and End its end position there when known.
+	File string
+	End  uint64
+	// Events are the transaction's events after GTID and BEGIN.
+	Events []TxEvent
+}
+
+// TxEvent is one event of a Transaction: exactly one of Query, TableMap
+// and Rows is set. EndPos is its end position in File.
+type TxEvent struct {
+	EndPos   uint32
 	Query    *QueryEvent
 	TableMap *TableMapEvent
 	Rows     *RowsEvent
 }
 
-// RecoveredTx is one complete transaction read back from the binlog.
-type RecoveredTx struct {
-	GTID   GTIDEvent
-	File   string
-	End    uint64
-	Events []RecoveredEvent
-}
-
 // ErrCorrupt marks a binlog that recovery refuses to repair.
 var ErrCorrupt = errors.New("binlog: corrupt")
 
-func (w *Writer) recover(replay func(*RecoveredTx) error) error {
+func (w *Writer) recover(replay func(*Transaction) error) error {
 	vfs.RemoveTemps(w.fs, w.cfg.Dir, w.baseName()+".index", w.baseName()+purgeIndexSuffix)
 	if err := w.finishPurge(); err != nil {
 		return err
@@ -251,7 +260,7 @@ func holdsTransactions(path string) bool {
 
 // recoverPath scans one file, replaying its complete transactions; see the
 // recovery comment for what it does with a bad end.
-func (w *Writer) recoverPath(path, name string, first, last bool, from uint64, replay func(*RecoveredTx) error) error {
+func (w *Writer) recoverPath(path, name string, first, last bool, from uint64, replay func(*Transaction) error) error {
 	fr, err := OpenFile(path)
 	if err != nil {
 		if last && errors.Is(err, ErrTornEvent) {
@@ -270,8 +279,10 @@ func (w *Writer) recoverPath(path, name string, first, last bool, from uint64, r
 			return err
 		}
 	}
-	var tx *RecoveredTx
+	var tx *Transaction
+	var gtid GTIDEvent
 	var txStart uint64
+	inGroup := false // inside a BEGIN … COMMIT group
 	for {
 		ev, start, err := fr.Next()
 		if err == io.EOF {
@@ -302,7 +313,8 @@ func (w *Writer) recoverPath(path, name string, first, last bool, from uint64, r
 			if err != nil {
 				return fmt.Errorf("binlog: %s at %d: %w", name, start, err)
 			}
-			tx, txStart = &RecoveredTx{GTID: g, File: name}, start
+			inGroup = false
+			tx, gtid, txStart = &Transaction{GTID: g.SID.String() + ":" + strconv.FormatInt(g.GNO, 10), File: name}, g, start
 		case QUERY_EVENT:
 			q, err := ParseQuery(body)
 			if err != nil {
@@ -313,17 +325,18 @@ func (w *Writer) recoverPath(path, name string, first, last bool, from uint64, r
 			}
 			switch strings.ToUpper(strings.TrimSpace(q.SQL)) {
 			case "BEGIN":
-				tx.Events = append(tx.Events, RecoveredEvent{Query: &q})
+				inGroup = true
 				continue
 			case "COMMIT":
 			default:
-				tx.Events = append(tx.Events, RecoveredEvent{Query: &q})
-				if len(tx.Events) > 1 && tx.Events[0].Query != nil && strings.EqualFold(tx.Events[0].Query.SQL, "BEGIN") {
+				tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, Query: &q})
+				if inGroup {
 					continue // a statement inside a BEGIN … COMMIT group
 				}
 			}
 			tx.End = fr.Pos()
-			if err := w.finishRecovered(tx, replay); err != nil {
+			inGroup = false
+			if err := w.finishRecovered(tx, gtid, replay); err != nil {
 				return err
 			}
 			tx = nil
@@ -333,7 +346,7 @@ func (w *Writer) recoverPath(path, name string, first, last bool, from uint64, r
 				if err != nil {
 					return fmt.Errorf("binlog: %s at %d: %w", name, start, err)
 				}
-				tx.Events = append(tx.Events, RecoveredEvent{TableMap: &tm})
+				tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, TableMap: &tm})
 			}
 		case WRITE_ROWS_EVENT, UPDATE_ROWS_EVENT, DELETE_ROWS_EVENT:
 			if tx != nil {
@@ -341,12 +354,13 @@ func (w *Writer) recoverPath(path, name string, first, last bool, from uint64, r
 				if err != nil {
 					return fmt.Errorf("binlog: %s at %d: %w", name, start, err)
 				}
-				tx.Events = append(tx.Events, RecoveredEvent{Rows: &re})
+				tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, Rows: &re})
 			}
 		case XID_EVENT:
 			if tx != nil {
 				tx.End = fr.Pos()
-				if err := w.finishRecovered(tx, replay); err != nil {
+				inGroup = false
+				if err := w.finishRecovered(tx, gtid, replay); err != nil {
 					return err
 				}
 				tx = nil
@@ -459,21 +473,21 @@ func findValidEvent(path string, from uint64, checksum bool) (uint64, bool) {
 	return 0, false
 }
 
-func (w *Writer) finishRecovered(tx *RecoveredTx, replay func(*RecoveredTx) error) error {
-	w.executed.Add(tx.GTID.SID, tx.GTID.GNO)
+func (w *Writer) finishRecovered(tx *Transaction, gtid GTIDEvent, replay func(*Transaction) error) error {
+	w.executed.Add(gtid.SID, gtid.GNO)
 	if replay == nil {
 		return nil
 	}
 	w.replayed.Transactions++
 	if err := replay(tx); err != nil {
-		return fmt.Errorf("binlog: replaying %s:%d (ending %s:%d): %w", tx.GTID.SID, tx.GTID.GNO, tx.File, tx.End, err)
+		return fmt.Errorf("binlog: replaying %s (ending %s:%d): %w", tx.GTID, tx.File, tx.End, err)
 	}
 	return nil
 }
 
 // replayArchive hands the archived files' transactions to replay, before
 // the live binlog's.
-func (w *Writer) replayArchive(replay func(*RecoveredTx) error) error {
+func (w *Writer) replayArchive(replay func(*Transaction) error) error {
 	if replay == nil {
 		return nil
 	}

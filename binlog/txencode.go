@@ -301,10 +301,9 @@ func tableMapBody(tid uint64, db, table string, cols []ColumnDef) []byte {
 	return enc.buf
 }
 
-// Changes decodes a recovered transaction into storage changes, reading
-// each table's schema through schema (as it is when the transaction is
-// replayed).
-func (tx *RecoveredTx) Changes(schema func(db, table string) (sql.Schema, bool)) ([]storage.Change, error) {
+// Changes decodes a transaction into storage changes, reading each table's
+// schema through schema (as it is when the transaction is applied).
+func (tx *Transaction) Changes(schema func(db, table string) (sql.Schema, bool)) ([]storage.Change, error) {
 	var out []storage.Change
 	maps := map[uint64]*TableMapEvent{}
 	for _, ev := range tx.Events {

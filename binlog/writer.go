@@ -301,7 +301,7 @@ func (w *Writer) SetMaxSize(n uint64) {
 // damaged event followed by valid ones is corruption, and Open fails naming
 // the file and position instead of dropping what follows. Then, as MySQL
 // does at every start, it opens a new file.
-func Open(cfg Config, replay func(*RecoveredTx) error) (*Writer, error) {
+func Open(cfg Config, replay func(*Transaction) error) (*Writer, error) {
 	if cfg.Log == nil {
 		cfg.Log = logrus.NewEntry(logrus.StandardLogger())
 	}

@@ -45,10 +45,11 @@ func commit(t *testing.T, w *Writer, cs *storage.ChangeSet) {
 // replayed collects what Open hands to replay.
 type replayed struct{ queries []string }
 
-func (r *replayed) fn(tx *RecoveredTx) error {
+func (r *replayed) fn(tx *Transaction) error {
+	gno := tx.GTID[strings.LastIndex(tx.GTID, ":")+1:]
 	for _, ev := range tx.Events {
 		if ev.Query != nil {
-			r.queries = append(r.queries, fmt.Sprintf("%d:%s", tx.GTID.GNO, ev.Query.SQL))
+			r.queries = append(r.queries, gno+":"+ev.Query.SQL)
 		}
 	}
 	return nil

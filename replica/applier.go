@@ -14,25 +14,13 @@ import (
 	"github.com/semisyncd/semisyncd/storage"
 )
 
-// Transaction is one source transaction read back from the relay log.
-type Transaction struct {
-	// GTID is "uuid:number", or empty for an anonymous transaction.
-	GTID string
-	// SourceFile is the source binlog file the transaction comes from
-	// (error messages name it).
-	SourceFile string
-	// Events are the transaction's events after GTID and BEGIN.
-	Events []TxEvent
-}
+// Transaction is one source transaction read back from the relay log (the
+// binlog's own type: recovery and the SQL thread share it, and this package's
+// EngineApplier applies both). File is the source binlog file.
+type Transaction = binlog.Transaction
 
-// TxEvent is one event of a Transaction: exactly one of Query, TableMap
-// and Rows is set. EndPos is its end position in the source binlog.
-type TxEvent struct {
-	EndPos   uint32
-	Query    *binlog.QueryEvent
-	TableMap *binlog.TableMapEvent
-	Rows     *binlog.RowsEvent
-}
+// TxEvent is one event of a Transaction.
+type TxEvent = binlog.TxEvent
 
 // Applier applies source transactions to the replica's data; the SQL thread
 // calls it once per transaction, in order, from one goroutine.
@@ -163,16 +151,16 @@ func (a *EngineApplier) applyRows(parent context.Context, tx *Transaction, evs [
 		}
 		tm := maps[ev.Rows.TableID]
 		if tm == nil {
-			return &ApplyError{Code: 1593, Message: fmt.Sprintf("Fatal error: rows event for unknown table id %d; the event's source log %s, end_log_pos %d", ev.Rows.TableID, tx.SourceFile, ev.EndPos)}
+			return &ApplyError{Code: 1593, Message: fmt.Sprintf("Fatal error: rows event for unknown table id %d; the event's source log %s, end_log_pos %d", ev.Rows.TableID, tx.File, ev.EndPos)}
 		}
 		if _, ok := schema(tm.DB, tm.Table); !ok {
 			return &ApplyError{Code: 1146, Message: fmt.Sprintf("Error executing row event: 'Table '%s.%s' doesn't exist'", tm.DB, tm.Table)}
 		}
-		one := binlog.RecoveredTx{Events: []binlog.RecoveredEvent{{TableMap: tm}, {Rows: ev.Rows}}}
+		one := binlog.Transaction{Events: []binlog.TxEvent{{TableMap: tm}, {Rows: ev.Rows}}}
 		changes, derr := one.Changes(schema)
 		if derr != nil {
 			return &ApplyError{Code: 1593, Message: fmt.Sprintf("Fatal error: could not decode %s event on table %s.%s: %v; the event's source log %s, end_log_pos %d",
-				rowsEventName(ev.Rows.Type), tm.DB, tm.Table, derr, tx.SourceFile, ev.EndPos)}
+				rowsEventName(ev.Rows.Type), tm.DB, tm.Table, derr, tx.File, ev.EndPos)}
 		}
 		for _, ch := range changes {
 			if aerr := sess.ApplyRowChange(ctx, ch); aerr != nil {
@@ -181,7 +169,7 @@ func (a *EngineApplier) applyRows(parent context.Context, tx *Transaction, evs [
 				if h := handlerError(code); h != "" {
 					text += " handler error " + h + ";"
 				}
-				text += fmt.Sprintf(" the event's source log %s, end_log_pos %d", tx.SourceFile, ev.EndPos)
+				text += fmt.Sprintf(" the event's source log %s, end_log_pos %d", tx.File, ev.EndPos)
 				return &ApplyError{Code: code, Message: text}
 			}
 		}
@@ -191,7 +179,7 @@ func (a *EngineApplier) applyRows(parent context.Context, tx *Transaction, evs [
 	}
 	if cerr := sess.CommitTransaction(ctx, stx); cerr != nil {
 		code, msg := errorCode(cerr)
-		return &ApplyError{Code: code, Message: fmt.Sprintf("Error in Xid_log_event: Commit could not be completed, '%s', Error_code: %d; the event's source log %s", msg, code, tx.SourceFile)}
+		return &ApplyError{Code: code, Message: fmt.Sprintf("Error in Xid_log_event: Commit could not be completed, '%s', Error_code: %d; the event's source log %s", msg, code, tx.File)}
 	}
 	ctx.SetTransaction(nil)
 	return nil

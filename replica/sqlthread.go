@@ -187,7 +187,7 @@ func (t *sqlThread) run() {
 		end := tt.feed(h.Type, body)
 		if tt.inTx || (end && wasInTx) || (end && h.Type == binlog.QUERY_EVENT) {
 			if tx == nil {
-				tx = &Transaction{SourceFile: execAt.File}
+				tx = &Transaction{File: execAt.File}
 				t.r.sqlUpdate(func(s *sqlStatus) {
 					s.caughtUp, s.eventTS, s.state = false, txTS, "Applying a transaction"
 				})

@@ -75,7 +75,7 @@ func TestSQLThreadSkipsExecutedAndStopsOnUnsupported(t *testing.T) {
 		}
 		waitUntil(t, "the SQL thread stopping", func() bool { return r.Running()&SQLThread == 0 })
 		got := app.applied()
-		if len(got) != 1 || got[0].GTID != testSourceUUID+":2" || got[0].SourceFile != "binlog.000003" ||
+		if len(got) != 1 || got[0].GTID != testSourceUUID+":2" || got[0].File != "binlog.000003" ||
 			len(got[0].Events) != 1 || got[0].Events[0].Query == nil || got[0].Events[0].Query.SQL != "CREATE TABLE t (a INT)" ||
 			got[0].Events[0].Query.DB != "d" || got[0].Events[0].EndPos != 400 {
 			t.Fatalf("run %d: applied %+v", run, got)

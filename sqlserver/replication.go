@@ -17,6 +17,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/semisyncd/semisyncd/binlog"
+	"github.com/semisyncd/semisyncd/replica"
 	"github.com/semisyncd/semisyncd/storage"
 	"github.com/semisyncd/semisyncd/storage/checkpoint"
 	"github.com/sirupsen/logrus"
@@ -150,13 +151,15 @@ func (r *replayer) LoadRows(db, table string, rows []sql.Row, autoInc uint64) er
 	return r.st.LoadRows(db, table, rows, autoInc)
 }
 
-// replayer applies recovered transactions.
+// replayer rebuilds the engine at start: it is the checkpoint's Target, and
+// it applies the binlog's transactions after the checkpoint with the one
+// applier the replica's SQL thread uses too (replica.EngineApplier).
 type replayer struct {
-	st   *storage.Engine
-	e    *sqle.Engine
-	user string
-	txs  int
-	pid  uint64
+	st      *storage.Engine
+	e       *sqle.Engine
+	user    string
+	pid     uint64
+	applier *replica.EngineApplier
 }
 
 func (r *replayer) ctx(db, query string) (*sql.Context, *storage.Session) {
@@ -169,49 +172,12 @@ func (r *replayer) ctx(db, query string) (*sql.Context, *storage.Session) {
 	return ctx, sess
 }
 
-func (r *replayer) apply(tx *binlog.RecoveredTx) error {
-	r.txs++
-	schemaCtx, schemaSess := r.ctx("", "")
-	changes, err := tx.Changes(func(db, table string) (sql.Schema, bool) {
-		pks, ok := schemaSess.TableSchema(schemaCtx, db, table)
-		return pks.Schema, ok
-	})
-	if err != nil {
-		return err
+// apply is binlog.Open's replay function.
+func (r *replayer) apply(tx *binlog.Transaction) error {
+	if r.applier == nil {
+		r.applier = &replica.EngineApplier{Engine: r.e, Storage: r.st, User: r.user}
 	}
-	var rowCtx *sql.Context
-	var rowSess *storage.Session
-	var rowTx sql.Transaction
-	for _, ch := range changes {
-		if ch.Kind == storage.DDL {
-			ctx, _ := r.ctx(ch.CurrentDB, ch.Query)
-			_, iter, _, err := r.e.Query(ctx, ch.Query)
-			if err == nil {
-				_, err = sql.RowIterToRows(ctx, iter)
-			}
-			if err != nil {
-				return fmt.Errorf("DDL %q: %w", ch.Query, err)
-			}
-			continue
-		}
-		if rowCtx == nil {
-			rowCtx, rowSess = r.ctx("", "")
-			if rowTx, err = rowSess.StartTransaction(rowCtx, sql.ReadWrite); err != nil {
-				return err
-			}
-			rowCtx.SetTransaction(rowTx)
-		}
-		if err := rowSess.ApplyRowChange(rowCtx, ch); err != nil {
-			return err
-		}
-	}
-	if rowCtx != nil {
-		if err := rowSess.CommitTransaction(rowCtx, rowTx); err != nil {
-			return err
-		}
-		rowCtx.SetTransaction(nil)
-	}
-	return nil
+	return r.applier.Apply(context.Background(), tx)
 }
 
 // RegisterReplica implements binlogreplication.BinlogPrimaryController.
