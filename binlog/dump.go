@@ -96,9 +96,8 @@ type dumper struct {
 	fr   *FileReader
 	// inSkipped: the current transaction is in the replica's GTID set.
 	inSkipped bool
-	// afterGTID: the last event was a GTID (a following QUERY that is not
-	// BEGIN is a whole DDL transaction).
-	afterGTID bool
+	// bound follows where transactions end (the one rule, TxBoundary).
+	bound TxBoundary
 	// batch: events read but not yet sent (see sendAvailable).
 	batch      []queued
 	batchBytes int
@@ -383,10 +382,11 @@ type queued struct {
 // queueEvent applies GTID skipping and classifies one event for the batch.
 func (d *dumper) queueEvent(ev []byte, h Header) {
 	body := d.fr.Body(ev)
-	txEnd := false
+	// A transaction ends where the boundary rule says, at an event that
+	// closes one (not at a ROTATE or another unit of its own).
+	txEnd := d.bound.Feed(h.Type, body) && (h.Type == XID_EVENT || h.Type == QUERY_EVENT || h.Type == TRANSACTION_PAYLOAD_EVENT)
 	switch h.Type {
 	case GTID_LOG_EVENT:
-		d.afterGTID = true
 		d.inSkipped = false
 		if d.req.GTIDs != nil {
 			if g, err := ParseGTID(body); err == nil && d.req.GTIDs.Contains(g.SID, g.GNO) {
@@ -397,15 +397,7 @@ func (d *dumper) queueEvent(ev []byte, h Header) {
 			d.enqueue(ev, h, false)
 		}
 		return
-	case XID_EVENT:
-		txEnd = true
-	case QUERY_EVENT:
-		if q, err := ParseQuery(body); err == nil {
-			s := strings.ToUpper(strings.TrimSpace(q.SQL))
-			txEnd = s == "COMMIT" || (d.afterGTID && s != "BEGIN")
-		}
 	}
-	d.afterGTID = false
 	if d.inSkipped {
 		if txEnd {
 			d.inSkipped = false

@@ -282,7 +282,7 @@ func (w *Writer) recoverPath(path, name string, first, last bool, from uint64, r
 	var tx *Transaction
 	var gtid GTIDEvent
 	var txStart uint64
-	inGroup := false // inside a BEGIN … COMMIT group
+	var bound TxBoundary
 	for {
 		ev, start, err := fr.Next()
 		if err == io.EOF {
@@ -300,6 +300,7 @@ func (w *Writer) recoverPath(path, name string, first, last bool, from uint64, r
 		}
 		h, _ := ParseHeader(ev)
 		body := fr.Body(ev)
+		end := bound.Feed(h.Type, body)
 		switch h.Type {
 		case PREVIOUS_GTIDS_LOG_EVENT:
 			if first {
@@ -313,33 +314,15 @@ func (w *Writer) recoverPath(path, name string, first, last bool, from uint64, r
 			if err != nil {
 				return fmt.Errorf("binlog: %s at %d: %w", name, start, err)
 			}
-			inGroup = false
 			tx, gtid, txStart = &Transaction{GTID: g.SID.String() + ":" + strconv.FormatInt(g.GNO, 10), File: name}, g, start
 		case QUERY_EVENT:
 			q, err := ParseQuery(body)
 			if err != nil {
 				return fmt.Errorf("binlog: %s at %d: %w", name, start, err)
 			}
-			if tx == nil {
-				continue
-			}
-			switch strings.ToUpper(strings.TrimSpace(q.SQL)) {
-			case "BEGIN":
-				inGroup = true
-				continue
-			case "COMMIT":
-			default:
+			if s := strings.ToUpper(strings.TrimSpace(q.SQL)); tx != nil && s != "BEGIN" && s != "COMMIT" {
 				tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, Query: &q})
-				if inGroup {
-					continue // a statement inside a BEGIN … COMMIT group
-				}
 			}
-			tx.End = fr.Pos()
-			inGroup = false
-			if err := w.finishRecovered(tx, gtid, replay); err != nil {
-				return err
-			}
-			tx = nil
 		case TABLE_MAP_EVENT:
 			if tx != nil {
 				tm, err := ParseTableMap(body)
@@ -356,15 +339,13 @@ func (w *Writer) recoverPath(path, name string, first, last bool, from uint64, r
 				}
 				tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, Rows: &re})
 			}
-		case XID_EVENT:
-			if tx != nil {
-				tx.End = fr.Pos()
-				inGroup = false
-				if err := w.finishRecovered(tx, gtid, replay); err != nil {
-					return err
-				}
-				tx = nil
+		}
+		if end && tx != nil {
+			tx.End = fr.Pos()
+			if err := w.finishRecovered(tx, gtid, replay); err != nil {
+				return err
 			}
+			tx = nil
 		}
 	}
 	if tx != nil && last {

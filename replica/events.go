@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"strings"
 	"time"
 
 	"github.com/semisyncd/semisyncd/binlog"
@@ -78,45 +77,6 @@ func fdeChecksum(ev []byte) bool {
 	return ev[len(ev)-5] == binlog.BINLOG_CHECKSUM_ALG_CRC32
 }
 
-// txTracker follows transaction boundaries in an event stream, as MySQL
-// groups events: GTID, then either one DDL QUERY, or QUERY "BEGIN" …
-// XID / QUERY "COMMIT". Outside a transaction every event is a unit of its
-// own (ROTATE, FORMAT_DESCRIPTION, …).
-type txTracker struct {
-	inTx  bool // between GTID (or BEGIN) and the transaction's end
-	begun bool // BEGIN seen
-}
-
-// feed takes one event (type and body, checksum stripped) and reports
-// whether it ends a unit: after it the stream is at a transaction boundary.
-func (t *txTracker) feed(typ byte, body []byte) bool {
-	switch typ {
-	case binlog.GTID_LOG_EVENT, binlog.ANONYMOUS_GTID_LOG_EVENT:
-		t.inTx, t.begun = true, false
-		return false
-	case binlog.QUERY_EVENT:
-		q, err := binlog.ParseQuery(body)
-		if err != nil {
-			return !t.inTx
-		}
-		switch s := strings.ToUpper(strings.TrimSpace(q.SQL)); {
-		case s == "BEGIN":
-			t.inTx, t.begun = true, true
-			return false
-		case s == "COMMIT":
-			t.inTx, t.begun = false, false
-			return true
-		case t.begun:
-			return false // a statement inside BEGIN … COMMIT
-		default:
-			t.inTx = false // DDL: a transaction of its own
-			return true
-		}
-	case binlog.XID_EVENT, transactionPayloadEvent:
-		// A TRANSACTION_PAYLOAD (compressed) event holds the whole rest of
-		// its transaction.
-		t.inTx, t.begun = false, false
-		return true
-	}
-	return !t.inTx
-}
+// txTracker is the binlog's transaction-boundary rule (one for recovery,
+// the dump and the replica).
+type txTracker = binlog.TxBoundary

@@ -569,7 +569,7 @@ func (t *ioThread) queue(ev []byte, flagged bool) error {
 	}
 	read := t.srcPos
 	t.r.ioUpdate(func(s *ioStatus) { s.read = read })
-	boundary := t.tt.feed(h.Type, body)
+	boundary := t.tt.Feed(h.Type, body)
 	if boundary {
 		t.relay.MarkBoundary(t.srcPos, t.gtid)
 		t.gtid = nil

@@ -337,7 +337,7 @@ func (r *RelayLog) recoverLast() error {
 				cur.Pos = uint64(h.LogPos)
 			}
 		}
-		if tt.feed(h.Type, body) {
+		if tt.Feed(h.Type, body) {
 			boundary, src = fr.Pos(), cur
 			if gtid != nil {
 				retrieved.Add(gtid.SID, gtid.GNO)

@@ -183,9 +183,9 @@ func (t *sqlThread) run() {
 			dirty = true
 			return
 		}
-		wasInTx := tt.inTx
-		end := tt.feed(h.Type, body)
-		if tt.inTx || (end && wasInTx) || (end && h.Type == binlog.QUERY_EVENT) {
+		wasInTx := tt.InTransaction()
+		end := tt.Feed(h.Type, body)
+		if tt.InTransaction() || (end && wasInTx) || (end && h.Type == binlog.QUERY_EVENT) {
 			if tx == nil {
 				tx = &Transaction{File: execAt.File}
 				t.r.sqlUpdate(func(s *sqlStatus) {
@@ -273,7 +273,7 @@ const (
 	userVarEvent            byte = 14
 	rowsQueryEvent          byte = 29
 	partialUpdateRowsEvent  byte = 39
-	transactionPayloadEvent byte = 40
+	transactionPayloadEvent      = binlog.TRANSACTION_PAYLOAD_EVENT
 )
 
 // logEventIgnorableF marks an event a replica may skip when it does not know

@@ -151,6 +151,11 @@ func (r *replayer) LoadRows(db, table string, rows []sql.Row, autoInc uint64) er
 	return r.st.LoadRows(db, table, rows, autoInc)
 }
 
+// LoadObjects implements checkpoint.Target.
+func (r *replayer) LoadObjects(db string, v []sql.ViewDefinition, tr []sql.TriggerDefinition, p []sql.StoredProcedureDetails) error {
+	return r.st.LoadObjects(db, v, tr, p)
+}
+
 // replayer rebuilds the engine at start: it is the checkpoint's Target, and
 // it applies the binlog's transactions after the checkpoint with the one
 // applier the replica's SQL thread uses too (replica.EngineApplier).

@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 )
@@ -20,9 +21,11 @@ type ImageDatabase struct {
 	Name      string
 	Collation string // MySQL's collation name
 	Tables    []ImageTable
-	// Views, Triggers and Procedures are their CREATE statements, in the
-	// order they must run (triggers keep their firing order).
-	Views, Triggers, Procedures []string
+	// Views, Triggers and Procedures are kept as they are (statements,
+	// sql_mode, creation times); triggers in their firing order.
+	Views      []sql.ViewDefinition
+	Triggers   []sql.TriggerDefinition
+	Procedures []sql.StoredProcedureDetails
 }
 
 // ImageTable is one table of an Image.
@@ -113,18 +116,16 @@ func (im *Image) Databases() []ImageDatabase {
 		}
 		sort.Strings(vnames)
 		for _, vk := range vnames {
-			db.Views = append(db.Views, d.views[vk].CreateViewStatement)
+			db.Views = append(db.Views, d.views[vk])
 		}
-		for _, tr := range d.triggers {
-			db.Triggers = append(db.Triggers, tr.CreateStatement)
-		}
+		db.Triggers = append(db.Triggers, d.triggers...)
 		pnames := make([]string, 0, len(d.procedures))
 		for pk := range d.procedures {
 			pnames = append(pnames, pk)
 		}
 		sort.Strings(pnames)
 		for _, pk := range pnames {
-			db.Procedures = append(db.Procedures, d.procedures[pk].CreateStatement)
+			db.Procedures = append(db.Procedures, d.procedures[pk])
 		}
 		out = append(out, db)
 	}
@@ -179,6 +180,27 @@ func (ts *tableState) loadEntry(e *entry) error {
 		ix.tree.Set(e)
 	}
 	ts.bumpAutoInc(e.row)
+	return nil
+}
+
+// LoadObjects adds views, triggers (after those db has, in this order) and
+// procedures to db as they are, straight into the latest committed version
+// (see LoadRows: before the engine serves).
+func (e *Engine) LoadObjects(db string, views []sql.ViewDefinition, triggers []sql.TriggerDefinition, procs []sql.StoredProcedureDetails) error {
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+	c := e.latest.Load()
+	d := c.db(db)
+	if d == nil {
+		return fmt.Errorf("storage: loading objects into %s: no such database", db)
+	}
+	for _, v := range views {
+		d.views[strings.ToLower(v.Name)] = v
+	}
+	d.triggers = append(d.triggers, triggers...)
+	for _, p := range procs {
+		d.procedures[strings.ToLower(p.Name)] = p
+	}
 	return nil
 }
 

@@ -62,6 +62,9 @@ const (
 	recTable     byte = 'T'
 	recRows      byte = 'R'
 	recStatement byte = 'S'
+	recView      byte = 'V'
+	recTrigger   byte = 'G'
+	recProcedure byte = 'P'
 	recEnd       byte = 'E'
 )
 
@@ -171,6 +174,22 @@ func (r *reader) bytes() []byte {
 
 func (r *reader) string() string { return string(r.bytes()) }
 
+// putTime appends t to the nanosecond (0: the zero time).
+func putTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return putUvarint(b, 0)
+	}
+	return putUvarint(b, uint64(t.UnixNano()))
+}
+
+func (r *reader) time() time.Time {
+	n := r.uvarint()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(n))
+}
+
 // columnDefs serialises a table's binlog column definitions as a table map
 // does: types, metadata block, NULL bitmap.
 func columnDefs(cols []binlog.ColumnDef) []byte {
@@ -252,6 +271,7 @@ func write(out *offsetWriter, meta Meta, img *storage.Image) (int64, error) {
 	rw.record(recHeader, h)
 
 	var after []struct{ db, stmt string }
+	var objects [][2]interface{}
 	for _, db := range img.Databases() {
 		rw.record(recDatabase, putString(putString(nil, db.Name), db.Collation))
 		for _, t := range db.Tables {
@@ -299,16 +319,28 @@ func write(out *offsetWriter, meta Meta, img *storage.Image) (int64, error) {
 				after = append(after, struct{ db, stmt string }{db.Name, fk})
 			}
 		}
-		for _, group := range [][]string{db.Views, db.Triggers, db.Procedures} {
-			for _, s := range group {
-				after = append(after, struct{ db, stmt string }{db.Name, s})
-			}
-		}
+		objects = append(objects, [2]interface{}{db.Name, db})
 	}
-	// Foreign keys first (views may not depend on them, but triggers and
-	// procedures run in the order they were made).
+	// Foreign keys once every table holds its rows; views, triggers and
+	// procedures as data (statements, sql_mode, creation times kept).
 	for _, a := range after {
 		rw.record(recStatement, putString(putString(nil, a.db), a.stmt))
+	}
+	for _, o := range objects {
+		name, db := o[0].(string), o[1].(storage.ImageDatabase)
+		for _, v := range db.Views {
+			rw.record(recView, putString(putString(putString(putString(putString(nil, name), v.Name), v.TextDefinition), v.CreateViewStatement), v.SqlMode))
+		}
+		for _, tr := range db.Triggers {
+			b := putString(putString(putString(nil, name), tr.Name), tr.CreateStatement)
+			b = putTime(b, tr.CreatedAt)
+			rw.record(recTrigger, putString(b, tr.SqlMode))
+		}
+		for _, p := range db.Procedures {
+			b := putString(putString(putString(nil, name), p.Name), p.CreateStatement)
+			b = putTime(putTime(b, p.CreatedAt), p.ModifiedAt)
+			rw.record(recProcedure, putString(b, p.SqlMode))
+		}
 	}
 	rw.record(recEnd, putUvarint(nil, rw.records))
 	if rw.err != nil {
@@ -400,6 +432,8 @@ type Target interface {
 	Schema(db, table string) (sql.Schema, bool)
 	// LoadRows bulk-loads rows and sets the table's next AUTO_INCREMENT.
 	LoadRows(db, table string, rows []sql.Row, autoInc uint64) error
+	// LoadObjects adds views, triggers and procedures as they are.
+	LoadObjects(db string, views []sql.ViewDefinition, triggers []sql.TriggerDefinition, procs []sql.StoredProcedureDetails) error
 }
 
 // Stats count what a restore loaded.
@@ -484,6 +518,38 @@ func Restore(path string, t Target) (Meta, Stats, error) {
 			if err := t.Exec(db, q); err != nil {
 				return fmt.Errorf("checkpoint: restoring %q: %w", q, err)
 			}
+		case recView:
+			v := sql.ViewDefinition{}
+			db := r.string()
+			v.Name, v.TextDefinition, v.CreateViewStatement, v.SqlMode = r.string(), r.string(), r.string(), r.string()
+			if r.err != nil {
+				return r.err
+			}
+			st.Statements++
+			return t.LoadObjects(db, []sql.ViewDefinition{v}, nil, nil)
+		case recTrigger:
+			tr := sql.TriggerDefinition{}
+			db := r.string()
+			tr.Name, tr.CreateStatement = r.string(), r.string()
+			tr.CreatedAt = r.time()
+			tr.SqlMode = r.string()
+			if r.err != nil {
+				return r.err
+			}
+			st.Statements++
+			return t.LoadObjects(db, nil, []sql.TriggerDefinition{tr}, nil)
+		case recProcedure:
+			p := sql.StoredProcedureDetails{}
+			db := r.string()
+			p.Name, p.CreateStatement = r.string(), r.string()
+			p.CreatedAt = r.time()
+			p.ModifiedAt = r.time()
+			p.SqlMode = r.string()
+			if r.err != nil {
+				return r.err
+			}
+			st.Statements++
+			return t.LoadObjects(db, nil, nil, []sql.StoredProcedureDetails{p})
 		default:
 			return fmt.Errorf("%w: record type %q", ErrInvalid, typ)
 		}

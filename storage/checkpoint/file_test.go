@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -64,6 +65,10 @@ func (g *engine) LoadRows(db, table string, rows []sql.Row, autoInc uint64) erro
 	return g.st.LoadRows(db, table, rows, autoInc)
 }
 
+func (g *engine) LoadObjects(db string, v []sql.ViewDefinition, tr []sql.TriggerDefinition, p []sql.StoredProcedureDetails) error {
+	return g.st.LoadObjects(db, v, tr, p)
+}
+
 // dump renders every table of every database.
 func (g *engine) dump(t *testing.T) string {
 	t.Helper()
@@ -81,7 +86,15 @@ func (g *engine) dump(t *testing.T) string {
 			sort.Strings(lines)
 			fmt.Fprintf(&b, "%s.%s auto_increment=%d\n%s\n", d.Name, tb.Name, tb.AutoIncrement, strings.Join(lines, "\n"))
 		}
-		fmt.Fprintf(&b, "views %q triggers %q procedures %q\n", d.Views, d.Triggers, d.Procedures)
+		for _, v := range d.Views {
+			fmt.Fprintf(&b, "view %s %q %q %q\n", v.Name, v.TextDefinition, v.CreateViewStatement, v.SqlMode)
+		}
+		for _, tr := range d.Triggers {
+			fmt.Fprintf(&b, "trigger %s %q %s %q\n", tr.Name, tr.CreateStatement, tr.CreatedAt.UTC().Format(time.RFC3339Nano), tr.SqlMode)
+		}
+		for _, p := range d.Procedures {
+			fmt.Fprintf(&b, "procedure %s %q %s %s %q\n", p.Name, p.CreateStatement, p.CreatedAt.UTC().Format(time.RFC3339Nano), p.ModifiedAt.UTC().Format(time.RFC3339Nano), p.SqlMode)
+		}
 	}
 	return b.String()
 }
@@ -141,7 +154,13 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	if a, b := src.dump(t), dst.dump(t); a != b {
-		t.Fatalf("restored engine differs:\n%.3000s\nwant:\n%.3000s", b, a)
+		al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+		for i := 0; i < len(al) && i < len(bl); i++ {
+			if al[i] != bl[i] {
+				t.Fatalf("restored engine differs at line %d:\n%s\nwant:\n%s", i, bl[i], al[i])
+			}
+		}
+		t.Fatalf("restored engine has %d dump lines, want %d", len(bl), len(al))
 	}
 	// Constraints work on the restored engine.
 	if _, err := dst.query("d", "INSERT INTO d.t (s) VALUES ('s00001')"); err == nil {
