@@ -169,3 +169,38 @@ func TestRelayLogCrashAtEveryCall(t *testing.T) {
 		})
 	}
 }
+
+// TestReplicaStateWriteFaults: replica.json is replaced atomically; a
+// CHANGE REPLICATION SOURCE whose write of it fails at any step (temporary
+// file, write, fsync, rename, directory fsync) returns the error and leaves
+// the previous configuration, which the next start reads.
+func TestReplicaStateWriteFaults(t *testing.T) {
+	for _, op := range []vfs.Op{vfs.OpOpen, vfs.OpWrite, vfs.OpSync, vfs.OpRename} {
+		t.Run(string(op), func(t *testing.T) {
+			dir := t.TempDir()
+			fs := vfs.NewFaulty(nil)
+			r, err := New(Config{DataDir: dir, ServerID: 2, FS: fs, Log: quietLog()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			host, port, user := "127.0.0.1", 3306, "first"
+			if err := r.Change(ChangeOptions{Host: &host, Port: &port, User: &user}); err != nil {
+				t.Fatal(err)
+			}
+			fs.Inject(vfs.Fault{Op: op, Match: "replica.json", Err: syscall.ENOSPC, Short: 5})
+			other := "second"
+			if err := r.Change(ChangeOptions{User: &other}); err == nil {
+				t.Fatal("CHANGE succeeded through the fault")
+			}
+			r.Close()
+			r2, err := New(Config{DataDir: dir, ServerID: 2, Log: quietLog()})
+			if err != nil {
+				t.Fatalf("restart after the failed write: %v", err)
+			}
+			defer r2.Close()
+			if st, _ := r2.Status(); st.SourceUser != "first" {
+				t.Fatalf("after restart the source user is %q, want the configuration before the failed CHANGE", st.SourceUser)
+			}
+		})
+	}
+}

@@ -331,7 +331,7 @@ func (r *Replica) Change(o ChangeOptions) error {
 	if o.Host != nil || o.Port != nil {
 		st.SourceUUID, st.SourceServerID = "", 0
 	}
-	if err := saveState(r.cfg.DataDir, st); err != nil {
+	if err := saveState(r.cfg.FS, r.cfg.DataDir, st); err != nil {
 		return err
 	}
 	r.mu.Lock()
@@ -443,7 +443,7 @@ func (r *Replica) Reset(all bool) error {
 	if all {
 		st = state{Source: defaultSource(), SQL: st.SQL}
 	}
-	if err := saveState(r.cfg.DataDir, st); err != nil {
+	if err := saveState(r.cfg.FS, r.cfg.DataDir, st); err != nil {
 		return err
 	}
 	r.mu.Lock()
@@ -489,7 +489,7 @@ func (r *Replica) saveSQLPos(pos RelayPos, exec binlog.Position) error {
 	r.st.SQL, r.st.Exec = pos, exec
 	st := r.st
 	r.mu.Unlock()
-	return saveState(r.cfg.DataDir, st)
+	return saveState(r.cfg.FS, r.cfg.DataDir, st)
 }
 
 // setSourceIdentity records the source's UUID and server id.
@@ -500,7 +500,7 @@ func (r *Replica) setSourceIdentity(uuid string, id uint32) {
 	st := r.st
 	r.mu.Unlock()
 	if changed {
-		if err := saveState(r.cfg.DataDir, st); err != nil {
+		if err := saveState(r.cfg.FS, r.cfg.DataDir, st); err != nil {
 			r.log.WithError(err).Warn("could not save the source's identity")
 		}
 	}

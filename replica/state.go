@@ -81,12 +81,14 @@ func loadState(dir string) (state, error) {
 	return st, nil
 }
 
-func saveState(dir string, st state) error {
+// saveState replaces replica.json atomically (through fs: nil is the real
+// file system); a failure leaves the previous content.
+func saveState(fs vfs.FS, dir string, st state) error {
 	buf, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := vfs.WriteFileAtomic(nil, filepath.Join(dir, stateFile), append(buf, '\n')); err != nil {
+	if err := vfs.WriteFileAtomic(fs, filepath.Join(dir, stateFile), append(buf, '\n')); err != nil {
 		return fmt.Errorf("replica: save %s: %w", stateFile, err)
 	}
 	return nil
