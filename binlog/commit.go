@@ -10,7 +10,7 @@ import (
 
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/semisyncd/semisyncd/binlog/vfs"
-	"github.com/semisyncd/semisyncd/storage"
+	"github.com/semisyncd/semisyncd/storage/changes"
 	"github.com/sirupsen/logrus"
 )
 
@@ -61,7 +61,7 @@ type ticket struct {
 // the engine's commit lock, so binlog order is commit order. It returns an
 // error, and writes nothing that stays in the file, when the write fails:
 // 1026 for a full disk, 1598 once the writer has failed.
-func (w *Writer) Append(ctx context.Context, cs *storage.ChangeSet) (storage.CommitTicket, error) {
+func (w *Writer) Append(ctx context.Context, cs *changes.ChangeSet) (changes.CommitTicket, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.usableLocked(); err != nil {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/semisyncd/semisyncd/storage"
+	"github.com/semisyncd/semisyncd/storage/changes"
 )
 
 // maxRowsEventBody is where a rows event is split, like MySQL's
@@ -16,8 +16,8 @@ const maxRowsEventBody = 8192
 // encodeChangeSet appends a committed transaction's events: each group of
 // row changes as GTID, BEGIN, table maps and rows events, XID; each DDL
 // change as GTID and its QUERY. Called with w.mu held.
-func (w *Writer) encodeChangeSet(enc *encoder, cs *storage.ChangeSet) error {
-	changes := cs.Changes
+func (w *Writer) encodeChangeSet(enc *encoder, cs *changes.ChangeSet) error {
+	chs := cs.Changes
 	if cs.GTID != "" {
 		sid, gno, err := parseGTID(cs.GTID)
 		if err != nil {
@@ -29,9 +29,9 @@ func (w *Writer) encodeChangeSet(enc *encoder, cs *storage.ChangeSet) error {
 		w.forced = &forcedGTID{sid: sid, gno: gno}
 		defer func() { w.forced = nil }()
 	}
-	for i := 0; i < len(changes); {
-		if changes[i].Kind == storage.DDL {
-			ch := changes[i]
+	for i := 0; i < len(chs); {
+		if chs[i].Kind == changes.DDL {
+			ch := chs[i]
 			w.encodeTx(enc, func(body *encoder) error {
 				body.query(cs.ConnectionID, ch.CurrentDB, ch.Query, 0)
 				return nil
@@ -40,10 +40,10 @@ func (w *Writer) encodeChangeSet(enc *encoder, cs *storage.ChangeSet) error {
 			continue
 		}
 		j := i
-		for j < len(changes) && changes[j].Kind != storage.DDL {
+		for j < len(chs) && chs[j].Kind != changes.DDL {
 			j++
 		}
-		group := changes[i:j]
+		group := chs[i:j]
 		if err := w.encodeTx(enc, func(body *encoder) error {
 			body.query(cs.ConnectionID, "", "BEGIN", 0)
 			if err := w.encodeRowChanges(body, group); err != nil {
@@ -109,7 +109,7 @@ func (w *Writer) encodeTx(enc *encoder, fill func(*encoder) error) error {
 // encodeRowChanges writes row changes as statements: each run of changes
 // of one kind to one table becomes a TABLE_MAP and rows events, the last
 // flagged STMT_END_F.
-func (w *Writer) encodeRowChanges(enc *encoder, changes []storage.Change) error {
+func (w *Writer) encodeRowChanges(enc *encoder, changes []changes.Change) error {
 	for i := 0; i < len(changes); {
 		j := i + 1
 		for j < len(changes) && changes[j].Kind == changes[i].Kind &&
@@ -137,7 +137,7 @@ func sameSchema(a, b sql.Schema) bool {
 	return true
 }
 
-func (w *Writer) encodeStatement(enc *encoder, run []storage.Change) error {
+func (w *Writer) encodeStatement(enc *encoder, run []changes.Change) error {
 	first := run[0]
 	def, err := w.tableDef(first.Database, first.Table, first.Schema)
 	if err != nil {
@@ -149,9 +149,9 @@ func (w *Writer) encodeStatement(enc *encoder, run []storage.Change) error {
 	enc.end(s)
 	typ := WRITE_ROWS_EVENT
 	switch first.Kind {
-	case storage.RowUpdate:
+	case changes.RowUpdate:
 		typ = UPDATE_ROWS_EVENT
-	case storage.RowDelete:
+	case changes.RowDelete:
 		typ = DELETE_ROWS_EVENT
 	}
 	var rows []byte
@@ -177,11 +177,11 @@ func (w *Writer) encodeStatement(enc *encoder, run []storage.Change) error {
 	for k, ch := range run {
 		var err error
 		switch ch.Kind {
-		case storage.RowInsert:
+		case changes.RowInsert:
 			rows, err = EncodeRow(rows, cols, ch.Schema, ch.After)
-		case storage.RowDelete:
+		case changes.RowDelete:
 			rows, err = EncodeRow(rows, cols, ch.Schema, ch.Before)
-		case storage.RowUpdate:
+		case changes.RowUpdate:
 			if rows, err = EncodeRow(rows, cols, ch.Schema, ch.Before); err == nil {
 				rows, err = EncodeRow(rows, cols, ch.Schema, ch.After)
 			}
@@ -303,8 +303,8 @@ func tableMapBody(tid uint64, db, table string, cols []ColumnDef) []byte {
 
 // Changes decodes a transaction into storage changes, reading each table's
 // schema through schema (as it is when the transaction is applied).
-func (tx *Transaction) Changes(schema func(db, table string) (sql.Schema, bool)) ([]storage.Change, error) {
-	var out []storage.Change
+func (tx *Transaction) Changes(schema func(db, table string) (sql.Schema, bool)) ([]changes.Change, error) {
+	var out []changes.Change
 	maps := map[uint64]*TableMapEvent{}
 	for _, ev := range tx.Events {
 		switch {
@@ -312,7 +312,7 @@ func (tx *Transaction) Changes(schema func(db, table string) (sql.Schema, bool))
 			if strings.EqualFold(strings.TrimSpace(ev.Query.SQL), "BEGIN") {
 				continue
 			}
-			out = append(out, storage.Change{Kind: storage.DDL, Query: ev.Query.SQL, CurrentDB: ev.Query.DB})
+			out = append(out, changes.Change{Kind: changes.DDL, Query: ev.Query.SQL, CurrentDB: ev.Query.DB})
 		case ev.TableMap != nil:
 			maps[ev.TableMap.TableID] = ev.TableMap
 		case ev.Rows != nil:
@@ -335,19 +335,19 @@ func (tx *Transaction) Changes(schema func(db, table string) (sql.Schema, bool))
 					return nil, err
 				}
 				data = data[n:]
-				ch := storage.Change{Database: tm.DB, Table: tm.Table, Schema: sch}
+				ch := changes.Change{Database: tm.DB, Table: tm.Table, Schema: sch}
 				switch ev.Rows.Type {
 				case WRITE_ROWS_EVENT:
-					ch.Kind, ch.After = storage.RowInsert, row
+					ch.Kind, ch.After = changes.RowInsert, row
 				case DELETE_ROWS_EVENT:
-					ch.Kind, ch.Before = storage.RowDelete, row
+					ch.Kind, ch.Before = changes.RowDelete, row
 				case UPDATE_ROWS_EVENT:
 					after, n, err := DecodeRow(data, cols, sch, ev.Rows.Present2)
 					if err != nil {
 						return nil, err
 					}
 					data = data[n:]
-					ch.Kind, ch.Before, ch.After = storage.RowUpdate, row, after
+					ch.Kind, ch.Before, ch.After = changes.RowUpdate, row, after
 				}
 				out = append(out, ch)
 			}

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/semisyncd/semisyncd/binlog/vfs"
-	"github.com/semisyncd/semisyncd/storage"
+	"github.com/semisyncd/semisyncd/storage/changes"
 	"github.com/sirupsen/logrus"
 )
 
@@ -247,7 +247,7 @@ type tail struct {
 	pos    Position
 }
 
-var _ storage.CommitHook = (*Writer)(nil)
+var _ changes.CommitHook = (*Writer)(nil)
 
 func (w *Writer) baseName() string {
 	if w.cfg.BaseName != "" {

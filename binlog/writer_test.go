@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/replication"
-	"github.com/semisyncd/semisyncd/storage"
+	"github.com/semisyncd/semisyncd/storage/changes"
 	"github.com/sirupsen/logrus"
 )
 
@@ -26,11 +26,11 @@ func testConfig(dir string) Config {
 	return Config{Dir: dir, ServerID: 7, ServerUUID: testUUID, Checksum: true, SyncBinlog: 1, Log: logrus.NewEntry(log)}
 }
 
-func ddl(q string) *storage.ChangeSet {
-	return &storage.ChangeSet{ConnectionID: 3, Changes: []storage.Change{{Kind: storage.DDL, Query: q, CurrentDB: "d"}}}
+func ddl(q string) *changes.ChangeSet {
+	return &changes.ChangeSet{ConnectionID: 3, Changes: []changes.Change{{Kind: changes.DDL, Query: q, CurrentDB: "d"}}}
 }
 
-func commit(t *testing.T, w *Writer, cs *storage.ChangeSet) {
+func commit(t *testing.T, w *Writer, cs *changes.ChangeSet) {
 	t.Helper()
 	tk, err := w.Append(context.Background(), cs)
 	if err != nil {
