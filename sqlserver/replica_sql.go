@@ -19,7 +19,6 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 	"github.com/semisyncd/semisyncd/replica"
-	"github.com/semisyncd/semisyncd/storage"
 )
 
 // Replica returns the replica side of the server (nil without a binlog):
@@ -31,8 +30,8 @@ func (s *Server) Replica() *replica.Replica { return s.replica }
 // statements and variables. It needs the binlog: the applier commits
 // through it with the source's GTIDs.
 func (s *Server) setupReplica(port int) error {
-	st, ok := s.backend.(*storage.Engine)
-	if !ok || s.repl == nil {
+	st := s.backend
+	if s.repl == nil {
 		return nil
 	}
 	r, err := replica.New(replica.Config{

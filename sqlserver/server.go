@@ -100,7 +100,7 @@ type Config struct {
 type Server struct {
 	cfg      Config
 	log      *logrus.Entry
-	backend  Backend
+	backend  *storage.Engine
 	engine   *sqle.Engine
 	parser   *Parser
 	listener net.Listener
@@ -127,7 +127,7 @@ type Server struct {
 // directory (its lock file, taken before anything else in it is touched), the address cannot
 // be bound (port in use), the data directory's files cannot be read or written, or the
 // configuration cannot be applied to the system variables.
-func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
+func New(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server, error) {
 	var lock *dirLock
 	if cfg.DataDir != "" {
 		var err error
@@ -144,7 +144,7 @@ func New(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
 	return s, nil
 }
 
-func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) {
+func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server, error) {
 	if backend == nil {
 		return nil, errors.New("sqlserver: nil backend")
 	}
@@ -218,7 +218,7 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 		s.engine.Close()
 		return nil, err
 	}
-	if st, ok := backend.(*storage.Engine); ok && cfg.DataDir != "" {
+	if st := backend; cfg.DataDir != "" {
 		w, ck, err := openBinlog(cfg, st, s.engine, log)
 		if err != nil {
 			s.engine.Close()
@@ -328,7 +328,7 @@ func (s *Server) Start() error {
 			"version":   s.cfg.Version,
 			"server_id": s.serverID(),
 			"data_dir":  s.cfg.DataDir,
-			"backend":   backendName(s.backend),
+			"backend":   s.backend.Name(),
 		}).Info("ready")
 		s.startReplica()
 	})
@@ -336,13 +336,6 @@ func (s *Server) Start() error {
 }
 
 // backendName is how logs name a backend: its Name() when it has one, else its Go type.
-func backendName(b Backend) string {
-	if n, ok := b.(interface{ Name() string }); ok {
-		return n.Name()
-	}
-	return fmt.Sprintf("%T", b)
-}
-
 func (s *Server) serverID() uint32 {
 	if s.cfg.ServerID == 0 {
 		return 1

@@ -166,7 +166,7 @@ func semisyncOptions(c *cli.Context) map[string]string {
 }
 
 // newBackend returns the storage engine the server runs on. It is the one place that chooses it.
-func newBackend(dataDir string) (sqlserver.Backend, error) {
+func newBackend(dataDir string) (*storage.Engine, error) {
 	return storage.New(storage.Options{}), nil
 }
 
