@@ -31,7 +31,23 @@ func (h *handler) clearWarnings(c *mysql.Conn, query string) {
 // isDiagnostic reports whether query is one of the statements that read the warnings list
 // without clearing it.
 func isDiagnostic(query string) bool {
-	p := NormalizedPrefix(query)
+	// Every statement goes through here: decide on the first keyword's first letter before
+	// building the normalized prefix.
+	i := 0
+	for i < len(query) {
+		if n := commentLen(query[i:]); n > 0 {
+			i += n
+			continue
+		}
+		if c := query[i]; c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' {
+			break
+		}
+		i++
+	}
+	if i == len(query) || (query[i]|0x20 != 's' && query[i]|0x20 != 'g') {
+		return false
+	}
+	p := NormalizedPrefix(query[i:])
 	for _, d := range []string{"SHOW WARNINGS", "SHOW ERRORS", "SHOW COUNT", "GET DIAGNOSTICS", "GET CURRENT DIAGNOSTICS", "GET STACKED DIAGNOSTICS"} {
 		if strings.HasPrefix(p, d) {
 			return true
