@@ -31,8 +31,7 @@ func (h *handler) clearWarnings(c *mysql.Conn, query string) {
 // isDiagnostic reports whether query is one of the statements that read the warnings list
 // without clearing it.
 func isDiagnostic(query string) bool {
-	// Every statement goes through here: decide on the first keyword's first letter before
-	// building the normalized prefix.
+	// Every statement goes through here: only SHOW … and GET … go on to the normalized prefix.
 	i := 0
 	for i < len(query) {
 		if n := commentLen(query[i:]); n > 0 {
@@ -44,7 +43,7 @@ func isDiagnostic(query string) bool {
 		}
 		i++
 	}
-	if i == len(query) || (query[i]|0x20 != 's' && query[i]|0x20 != 'g') {
+	if rest := query[i:]; !hasPrefixFold(rest, "show") && !hasPrefixFold(rest, "get") {
 		return false
 	}
 	p := NormalizedPrefix(query[i:])
@@ -54,4 +53,17 @@ func isDiagnostic(query string) bool {
 		}
 	}
 	return false
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII word w, in any case.
+func hasPrefixFold(s, w string) bool {
+	if len(s) < len(w) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if s[i]|0x20 != w[i] {
+			return false
+		}
+	}
+	return true
 }
