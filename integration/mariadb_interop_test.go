@@ -5,17 +5,18 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/semisyncd/semisyncd/internal/mariadbd"
 )
 
-// mariadbServer is a stock MariaDB server started from Debian's
-// mariadb-server package, on 127.0.0.1 and a free port, in a temporary
-// directory, as a replica or (with log_bin in extraConf) a primary. The
-// test talks to it through the mariadb client on its socket.
+// mariadbServer is a stock MariaDB server started by internal/mariadbd from
+// Debian's mariadb-server package, on 127.0.0.1 and a free port, in a
+// temporary directory, as a replica or (with log_bin in extraConf) a
+// primary. The test talks to it through the mariadb client on its socket.
 type mariadbServer struct {
 	dir, sock string
 	port      int
@@ -24,69 +25,20 @@ type mariadbServer struct {
 
 func startMariaDB(t testing.TB, serverID int, extraConf ...string) *mariadbServer {
 	t.Helper()
-	server, err := exec.LookPath("mariadbd")
-	if err != nil {
-		server = "/usr/sbin/mariadbd"
-		if _, err := os.Stat(server); err != nil {
-			t.Skip("mariadbd not installed (Debian package mariadb-server)")
-		}
+	if _, err := mariadbd.Installed(); err != nil {
+		t.Skip(err)
 	}
-	if _, err := exec.LookPath("mariadb-install-db"); err != nil {
-		t.Skip("mariadb-install-db not installed (Debian package mariadb-server)")
-	}
-	if _, err := exec.LookPath("mariadb"); err != nil {
-		t.Skip("mariadb client not installed (Debian package mariadb-client)")
-	}
-	port := freePort(t)
 	dir, err := os.MkdirTemp("", "mdbreplica")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	r := &mariadbServer{dir: dir, sock: filepath.Join(dir, "mysqld.sock"), port: port}
-	cnf := filepath.Join(dir, "my.cnf")
-	conf := fmt.Sprintf(`[mariadbd]
-user=root
-basedir=/usr
-lc_messages_dir=/usr/share/mysql
-datadir=%[1]s/data
-socket=%[1]s/mysqld.sock
-pid_file=%[1]s/mysqld.pid
-log_error=%[1]s/error.log
-port=%[2]d
-bind_address=127.0.0.1
-skip_name_resolve
-server_id=%[3]d
-relay_log=%[1]s/data/relay-bin
-skip_slave_start
-innodb_buffer_pool_size=32M
-`, dir, port, serverID) + strings.Join(extraConf, "\n") + "\n"
-	if err := os.WriteFile(cnf, []byte(conf), 0o644); err != nil {
+	m, err := mariadbd.Start(dir, freePort(t), serverID, extraConf...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("mariadb-install-db", "--defaults-file="+cnf, "--auth-root-authentication-method=socket", "--skip-test-db").CombinedOutput(); err != nil {
-		t.Fatalf("mariadb-install-db: %v\n%s", err, out)
-	}
-	r.cmd = exec.Command(server, "--defaults-file="+cnf)
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		r.cmd.Process.Kill()
-		r.cmd.Wait()
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := r.query("SELECT 1"); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("mariadbd did not start:\n%s", log)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return r
+	t.Cleanup(m.Stop)
+	return &mariadbServer{dir: m.Dir, sock: m.Sock, port: m.Port, cmd: m.Cmd}
 }
 
 // query runs SQL through the mariadb client in batch mode without headers.

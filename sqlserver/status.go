@@ -317,23 +317,46 @@ var comAliases = map[string]string{
 	"Com_show_replicas":       "Com_show_slave_hosts",
 }
 
+// isLetter reports whether c is an ASCII letter.
+func isLetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
+
+// firstWords returns up to n words of text, upper-cased, split at white space, '(', ';' and
+// '`' (every separator is ASCII, so a byte scan splits UTF-8 text where a rune scan would).
+// Only the words returned are scanned and copied: comNames runs for every statement, and a
+// long statement's tail is never looked at.
+func firstWords(text string, n int) []string {
+	w := make([]string, 0, n)
+	start := -1
+	for i := 0; i <= len(text) && len(w) < n; i++ {
+		sep := i == len(text)
+		if !sep {
+			switch text[i] {
+			case ' ', '\t', '\n', '\r', '(', ';', '`':
+				sep = true
+			}
+		}
+		switch {
+		case sep && start >= 0:
+			w = append(w, strings.ToUpper(text[start:i]))
+			start = -1
+		case !sep && start < 0:
+			start = i
+		}
+	}
+	return w
+}
+
 // comNames returns the Com_* counters a statement moves, as MySQL 8.0 names them (both names
 // of a renamed statement: Com_replica_start and Com_slave_start). An empty statement is
 // Com_empty_query; a statement it does not know moves none.
 func comNames(text string) []string {
-	text = leadingNoise.ReplaceAllString(text, "")
+	if text == "" || !isLetter(text[0]) { // the common statement starts with its keyword
+		text = leadingNoise.ReplaceAllString(text, "")
+	}
 	if strings.TrimRight(text, "; \t\r\n") == "" {
 		return []string{"Com_empty_query"}
 	}
-	w := make([]string, 0, 4)
-	for _, f := range strings.FieldsFunc(text, func(r rune) bool {
-		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '(' || r == ';' || r == '`'
-	}) {
-		w = append(w, strings.ToUpper(f))
-		if len(w) == 4 {
-			break
-		}
-	}
+	w := firstWords(text, 4)
 	word := func(i int) string {
 		if i < len(w) {
 			return w[i]
@@ -341,17 +364,16 @@ func comNames(text string) []string {
 		return ""
 	}
 	one := func(n string) []string { return []string{n} }
-	upper := strings.ToUpper(text)
 	switch word(0) {
 	case "SELECT", "WITH", "TABLE", "VALUES":
 		return one("Com_select")
 	case "INSERT":
-		if strings.Contains(upper, "SELECT") {
+		if containsFold(text, "select") {
 			return one("Com_insert_select")
 		}
 		return one("Com_insert")
 	case "REPLACE":
-		if strings.Contains(upper, "SELECT") {
+		if containsFold(text, "select") {
 			return one("Com_replace_select")
 		}
 		return one("Com_replace")

@@ -189,6 +189,26 @@ func TestServerStatusMoves(t *testing.T) {
 	}
 }
 
+func TestIsDiagnostic(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SHOW WARNINGS":                   true,
+		"  /* c */ show\n errors limit 1": true,
+		"-- x\nSHOW COUNT(*) WARNINGS":    true,
+		"get diagnostics @n = NUMBER":     true,
+		"GET CURRENT DIAGNOSTICS":         true,
+		"SHOW TABLES":                     false,
+		"SELECT 1":                        false,
+		"set @a = 1":                      false,
+		"":                                false,
+		"   ":                             false,
+		"/* only a comment */":            false,
+	} {
+		if got := isDiagnostic(q); got != want {
+			t.Errorf("isDiagnostic(%q) = %v, want %v", q, got, want)
+		}
+	}
+}
+
 func TestComNames(t *testing.T) {
 	for _, c := range []struct {
 		stmt string
@@ -223,6 +243,10 @@ func TestComNames(t *testing.T) {
 		{"", []string{"Com_empty_query"}},
 		{" ; ", []string{"Com_empty_query"}},
 		{"FROBNICATE", nil},
+		{"Replace\tinto t\nSelect 1", []string{"Com_replace_select"}},
+		{"SELECT c FROM sbtest1 WHERE id=?", []string{"Com_select"}},
+		{"start\ntransaction read only", []string{"Com_begin"}},
+		{"(((select 1)))", []string{"Com_select"}},
 	} {
 		if got := comNames(c.stmt); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("comNames(%q) = %v, want %v", c.stmt, got, c.want)

@@ -31,11 +31,39 @@ func (h *handler) clearWarnings(c *mysql.Conn, query string) {
 // isDiagnostic reports whether query is one of the statements that read the warnings list
 // without clearing it.
 func isDiagnostic(query string) bool {
-	p := NormalizedPrefix(query)
+	// Every statement goes through here: only SHOW … and GET … go on to the normalized prefix.
+	i := 0
+	for i < len(query) {
+		if n := commentLen(query[i:]); n > 0 {
+			i += n
+			continue
+		}
+		if c := query[i]; c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' {
+			break
+		}
+		i++
+	}
+	if rest := query[i:]; !hasPrefixFold(rest, "show") && !hasPrefixFold(rest, "get") {
+		return false
+	}
+	p := NormalizedPrefix(query[i:])
 	for _, d := range []string{"SHOW WARNINGS", "SHOW ERRORS", "SHOW COUNT", "GET DIAGNOSTICS", "GET CURRENT DIAGNOSTICS", "GET STACKED DIAGNOSTICS"} {
 		if strings.HasPrefix(p, d) {
 			return true
 		}
 	}
 	return false
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII word w, in any case.
+func hasPrefixFold(s, w string) bool {
+	if len(s) < len(w) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if s[i]|0x20 != w[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -91,6 +91,7 @@ func serveFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "plugin-load-add", EnvVars: env("PLUGIN_LOAD_ADD"), Usage: "more plugins to load at start for this run only; repeatable"},
 		&cli.StringFlag{Name: "plugin-dir", Value: sqlserver.DefaultPluginDir, EnvVars: env("PLUGIN_DIR"), Usage: "@@plugin_dir (the four semi-sync plugins are built in; nothing is loaded from it)"},
 		&cli.StringFlag{Name: "metrics-addr", EnvVars: env("METRICS_ADDR"), Usage: "host:port of a Prometheus /metrics endpoint (commit wait and latency histograms, per-replica ACK latency and lag); unset: none"},
+		&cli.StringFlag{Name: "pprof-addr", EnvVars: env("PPROF_ADDR"), Usage: "host:port of Go's /debug/pprof/ endpoints, for profiling; unset: none"},
 		&cli.BoolFlag{Name: "read-only", EnvVars: env("READ_ONLY"), Usage: "start with @@read_only ON: writes need SUPER or CONNECTION_ADMIN"},
 		&cli.BoolFlag{Name: "super-read-only", EnvVars: env("SUPER_READ_ONLY"), Usage: "start with @@super_read_only (and @@read_only) ON: no account may write; replication applies"},
 		&cli.BoolFlag{Name: "skip-replica-start", Aliases: []string{"skip-slave-start"}, EnvVars: env("SKIP_REPLICA_START"), Usage: "do not start a configured replica's threads at start (@@skip_replica_start)"},
@@ -192,6 +193,15 @@ func serve(c *cli.Context) error {
 	if serverID == 0 || uint64(serverID) > 1<<32-1 {
 		log.WithField("server_id", serverID).Error("server-id must be between 1 and 4294967295")
 		return cli.Exit("", 1)
+	}
+
+	if addr := c.String("pprof-addr"); addr != "" {
+		_, closePprof, err := startPprof(addr, log)
+		if err != nil {
+			log.WithError(err).WithField("addr", addr).Error("cannot listen for pprof")
+			return cli.Exit("", 1)
+		}
+		defer closePprof()
 	}
 
 	backend, err := newBackend(dataDir)
