@@ -62,6 +62,9 @@ func (h *handler) NewConnection(c *mysql.Conn) {
 	if closing {
 		c.Close()
 	}
+	if sc := shimOf(c); sc != nil {
+		sc.vc = c // before vitess reads: the shim checks COM_STMT_EXECUTE against c.PrepareData
+	}
 	h.Handler.NewConnection(c)
 }
 
@@ -142,6 +145,9 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) (fields []*querypb.Field, err error) {
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
+	if err := refuseManyParams(c, query, prepare); err != nil {
+		return nil, err
+	}
 	fields, err = h.Handler.ComPrepare(ctx, c, query, prepare)
 	timeFieldDecimals(fields)
 	return fields, h.finish(c, query, err)
@@ -210,6 +216,9 @@ func (h *handler) ComRegisterReplica(c *mysql.Conn, replicaHost string, replicaP
 // by the listener shim).
 func (h *handler) ComBinlogDumpGTID(c *mysql.Conn, logFile string, logPos uint64, gtidSet mysql.GTIDSet) (err error) {
 	defer h.recoverTo(c, "", &err)
+	if sc := shimOf(c); sc != nil {
+		defer sc.endDump()
+	}
 	if h.repl != nil {
 		return h.finish(c, "", h.repl.dump(c, logFile, logPos, gtidSet))
 	}

@@ -176,6 +176,9 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 	installVariables(a.Catalog.MySQLDb, s.vars.Hidden)
 	sysvars.Register(s.vars)
 	s.installPlugins(a)
+	if err := installMySQLDefaults(); err != nil {
+		return nil, err
+	}
 	if err := applyConfigVariables(cfg); err != nil {
 		return nil, err
 	}
