@@ -78,6 +78,10 @@ type Config struct {
 	// FS is the file system the binlog and the relay log write through (nil: the real one).
 	// Tests inject faults with a vfs.Faulty.
 	FS vfs.FS
+	// SecureFilePriv is @@secure_file_priv (mysqld's --secure-file-priv): a directory file
+	// access is limited to, "" for anywhere, SecureFilePrivNull for none. Nil: the directory
+	// SecureFilePrivDir under DataDir (created at start), or NULL without a DataDir.
+	SecureFilePriv *string
 	// OnBinlogAbort is called when a binlog write or fsync fails under binlog_error_action =
 	// ABORT_SERVER, after MySQL's message is logged. Nil: the process exits with status 1.
 	OnBinlogAbort func()
@@ -170,6 +174,7 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 
 	pro := backend.Provider()
 	a := analyzer.NewBuilder(pro).
+		AddPreAnalyzeRule(fileAccessRuleID, fileAccessRule).
 		AddOverrides(sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: s.parser}}).
 		Build()
 	a.Catalog.AuthHandler = accessDeniedHandler{a.Catalog.AuthHandler}
@@ -387,6 +392,11 @@ func applyConfigVariables(cfg Config) error {
 	if cfg.ServerUUID != "" {
 		vals["server_uuid"] = cfg.ServerUUID
 	}
+	sfp, err := resolveSecureFilePriv(cfg)
+	if err != nil {
+		return fmt.Errorf("sqlserver: secure_file_priv: %w", err)
+	}
+	vals["secure_file_priv"] = sfp
 	if err := sql.SystemVariables.AssignValues(vals); err != nil {
 		return fmt.Errorf("sqlserver: system variables: %w", err)
 	}

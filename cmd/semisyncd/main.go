@@ -90,6 +90,7 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{Name: "plugin-load", EnvVars: env("PLUGIN_LOAD"), Usage: "plugins to load at start for this run only, as mysqld's: name=library;… or library;…"},
 		&cli.StringSliceFlag{Name: "plugin-load-add", EnvVars: env("PLUGIN_LOAD_ADD"), Usage: "more plugins to load at start for this run only; repeatable"},
 		&cli.StringFlag{Name: "plugin-dir", Value: sqlserver.DefaultPluginDir, EnvVars: env("PLUGIN_DIR"), Usage: "@@plugin_dir (the four semi-sync plugins are built in; nothing is loaded from it)"},
+		&cli.StringFlag{Name: "secure-file-priv", EnvVars: env("SECURE_FILE_PRIV"), Usage: "directory LOAD_FILE, INTO OUTFILE and LOAD DATA are limited to; \"\" for anywhere, NULL for none (default: secure-file-priv under the data dir)"},
 		&cli.BoolFlag{Name: "skip-replica-start", Aliases: []string{"skip-slave-start"}, EnvVars: env("SKIP_REPLICA_START"), Usage: "do not start a configured replica's threads at start (@@skip_replica_start)"},
 	}, semisyncFlags()...)
 }
@@ -210,6 +211,10 @@ func serve(c *cli.Context) error {
 		SemisyncOptions: semisyncOptions(c),
 	}
 	cfg.SkipReplicaStart = c.Bool("skip-replica-start")
+	if c.IsSet("secure-file-priv") {
+		v := c.String("secure-file-priv")
+		cfg.SecureFilePriv = &v
+	}
 	srv, err := sqlserver.New(cfg, backend, log)
 	if err != nil {
 		log.WithError(err).WithField("addr", fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)).Error("cannot start the server")
