@@ -10,8 +10,8 @@ package sqlserver
 //   - INTO OUTFILE/DUMPFILE and LOAD DATA INFILE: without FILE, 1045 "Access denied for user
 //     'u'@'h' (using password: YES|NO)"; outside secure_file_priv (or with it NULL), 1290;
 //   - LOAD_FILE(): NULL, as MySQL returns, without FILE or when the file is outside
-//     secure_file_priv (the name is a literal: a computed name is evaluated at run time by GMS,
-//     which checks the directory but not NULL, so it is refused then too).
+//     secure_file_priv (fileAccessBuilder, at exec-build time; a computed name is checked by
+//     GMS's LOAD_FILE itself, which allows only files directly in secure_file_priv).
 //
 // The default is MySQL's safe kind: a directory under the data directory ("secure-file-priv",
 // created at start), or NULL with no data directory. Config.SecureFilePriv chooses.
@@ -27,6 +27,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/rowexec"
 	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
@@ -129,25 +130,79 @@ func fileAccessRule(ctx *sql.Context, a *analyzer.Analyzer, n sql.Node, _ *plan.
 	if refused != nil {
 		return nil, transform.SameTree, refused
 	}
-	return transform.NodeExprsWithOpaque(ctx, n, func(ctx *sql.Context, e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
-		lf, ok := e.(*function.LoadFile)
-		if !ok {
-			return e, transform.SameTree, nil
+	// Before constant folding can evaluate a LOAD_FILE with a literal name.
+	fb := fileAccessBuilder{db: db}
+	return transform.NodeExprsWithOpaque(ctx, n, fb.nullRefused)
+}
+
+// installFileAccessBuilder puts fileAccessBuilder in front of the exec builder's priority
+// builder. Call it after installShowVariables.
+func installFileAccessBuilder(a *analyzer.Analyzer) {
+	a.ExecBuilder.PriorityBuilder = fileAccessBuilder{next: a.ExecBuilder.PriorityBuilder, full: a.ExecBuilder, db: a.Catalog.MySQLDb}
+}
+
+// fileAccessBuilder is a priority exec builder that turns every LOAD_FILE() the session may
+// not run into NULL, as MySQL returns: without FILE, with secure_file_priv NULL, or with a
+// literal name outside it. It works at exec-build time because GMS plans simple SELECTs with
+// a fixed rule set that skips integrators' analyzer rules. Other nodes go to next.
+type fileAccessBuilder struct {
+	next sql.NodeExecBuilder
+	full *rowexec.BaseBuilder
+	db   *mysql_db.MySQLDb
+}
+
+var _ sql.NodeExecBuilder = fileAccessBuilder{}
+
+// Build implements sql.NodeExecBuilder.
+func (b fileAccessBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, error) {
+	if ex, ok := n.(sql.Expressioner); ok {
+		refused := false
+		for _, e := range ex.Expressions() {
+			transform.InspectExpr(ctx, e, func(ctx *sql.Context, e sql.Expression) bool {
+				if lf, ok := e.(*function.LoadFile); ok && !b.loadFileAllowed(ctx, lf) {
+					refused = true
+				}
+				return refused
+			})
 		}
-		allowed := hasFile()
-		if allowed {
-			if _, enabled := secureFilePriv(); !enabled {
-				allowed = false
-			} else if lit, ok := lf.Children()[0].(*expression.Literal); ok {
-				name, isString := lit.Value().(string)
-				allowed = isString && fileAllowed(name)
+		if refused {
+			nn, _, err := transform.OneNodeExprsWithNode(ctx, n, func(ctx *sql.Context, _ sql.Node, e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+				return transform.Expr(ctx, e, b.nullRefused)
+			})
+			if err != nil {
+				return nil, err
 			}
+			return b.full.Build(ctx, nn, r)
 		}
-		if allowed {
-			return e, transform.SameTree, nil
-		}
+	}
+	if b.next == nil {
+		return nil, nil
+	}
+	return b.next.Build(ctx, n, r)
+}
+
+// nullRefused replaces e by NULL when it is a LOAD_FILE the session may not run.
+func (b fileAccessBuilder) nullRefused(ctx *sql.Context, e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+	if lf, ok := e.(*function.LoadFile); ok && !b.loadFileAllowed(ctx, lf) {
 		return expression.NewLiteral(nil, types.LongBlob), transform.NewTree, nil
-	})
+	}
+	return e, transform.SameTree, nil
+}
+
+// loadFileAllowed reports whether the session may run lf.
+func (b fileAccessBuilder) loadFileAllowed(ctx *sql.Context, lf *function.LoadFile) bool {
+	if b.db != nil && b.db.Enabled() &&
+		!b.db.UserHasPrivileges(ctx, sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{}, sql.PrivilegeType_File)) {
+		return false
+	}
+	if _, enabled := secureFilePriv(); !enabled {
+		return false
+	}
+	if lit, ok := lf.Children()[0].(*expression.Literal); ok {
+		name, isString := lit.Value().(string)
+		return isString && fileAllowed(name)
+	}
+	return true
 }
 
 // fileAccessDenied is MySQL's 1045 for a statement needing FILE: it names the account and

@@ -50,8 +50,9 @@ func TestFileAccess(t *testing.T) {
 		}
 		return v
 	}
-	// Not yet: GMS evaluates a SELECT without tables without our rule, so LOAD_FILE does not
-	// check FILE (it does check the directory).
+	if v := loadFile(u, inside); v.Valid {
+		t.Fatalf("LOAD_FILE without FILE = %q, want NULL", v.String)
+	}
 	if v := loadFile(f, inside); v.String != "hello" {
 		t.Fatalf("LOAD_FILE inside secure_file_priv = %+v", v)
 	}
@@ -88,6 +89,10 @@ func TestFileAccess(t *testing.T) {
 	}
 	if _, err := f.Exec("LOAD DATA INFILE '" + inside + "' INTO TABLE d.t"); err != nil {
 		t.Fatalf("LOAD DATA inside secure_file_priv: %v", err)
+	}
+	var hidden int
+	if err := u.QueryRow("SELECT COUNT(*) FROM d.t WHERE LOAD_FILE('" + inside + "') IS NULL").Scan(&hidden); err != nil || hidden != 1 {
+		t.Fatalf("LOAD_FILE in a WHERE without FILE: %d rows see NULL (%v), want 1", hidden, err)
 	}
 	var n int
 	if err := root.QueryRow("SELECT COUNT(*) FROM d.t WHERE a = 'hello'").Scan(&n); err != nil || n != 1 {

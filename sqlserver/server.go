@@ -190,6 +190,7 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 	s.engine = sqle.New(a, &sqle.Config{})
 	sysvars.InstallStatus(s.vars)
 	installShowVariables(a)
+	installFileAccessBuilder(a)
 	s.registerSemisyncStatements()
 	if err := setupAccounts(s.engine, cfg.DataDir, cfg.User, cfg.Password); err != nil {
 		s.engine.Close()
