@@ -28,6 +28,7 @@ const (
 	erTableAccessDenied       = 1142 // ER_TABLEACCESS_DENIED_ERROR
 	erLockWaitTimeout         = 1205 // ER_LOCK_WAIT_TIMEOUT
 	erDupEntry                = 1062 // ER_DUP_ENTRY
+	erQueryInterrupted        = 1317 // ER_QUERY_INTERRUPTED
 
 	stateSyntaxOrAccess     = "42000"
 	stateGeneral            = "HY000"
@@ -200,6 +201,13 @@ var errorRules = []errorRule{
 			}
 			return msg
 		},
+	},
+	{
+		// KILL QUERY (or KILL) cancelled the statement's context.
+		name: "interrupted", codes: unknownError,
+		pattern: regexp.MustCompile(`^context canceled$`),
+		code:    erQueryInterrupted, state: "70100",
+		text: fill("Query execution was interrupted"),
 	},
 	{
 		name: "panic", codes: unknownError,
