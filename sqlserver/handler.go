@@ -35,6 +35,7 @@ type handler struct {
 	drained chan struct{} // closed when closing and the last connection ended
 
 	sessions sync.Map // connection ID → sql.Session, for clearWarnings
+	limit    connLimit // max_connections
 }
 
 var (
@@ -70,6 +71,7 @@ func (h *handler) NewConnection(c *mysql.Conn) {
 
 // ConnectionClosed implements mysql.Handler.
 func (h *handler) ConnectionClosed(c *mysql.Conn) {
+	defer h.limit.release(c.ConnectionID)
 	defer h.untrack(c)
 	defer h.recoverTo(c, "", nil)
 	h.Handler.ConnectionClosed(c)
@@ -117,6 +119,9 @@ func (h *handler) closeAll(timeout time.Duration, kill func(connID uint32)) int 
 // ConnectionAuthenticated implements mysql.Handler.
 func (h *handler) ConnectionAuthenticated(c *mysql.Conn) (err error) {
 	defer h.recoverTo(c, "", &err)
+	if err := h.limit.admit(c); err != nil {
+		return err
+	}
 	return h.finish(c, "", h.Handler.ConnectionAuthenticated(c))
 }
 

@@ -247,6 +247,7 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 		s.sessions = sm
 		s.handler = newHandler(h, log)
 		s.handler.repl = s.repl
+		s.handler.limit.db = s.engine.Analyzer.Catalog.MySQLDb
 		return e, sm, s.handler
 	}
 	gms, err := server.NewServer(server.Config{
