@@ -34,7 +34,7 @@ type handler struct {
 	closing bool
 	drained chan struct{} // closed when closing and the last connection ended
 
-	sessions sync.Map // connection ID → sql.Session, for clearWarnings
+	sessions sync.Map  // connection ID → sql.Session, for clearWarnings
 	limit    connLimit // max_connections
 }
 
