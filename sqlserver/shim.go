@@ -1,6 +1,7 @@
 package sqlserver
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -43,6 +44,9 @@ func (l *shimListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	// connect_timeout: the client has that long to send its handshake response (MySQL then
+	// answers Bad handshake; a client that sent nothing is simply closed).
+	_ = c.SetReadDeadline(time.Now().Add(time.Duration(globalInt("connect_timeout", 10)) * time.Second))
 	return &shimConn{Conn: c}, nil
 }
 
@@ -70,6 +74,13 @@ type shimConn struct {
 	maxPacket int    // max_allowed_packet at connect
 	serverID  atomic.Uint32
 	dumping   atomic.Bool // a binlog dump owns the connection
+
+	// Authentication-phase state for MySQL's 1045 text (see Write).
+	authDone     atomic.Bool // the first command arrived, or TLS started: writes pass through
+	wmu          sync.Mutex
+	wbuf         []byte // server bytes of an incomplete packet, during authentication
+	authUser     string // the user named in the handshake response
+	sentPassword bool   // the client sent a non-empty auth response
 
 	// vc is the vitess connection on top of the shim, set by handler.NewConnection before
 	// vitess reads; checkStmtExecute reads its prepared statements on the reading goroutine.
@@ -158,17 +169,25 @@ func (c *shimConn) next(hdr [4]byte) error {
 		if checkHandshakeResponse(payload) != nil {
 			return c.refuseHandshake(seq, 0)
 		}
+		_ = c.Conn.SetReadDeadline(time.Time{}) // connect_timeout no longer applies
 		if len(payload) == 32 {
 			c.raw = true // SSLRequest: TLS follows
+			c.authDone.Store(true)
+		} else {
+			c.noteHandshake(payload)
 		}
 		c.queue(seq, payload)
 		return nil
 	case seq != 0:
 		// Authentication exchange (auth switch response, more data).
+		if !c.authDone.Load() && size > 0 {
+			c.sentPassword = true
+		}
 		c.inChain, c.msgSize = size == maxPacketPayload, size
 		pass()
 		return nil
 	}
+	c.authDone.Store(true)
 	if size > c.maxPacket {
 		return c.tooBig(seq, size)
 	}
@@ -206,6 +225,78 @@ func (c *shimConn) next(hdr [4]byte) error {
 	}
 	c.queue(seq, payload)
 	return nil
+}
+
+// noteHandshake records the user and whether a password was sent, from a handshake response
+// that passed checkHandshakeResponse.
+func (c *shimConn) noteHandshake(p []byte) {
+	rest := p[32:]
+	end := bytes.IndexByte(rest, 0)
+	if end < 0 {
+		return
+	}
+	c.authUser = string(rest[:end])
+	// The auth response follows: a length (lenenc or one byte) or a NUL-terminated string;
+	// either way its first byte is 0 when it is empty.
+	rest = rest[end+1:]
+	c.sentPassword = len(rest) > 0 && rest[0] != 0
+}
+
+// Write passes the server's bytes on. During authentication it assembles whole packets and
+// gives an access-denied error MySQL's text, "Access denied for user 'u'@'host' (using
+// password: YES|NO)" (vitess and GMS name the user only). vitess writes on the connection's
+// goroutine, so packets are never interleaved.
+func (c *shimConn) Write(p []byte) (int, error) {
+	if c.authDone.Load() {
+		c.wmu.Lock()
+		pending := c.wbuf
+		c.wbuf = nil
+		c.wmu.Unlock()
+		if len(pending) > 0 {
+			if _, err := c.Conn.Write(pending); err != nil {
+				return 0, err
+			}
+		}
+		return c.Conn.Write(p)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf = append(c.wbuf, p...)
+	for len(c.wbuf) >= 4 {
+		n := int(c.wbuf[0]) | int(c.wbuf[1])<<8 | int(c.wbuf[2])<<16
+		if len(c.wbuf) < 4+n {
+			break
+		}
+		out := c.accessDeniedText(c.wbuf[:4+n])
+		if _, err := c.Conn.Write(out); err != nil {
+			return 0, err
+		}
+		c.wbuf = c.wbuf[4+n:]
+	}
+	if len(c.wbuf) == 0 {
+		c.wbuf = nil
+	}
+	return len(p), nil
+}
+
+// accessDeniedText rewrites an ERR 1045 packet with MySQL's text; other packets are returned
+// unchanged.
+func (c *shimConn) accessDeniedText(pkt []byte) []byte {
+	if len(pkt) < 4+9 || pkt[4] != 0xff || binary.LittleEndian.Uint16(pkt[5:]) != erAccessDenied {
+		return pkt
+	}
+	host := "localhost"
+	if ta, ok := c.Conn.RemoteAddr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+		host = ta.IP.String()
+	}
+	using := "NO"
+	if c.sentPassword {
+		using = "YES"
+	}
+	body := append([]byte{0xff}, pkt[5:7]...)
+	body = append(body, pkt[7:13]...) // '#' and SQLSTATE
+	body = append(body, fmt.Sprintf("Access denied for user '%s'@'%s' (using password: %s)", c.authUser, host, using)...)
+	return append([]byte{byte(len(body)), byte(len(body) >> 8), byte(len(body) >> 16), pkt[3]}, body...)
 }
 
 // readMessage reads the rest of a message whose first packet has size bytes and whose first

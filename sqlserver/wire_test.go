@@ -443,3 +443,43 @@ func FuzzCommand(f *testing.F) {
 		}
 	})
 }
+
+// TestConnectTimeout: a client that never sends its handshake response is closed after
+// connect_timeout.
+func TestConnectTimeout(t *testing.T) {
+	s, _ := wireServer(t)
+	db := open(t, dsn(s, "root", ""))
+	if _, err := db.Exec("SET GLOBAL connect_timeout = 2"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = db.Exec("SET GLOBAL connect_timeout = DEFAULT") })
+	silent := dialRaw(t, s.Addr()) // read deadline 20 s: the server must close first
+	if _, _, err := silent.read(); err == nil {
+		t.Fatal("a client that sent no handshake got a packet instead of a close")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("the server kept a silent client past connect_timeout")
+	}
+	assertServes(t, s)
+}
+
+// TestAccessDeniedText: a refused login gets MySQL's 1045 text naming the account's host and
+// whether a password was sent.
+func TestAccessDeniedText(t *testing.T) {
+	s, _ := wireServer(t)
+	root := open(t, dsn(s, "root", ""))
+	if _, err := root.Exec("CREATE USER u@'%' IDENTIFIED BY 'pw'"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ password, want string }{
+		{"wrong", "Error 1045 (28000): Access denied for user 'u'@'localhost' (using password: YES)"},
+		{"", "Error 1045 (28000): Access denied for user 'u'@'localhost' (using password: NO)"},
+	} {
+		err := open(t, dsn(s, "u", tc.password)).Ping()
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("password %q: %v, want %s", tc.password, err, tc.want)
+		}
+	}
+	if err := open(t, dsn(s, "u", "pw")).Ping(); err != nil {
+		t.Fatalf("the right password: %v", err)
+	}
+}
