@@ -125,7 +125,7 @@ func ParseTableMap(body []byte) (TableMapEvent, error) {
 	tm.Types = body[p : p+int(ncols)]
 	p += int(ncols)
 	mlen, n := readPackedInt(body[p:])
-	if n == 0 || p+n+int(mlen) > len(body) {
+	if n == 0 || mlen > uint64(len(body)) || p+n+int(mlen) > len(body) {
 		return tm, short
 	}
 	p += n

@@ -251,7 +251,7 @@ func ParseSIDBlock(b []byte) (*GTIDSet, error) {
 		copy(sid[:], b[:16])
 		k := binary.LittleEndian.Uint64(b[16:])
 		b = b[24:]
-		if uint64(len(b)) < k*16 {
+		if k > uint64(len(b))/16 { // k*16 could wrap
 			return nil, fmt.Errorf("binlog: GTID block too short")
 		}
 		for j := uint64(0); j < k; j++ {

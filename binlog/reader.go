@@ -110,6 +110,12 @@ func (fr *FileReader) Next() ([]byte, uint64, error) {
 	if size < HeaderLen || size > 1<<30 {
 		return nil, start, fmt.Errorf("binlog: %s at %d: bad event size %d: %w", fr.name, start, size, ErrTornEvent)
 	}
+	if size > 1<<20 {
+		// Never allocate for an event the file cannot hold (a damaged size field).
+		if st, err := fr.f.Stat(); err == nil && uint64(st.Size()) < start+uint64(size) {
+			return nil, start, ErrTornEvent
+		}
+	}
 	ev := make([]byte, size)
 	if _, err := io.ReadFull(fr.r, ev); err != nil {
 		// Put the reader back at the event's start.

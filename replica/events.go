@@ -3,7 +3,6 @@ package replica
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"time"
 
 	"github.com/semisyncd/semisyncd/binlog"
@@ -64,7 +63,10 @@ func withChecksum(ev []byte, has bool) ([]byte, error) {
 	out := make([]byte, len(ev), len(ev)+binlog.ChecksumLen)
 	copy(out, ev)
 	binary.LittleEndian.PutUint32(out[9:], uint32(len(out)+binlog.ChecksumLen))
-	return binary.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(out)), nil
+	out = append(out, 0, 0, 0, 0)
+	// SetLogPos computes the CRC as MySQL verifies it (an FDE's in-use flag excluded).
+	binlog.SetLogPos(out, binary.LittleEndian.Uint32(out[13:]), true)
+	return out, nil
 }
 
 // fdeChecksum reports whether the events following a FORMAT_DESCRIPTION_EVENT

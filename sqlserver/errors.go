@@ -33,6 +33,7 @@ const (
 	erUnknownCollation        = 1273 // ER_UNKNOWN_COLLATION
 	erManyPlaceholders        = 1390 // ER_PS_MANY_PARAM
 	erBadDB                   = 1049 // ER_BAD_DB_ERROR
+	erQueryInterrupted        = 1317 // ER_QUERY_INTERRUPTED
 
 	stateSyntaxOrAccess     = "42000"
 	stateGeneral            = "HY000"
@@ -229,6 +230,13 @@ var errorRules = []errorRule{
 			}
 			return msg
 		},
+	},
+	{
+		// KILL QUERY (or KILL) cancelled the statement's context.
+		name: "interrupted", codes: unknownError,
+		pattern: regexp.MustCompile(`^context canceled$`),
+		code:    erQueryInterrupted, state: "70100",
+		text: fill("Query execution was interrupted"),
 	},
 	{
 		name: "panic", codes: unknownError,

@@ -35,7 +35,8 @@ type handler struct {
 	closing bool
 	drained chan struct{} // closed when closing and the last connection ended
 
-	sessions sync.Map // connection ID → sql.Session, for clearWarnings
+	sessions sync.Map  // connection ID → sql.Session, for clearWarnings
+	limit    connLimit // max_connections
 }
 
 var (
@@ -63,11 +64,15 @@ func (h *handler) NewConnection(c *mysql.Conn) {
 	if closing {
 		c.Close()
 	}
+	if sc := shimOf(c); sc != nil {
+		sc.vc = c // before vitess reads: the shim checks COM_STMT_EXECUTE against c.PrepareData
+	}
 	h.Handler.NewConnection(c)
 }
 
 // ConnectionClosed implements mysql.Handler.
 func (h *handler) ConnectionClosed(c *mysql.Conn) {
+	defer h.limit.release(c.ConnectionID)
 	defer h.untrack(c)
 	defer h.recoverTo(c, "", nil)
 	h.Handler.ConnectionClosed(c)
@@ -115,6 +120,9 @@ func (h *handler) closeAll(timeout time.Duration, kill func(connID uint32)) int 
 // ConnectionAuthenticated implements mysql.Handler.
 func (h *handler) ConnectionAuthenticated(c *mysql.Conn) (err error) {
 	defer h.recoverTo(c, "", &err)
+	if err := h.limit.admit(c); err != nil {
+		return err
+	}
 	return h.finish(c, "", h.Handler.ConnectionAuthenticated(c))
 }
 
@@ -143,10 +151,8 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) (fields []*querypb.Field, err error) {
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
-	if n := placeholders(query); n > maxPlaceholders {
-		// vitess counts placeholders in a uint16 and sizes the execute's NULL bitmap with
-		// uint16 arithmetic, which wraps (and panics in its packet parser) from 65,529 on.
-		return nil, mysql.NewSQLError(erManyPlaceholders, stateGeneral, "Prepared statement contains too many placeholders")
+	if err := refuseManyParams(c, query, prepare); err != nil {
+		return nil, err
 	}
 	fields, err = h.Handler.ComPrepare(ctx, c, query, prepare)
 	prepareFields(fields)
@@ -195,6 +201,9 @@ func (h *handler) ComRegisterReplica(c *mysql.Conn, replicaHost string, replicaP
 // by the listener shim).
 func (h *handler) ComBinlogDumpGTID(c *mysql.Conn, logFile string, logPos uint64, gtidSet mysql.GTIDSet) (err error) {
 	defer h.recoverTo(c, "", &err)
+	if sc := shimOf(c); sc != nil {
+		defer sc.endDump()
+	}
 	if h.repl != nil {
 		return h.finish(c, "", h.repl.dump(c, logFile, logPos, gtidSet))
 	}

@@ -36,7 +36,8 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 )
 
-// erOptionPreventsStatement is MySQL's ER_OPTION_PREVENTS_STATEMENT.
+// erOptionPreventsStatement is MySQL's ER_OPTION_PREVENTS_STATEMENT (read_only,
+// secure_file_priv).
 const erOptionPreventsStatement = 1290
 
 // errReadOnly is MySQL's refusal of a write under read_only ("--read-only") or

@@ -201,6 +201,9 @@ func (r *replication) ListReplicas(ctx *sql.Context) error { return nil }
 
 // ListBinaryLogs is SHOW BINARY LOGS.
 func (r *replication) ListBinaryLogs(ctx *sql.Context) ([]binlogreplication.BinaryLogFileMetadata, error) {
+	if err := r.needReplicationClient(ctx); err != nil {
+		return nil, err
+	}
 	var out []binlogreplication.BinaryLogFileMetadata
 	for _, f := range r.w.Files() {
 		out = append(out, binlogreplication.BinaryLogFileMetadata{Name: f.Name, Size: f.Size})
@@ -210,8 +213,25 @@ func (r *replication) ListBinaryLogs(ctx *sql.Context) ([]binlogreplication.Bina
 
 // GetBinaryLogStatus is SHOW BINARY LOG STATUS / SHOW MASTER STATUS.
 func (r *replication) GetBinaryLogStatus(ctx *sql.Context) ([]binlogreplication.BinaryLogStatus, error) {
+	if err := r.needReplicationClient(ctx); err != nil {
+		return nil, err
+	}
 	pos, gtids := r.w.Status()
 	return []binlogreplication.BinaryLogStatus{{File: pos.File, Position: uint(pos.Pos), ExecutedGtids: gtids}}, nil
+}
+
+// needReplicationClient is MySQL's check for SHOW BINARY LOG STATUS and SHOW BINARY LOGS:
+// REPLICATION CLIENT or SUPER, else 1227.
+func (r *replication) needReplicationClient(ctx *sql.Context) error {
+	if r.mysqlDB == nil || !r.mysqlDB.Enabled() {
+		return nil
+	}
+	for _, p := range []sql.PrivilegeType{sql.PrivilegeType_ReplicationClient, sql.PrivilegeType_Super} {
+		if r.mysqlDB.UserHasPrivileges(ctx, sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{}, p)) {
+			return nil
+		}
+	}
+	return mysql.NewSQLError(erSpecificAccessDenied, stateSyntaxOrAccess, specificAccessDeniedFormat, "SUPER, REPLICATION CLIENT")
 }
 
 // register records COM_REGISTER_SLAVE (SHOW REPLICAS).

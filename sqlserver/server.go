@@ -88,6 +88,10 @@ type Config struct {
 	// FS is the file system the binlog and the relay log write through (nil: the real one).
 	// Tests inject faults with a vfs.Faulty.
 	FS vfs.FS
+	// SecureFilePriv is @@secure_file_priv (mysqld's --secure-file-priv): a directory file
+	// access is limited to, "" for anywhere, SecureFilePrivNull for none. Nil: the directory
+	// SecureFilePrivDir under DataDir (created at start), or NULL without a DataDir.
+	SecureFilePriv *string
 	// OnBinlogAbort is called when a binlog write or fsync fails under binlog_error_action =
 	// ABORT_SERVER, after MySQL's message is logged. Nil: the process exits with status 1.
 	OnBinlogAbort func()
@@ -186,6 +190,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 
 	pro := backend.Provider()
 	a := analyzer.NewBuilder(pro).
+		AddPreAnalyzeRule(fileAccessRuleID, fileAccessRule).
 		AddOverrides(sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: s.parser}, SchemaFormatter: &schemaFormatter{}}).
 		Build()
 	a.Catalog.AuthHandler = accessDeniedHandler{a.Catalog.AuthHandler}
@@ -193,6 +198,9 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	installExactAggregates()
 	sysvars.Register(s.vars)
 	s.installPlugins(a)
+	if err := installMySQLDefaults(); err != nil {
+		return nil, err
+	}
 	if err := applyConfigVariables(cfg); err != nil {
 		return nil, err
 	}
@@ -211,6 +219,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	})
 	installShowVariables(a)
 	installReadOnly(a, a.Catalog.MySQLDb)
+	installFileAccessBuilder(a)
 	s.registerSemisyncStatements()
 	s.registerCompatStatements()
 	s.registerProcessList()
@@ -270,6 +279,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 		s.sessions = sm
 		s.handler = newHandler(&statusHandler{Handler: h, st: s.status}, log)
 		s.handler.repl = s.repl
+		s.handler.limit.db = s.engine.Analyzer.Catalog.MySQLDb
 		return e, sm, s.handler
 	}
 	gms, err := server.NewServer(server.Config{
@@ -476,6 +486,11 @@ func applyConfigVariables(cfg Config) error {
 	if cfg.SuperReadOnly {
 		vals["super_read_only"] = int8(1)
 	}
+	sfp, err := resolveSecureFilePriv(cfg)
+	if err != nil {
+		return fmt.Errorf("sqlserver: secure_file_priv: %w", err)
+	}
+	vals["secure_file_priv"] = sfp
 	if err := sql.SystemVariables.AssignValues(vals); err != nil {
 		return fmt.Errorf("sqlserver: system variables: %w", err)
 	}

@@ -94,6 +94,7 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{Name: "pprof-addr", EnvVars: env("PPROF_ADDR"), Usage: "host:port of Go's /debug/pprof/ endpoints, for profiling; unset: none"},
 		&cli.BoolFlag{Name: "read-only", EnvVars: env("READ_ONLY"), Usage: "start with @@read_only ON: writes need SUPER or CONNECTION_ADMIN"},
 		&cli.BoolFlag{Name: "super-read-only", EnvVars: env("SUPER_READ_ONLY"), Usage: "start with @@super_read_only (and @@read_only) ON: no account may write; replication applies"},
+		&cli.StringFlag{Name: "secure-file-priv", EnvVars: env("SECURE_FILE_PRIV"), Usage: "directory LOAD_FILE, INTO OUTFILE and LOAD DATA are limited to; \"\" for anywhere, NULL for none (default: secure-file-priv under the data dir)"},
 		&cli.BoolFlag{Name: "skip-replica-start", Aliases: []string{"skip-slave-start"}, EnvVars: env("SKIP_REPLICA_START"), Usage: "do not start a configured replica's threads at start (@@skip_replica_start)"},
 	}, semisyncFlags()...)
 }
@@ -225,6 +226,10 @@ func serve(c *cli.Context) error {
 	cfg.SkipReplicaStart = c.Bool("skip-replica-start")
 	cfg.MetricsAddr = c.String("metrics-addr")
 	cfg.ReadOnly, cfg.SuperReadOnly = c.Bool("read-only"), c.Bool("super-read-only")
+	if c.IsSet("secure-file-priv") {
+		v := c.String("secure-file-priv")
+		cfg.SecureFilePriv = &v
+	}
 	srv, err := sqlserver.New(cfg, backend, log)
 	if err != nil {
 		log.WithError(err).WithField("addr", fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)).Error("cannot start the server")
