@@ -237,6 +237,10 @@ func (t *Table) RewriteInserter(ctx *sql.Context, oldSchema, newSchema sql.Prima
 	if err != nil {
 		return nil, err
 	}
+	if len(oldSchema.PkOrdinals) > 0 && len(newSchema.PkOrdinals) == 0 && !n.autoIncKeyed() {
+		// DROP PRIMARY KEY would leave the AUTO_INCREMENT column unkeyed.
+		return nil, sql.ErrWrongAutoKey.New()
+	}
 	n.owner, n.epoch = tx, tx.epoch
 	return &rewriter{t: t, tx: tx, n: n}, nil
 }
@@ -391,8 +395,14 @@ func (t *Table) DropPrimaryKey(ctx *sql.Context) error {
 	if len(ts.pkOrds) == 0 {
 		return sql.ErrCantDropFieldOrKey.New(PrimaryKeyName)
 	}
+	for _, o := range ts.pkOrds {
+		if ts.schema[o].AutoIncrement && !ts.leadsSecondaryIndex(ts.schema[o].Name) {
+			return sql.ErrWrongAutoKey.New()
+		}
+	}
 	sch := ts.schema.Copy()
 	for _, o := range ts.pkOrds {
+		// The columns keep NOT NULL, as in MySQL.
 		sch[o].PrimaryKey = false
 	}
 	n, err := tx.rewrite(ts, sql.NewPrimaryKeySchema(sch), nil, func(r sql.Row) (sql.Row, error) { return r, nil })
@@ -402,6 +412,28 @@ func (t *Table) DropPrimaryKey(ctx *sql.Context) error {
 	tx.setTable(t.db.name, t.name, n)
 	tx.recordDDL(ctx)
 	return nil
+}
+
+// autoIncKeyed reports whether the AUTO_INCREMENT column, if any, is the
+// first column of the primary key or of a secondary index, as MySQL
+// requires (1075 otherwise).
+func (ts *tableState) autoIncKeyed() bool {
+	o := ts.autoIncOrd()
+	if o < 0 || len(ts.pkOrds) > 0 && ts.pkOrds[0] == o {
+		return true
+	}
+	return ts.leadsSecondaryIndex(ts.schema[o].Name)
+}
+
+// leadsSecondaryIndex reports whether column col is the first column of a
+// secondary index.
+func (ts *tableState) leadsSecondaryIndex(col string) bool {
+	for _, ix := range ts.indexes {
+		if len(ix.cols) > 0 && strings.EqualFold(ix.cols[0].Name, col) && !ix.vector {
+			return true
+		}
+	}
+	return false
 }
 
 // ModifyComment implements sql.CommentAlterableTable.

@@ -15,18 +15,8 @@ type skip struct {
 }
 
 var skips = []skip{
-	{Suite: "AddDropPks", Name: `Drop auto-increment primary key with supporting non-unique index`,
-		Why: "expects DROP PRIMARY KEY on an AUTO_INCREMENT column to fail (MySQL 8.0: 1075 'there can be only one auto column and it must be defined as a key'); our engine accepts it and leaves the column nullable: open defect (listed in #11)"},
-	{Suite: "AddDropPks", Name: `Drop auto-increment primary key with supporting unique index`,
-		Why: "expects DROP PRIMARY KEY on an AUTO_INCREMENT column to fail (MySQL 8.0: 1075 'there can be only one auto column and it must be defined as a key'); our engine accepts it and leaves the column nullable: open defect (listed in #11)"},
-	{Suite: "AddDropPks", Name: `Drop multi-column, auto-increment primary key with supporting non-unique index`,
-		Why: "expects DROP PRIMARY KEY on an AUTO_INCREMENT column to fail (MySQL 8.0: 1075 'there can be only one auto column and it must be defined as a key'); our engine accepts it and leaves the column nullable: open defect (listed in #11)"},
-	{Suite: "AddDropPks", Name: `Drop primary key auto increment`,
-		Why: "expects DROP PRIMARY KEY on an AUTO_INCREMENT column to fail (MySQL 8.0: 1075 'there can be only one auto column and it must be defined as a key'); our engine accepts it and leaves the column nullable: open defect (listed in #11)"},
 	{Suite: "AlterTable", Name: `ALTER TABLE does not change column collations`,
 		Why: "ALTER TABLE \u2026 COLLATE (table default collation change) is refused by our engine (GMS: 'cannot have its collation altered'): open defect (listed in #11)"},
-	{Suite: "AlterTable", Name: `ALTER TABLE remove AUTO_INCREMENT`,
-		Why: "after ALTER TABLE \u2026 MODIFY COLUMN drops AUTO_INCREMENT, an INSERT of NULL into the key still succeeds on our engine (MySQL 8.0: 1048) and DESCRIBE differs: open defect"},
 	{Suite: "AlterTable", Name: `multi alter with invalid schemas`,
 		Why: "a row wider than MySQL's 65535-byte limit is accepted by our engine (MySQL 8.0: 1118), and a failed multi-clause ALTER is not undone before the next one: open defect (listed in #11)"},
 	{Suite: "CharsetCollationEngine", Name: `Table collation is respected`,
@@ -145,8 +135,6 @@ var skips = []skip{
 		Why: "after an INSERT fails because its trigger CALLs a missing procedure, a later CALL whose INSERT fires the trigger loses the row: a procedure statement nested in another procedure's statement is not yet tracked as nested (pid 0 on both): open defect"},
 	{Suite: "Views", Name: `event contains CREATE VIEW AS`,
 		Why: "needs CREATE EVENT, which the engine does not offer (no sql.EventDatabase): listed in #11"},
-	{Suite: "TransactionScripts", Name: `AUTO_INCREMENT transactions off`,
-		Why: "ALTER TABLE \u2026 MODIFY COLUMN that drops AUTO_INCREMENT keeps filling NULL keys (MySQL 8.0: 1048): open defect"},
 	{Suite: "TransactionScripts", Name: `READ ONLY Transactions`,
 		Why: "creates a TEMPORARY table, which the engine does not offer; and ALTER TABLE inside a READ ONLY transaction fails with 1792 on our engine where MySQL commits implicitly first and runs it. READ ONLY refusing writes with 1792 is tested over the wire (integration TestTransactionsAsInnoDB)"},
 	{Suite: "TransactionScripts", Name: `Test AUTO_INCREMENT with no autocommit`,
