@@ -110,6 +110,15 @@ func TestEngineDefectsOverTheWire(t *testing.T) {
 			{query: "COMMIT"},
 			{query: "SELECT id FROM rc ORDER BY id", rows: []string{"1", "2"}},
 		}},
+		{"ddl checks MySQL makes", []wireStep{
+			{query: "CREATE TABLE ck (id INT PRIMARY KEY AUTO_INCREMENT, a INT CHECK (a > 0), b INT, CHECK (b < 10))"},
+			{query: "SELECT CONSTRAINT_NAME FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY CONSTRAINT_NAME", rows: []string{"ck_chk_1", "ck_chk_2"}},
+			{query: "CREATE TABLE ck2 LIKE ck"},
+			{query: "INSERT INTO ck2 (a, b) VALUES (0, 1)", code: 3819},
+			{query: "ALTER TABLE ck DROP PRIMARY KEY", code: 1075},
+			{query: "ALTER TABLE ck MODIFY id INT"},
+			{query: "INSERT INTO ck (id, a, b) VALUES (NULL, 1, 1)", code: 1048},
+		}},
 		{"read only transactions refuse writes", []wireStep{
 			{query: "CREATE TABLE ro (id INT PRIMARY KEY)"},
 			{query: "START TRANSACTION READ ONLY"},

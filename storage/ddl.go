@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"fmt"
 	"github.com/dolthub/vitess/go/mysql"
+	"strconv"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -548,14 +550,33 @@ func (t *Table) CreateCheck(ctx *sql.Context, check *sql.CheckDefinition) error 
 	if err != nil {
 		return err
 	}
-	for _, c := range ts.checks {
-		if strings.EqualFold(c.Name, check.Name) {
-			return mysql.NewSQLError(ErCheckConstraintDup, "HY000", "Duplicate check constraint name '%s'.", check.Name)
+	c := *check
+	if c.Name == "" {
+		c.Name = ts.nextCheckName()
+	}
+	for _, old := range ts.checks {
+		if strings.EqualFold(old.Name, c.Name) {
+			return mysql.NewSQLError(ErCheckConstraintDup, "HY000", "Duplicate check constraint name '%s'.", c.Name)
 		}
 	}
-	ts.checks = append(ts.checks, *check)
+	ts.checks = append(ts.checks, c)
 	tx.recordDDL(ctx)
 	return nil
+}
+
+// nextCheckName is the name MySQL gives an unnamed CHECK constraint:
+// <table>_chk_<n>, n one more than the largest in use.
+func (ts *tableState) nextCheckName() string {
+	prefix := strings.ToLower(ts.name) + "_chk_"
+	n := 0
+	for _, c := range ts.checks {
+		if rest, ok := strings.CutPrefix(strings.ToLower(c.Name), prefix); ok {
+			if k, err := strconv.Atoi(rest); err == nil && k > n {
+				n = k
+			}
+		}
+	}
+	return fmt.Sprintf("%s_chk_%d", ts.name, n+1)
 }
 
 // DropCheck implements sql.CheckAlterableTable.

@@ -27,8 +27,6 @@ var skips = []skip{
 		Why: "TOAST_TUPLE_TARGET is a PostgreSQL/Doltgres table option, not a MySQL 8.0 one; GMS expects it echoed as TARGET_ROW_SIZE, our engine does not keep unknown table options"},
 	{Suite: "CreateTable", Name: `CREATE TABLE t1 LIKE mytable`,
 		Why: "expects GMS's memory engine's index order (by name); ours lists indexes in creation order, and MySQL 8.0 lists PRIMARY, then UNIQUE keys, then the rest in creation order (sql_table.cc sort_keys): neither matches the expectation, and MySQL's order is an open defect of ours"},
-	{Suite: "CreateTable", Name: `Validate that CREATE LIKE preserves checks`,
-		Why: "unnamed CHECK constraints get the empty name on our engine, so CREATE TABLE \u2026 LIKE fails with 3822 (MySQL names them t_chk_N): open defect (listed in #11)"},
 	{Suite: "CreateTable", Name: `create table t1 (i int primary key, b1 blob, b2 blob, index(b1(10)), index(b2(20)), index(b1(123), b2(456)))`,
 		Why: "expects GMS's memory engine's index order (by name); ours lists indexes in creation order, and MySQL 8.0 lists PRIMARY, then UNIQUE keys, then the rest in creation order (sql_table.cc sort_keys): neither matches the expectation, and MySQL's order is an open defect of ours"},
 	{Suite: "CreateTable", Name: `create table tableWithComment (id int not null, v int, primary key (id), key k (v)) COMMENT='c'`,
