@@ -594,3 +594,25 @@ func (t *Table) DropCheck(ctx *sql.Context, name string) error {
 	}
 	return sql.ErrUnknownConstraint.New(name)
 }
+
+var _ sql.CollationAlterableTable = (*Table)(nil)
+
+// ModifyDefaultCollation implements sql.CollationAlterableTable (ALTER
+// TABLE … COLLATE): the table's default changes; columns keep the
+// collations they have, as in MySQL.
+func (t *Table) ModifyDefaultCollation(ctx *sql.Context, collation sql.CollationID) error {
+	tx, ts, err := t.alter(ctx)
+	if err != nil {
+		return err
+	}
+	ts.collation = collation
+	t.collation = collation
+	tx.recordDDL(ctx)
+	return nil
+}
+
+// ModifyStoredCollation implements sql.CollationAlterableTable: ALTER
+// TABLE … CONVERT TO CHARACTER SET is not offered.
+func (t *Table) ModifyStoredCollation(ctx *sql.Context, collation sql.CollationID) error {
+	return sql.ErrUnsupportedFeature.New("ALTER TABLE … CONVERT TO CHARACTER SET")
+}

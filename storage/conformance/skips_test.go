@@ -15,12 +15,8 @@ type skip struct {
 }
 
 var skips = []skip{
-	{Suite: "AlterTable", Name: `ALTER TABLE does not change column collations`,
-		Why: "ALTER TABLE \u2026 COLLATE (table default collation change) is refused by our engine (GMS: 'cannot have its collation altered'): open defect (listed in #11)"},
 	{Suite: "AlterTable", Name: `multi alter with invalid schemas`,
 		Why: "a row wider than MySQL's 65535-byte limit is accepted by our engine (MySQL 8.0: 1118), and a failed multi-clause ALTER is not undone before the next one: open defect (listed in #11)"},
-	{Suite: "CharsetCollationEngine", Name: `Table collation is respected`,
-		Why: "ALTER TABLE \u2026 COLLATE (table default collation change) is refused by our engine (GMS: 'cannot have its collation altered'): open defect (listed in #11)"},
 	{Suite: "CreateTable", Name: `CREATE TABLE t1 (pk int primary key) TARGET_ROW_SIZE=4096`,
 		Why: "TARGET_ROW_SIZE is a GMS/Doltgres table option, not a MySQL 8.0 one; GMS expects it echoed by SHOW CREATE TABLE, our engine does not keep unknown table options"},
 	{Suite: "CreateTable", Name: `CREATE TABLE t1 (pk int primary key) TOAST_TUPLE_TARGET=1024`,
