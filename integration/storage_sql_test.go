@@ -118,6 +118,10 @@ func TestEngineDefectsOverTheWire(t *testing.T) {
 			{query: "ALTER TABLE ck DROP PRIMARY KEY", code: 1075},
 			{query: "ALTER TABLE ck MODIFY id INT"},
 			{query: "INSERT INTO ck (id, a, b) VALUES (NULL, 1, 1)", code: 1048},
+			{query: "CREATE TABLE co (s VARCHAR(10)) COLLATE utf8mb4_0900_bin"},
+			{query: "ALTER TABLE co COLLATE utf8mb4_general_ci"},
+			{query: "SELECT TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_NAME = 'co' AND TABLE_SCHEMA = DATABASE()", rows: []string{"utf8mb4_general_ci"}},
+			{query: "SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_NAME = 'co' AND TABLE_SCHEMA = DATABASE()", rows: []string{"utf8mb4_0900_bin"}},
 		}},
 		{"read only transactions refuse writes", []wireStep{
 			{query: "CREATE TABLE ro (id INT PRIMARY KEY)"},
