@@ -125,8 +125,6 @@ var skips = []skip{
 		Why: "expects the memory engine's Avg_row_length/Data_length estimates (88/264 bytes for this table); ours estimates 16 bytes per column (48/144); neither is InnoDB's page-based statistic (MySQL 8.0 reports 16384-byte pages): sizes are estimates on both, listed in #11"},
 	{Suite: "Triggers", Name: `insert trigger with subquery projections`,
 		Why: "expects GMS's own error text \"duplicate primary key given: [1]\"; ours is MySQL 8.0's ER_DUP_ENTRY text \"Duplicate entry '1' for key 't.PRIMARY'\" (same error kind)"},
-	{Suite: "Triggers", Name: `non-existent procedure in trigger body`,
-		Why: "after an INSERT fails because its trigger CALLs a missing procedure, a later CALL whose INSERT fires the trigger loses the row: a procedure statement nested in another procedure's statement is not yet tracked as nested (pid 0 on both): open defect"},
 	{Suite: "Views", Name: `event contains CREATE VIEW AS`,
 		Why: "needs CREATE EVENT, which the engine does not offer (no sql.EventDatabase): listed in #11"},
 	{Suite: "TransactionScripts", Name: `READ ONLY Transactions`,
