@@ -8,6 +8,7 @@ const (
 	erDupKeyName               = 1061 // ER_DUP_KEYNAME
 	erCantDropFieldOrKey       = 1091 // ER_CANT_DROP_FIELD_OR_KEY
 	erCantExecuteInReadOnlyTxn = 1792 // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
+	erCheckConstraintViolated  = 3819 // ER_CHECK_CONSTRAINT_VIOLATED
 
 	stateTableExists  = "42S01"
 	stateReadOnlyTxn  = "25006"
@@ -42,6 +43,12 @@ func init() {
 			pattern: regexp.MustCompile(`^error: can't drop '(.*)'; check that column/key exists$`),
 			code:    erCantDropFieldOrKey, state: stateSyntaxOrAccess,
 			text: fill(cantDropKeyFormat, 1),
+		},
+		errorRule{
+			name: "check constraint violated", codes: unknownError,
+			pattern: regexp.MustCompile(`^Check constraint "(.*)" violated$`),
+			code:    erCheckConstraintViolated, state: stateGeneral,
+			text: fill("Check constraint '%s' is violated.", 1),
 		},
 		errorRule{
 			name: "read only transaction", codes: []int{erCantExecuteInReadOnlyTxn},

@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"fmt"
 	"github.com/dolthub/vitess/go/mysql"
+	"strconv"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -237,6 +239,10 @@ func (t *Table) RewriteInserter(ctx *sql.Context, oldSchema, newSchema sql.Prima
 	if err != nil {
 		return nil, err
 	}
+	if len(oldSchema.PkOrdinals) > 0 && len(newSchema.PkOrdinals) == 0 && !n.autoIncKeyed() {
+		// DROP PRIMARY KEY would leave the AUTO_INCREMENT column unkeyed.
+		return nil, sql.ErrWrongAutoKey.New()
+	}
 	n.owner, n.epoch = tx, tx.epoch
 	return &rewriter{t: t, tx: tx, n: n}, nil
 }
@@ -391,8 +397,14 @@ func (t *Table) DropPrimaryKey(ctx *sql.Context) error {
 	if len(ts.pkOrds) == 0 {
 		return sql.ErrCantDropFieldOrKey.New(PrimaryKeyName)
 	}
+	for _, o := range ts.pkOrds {
+		if ts.schema[o].AutoIncrement && !ts.leadsSecondaryIndex(ts.schema[o].Name) {
+			return sql.ErrWrongAutoKey.New()
+		}
+	}
 	sch := ts.schema.Copy()
 	for _, o := range ts.pkOrds {
+		// The columns keep NOT NULL, as in MySQL.
 		sch[o].PrimaryKey = false
 	}
 	n, err := tx.rewrite(ts, sql.NewPrimaryKeySchema(sch), nil, func(r sql.Row) (sql.Row, error) { return r, nil })
@@ -402,6 +414,28 @@ func (t *Table) DropPrimaryKey(ctx *sql.Context) error {
 	tx.setTable(t.db.name, t.name, n)
 	tx.recordDDL(ctx)
 	return nil
+}
+
+// autoIncKeyed reports whether the AUTO_INCREMENT column, if any, is the
+// first column of the primary key or of a secondary index, as MySQL
+// requires (1075 otherwise).
+func (ts *tableState) autoIncKeyed() bool {
+	o := ts.autoIncOrd()
+	if o < 0 || len(ts.pkOrds) > 0 && ts.pkOrds[0] == o {
+		return true
+	}
+	return ts.leadsSecondaryIndex(ts.schema[o].Name)
+}
+
+// leadsSecondaryIndex reports whether column col is the first column of a
+// secondary index.
+func (ts *tableState) leadsSecondaryIndex(col string) bool {
+	for _, ix := range ts.indexes {
+		if len(ix.cols) > 0 && strings.EqualFold(ix.cols[0].Name, col) && !ix.vector {
+			return true
+		}
+	}
+	return false
 }
 
 // ModifyComment implements sql.CommentAlterableTable.
@@ -516,14 +550,33 @@ func (t *Table) CreateCheck(ctx *sql.Context, check *sql.CheckDefinition) error 
 	if err != nil {
 		return err
 	}
-	for _, c := range ts.checks {
-		if strings.EqualFold(c.Name, check.Name) {
-			return mysql.NewSQLError(ErCheckConstraintDup, "HY000", "Duplicate check constraint name '%s'.", check.Name)
+	c := *check
+	if c.Name == "" {
+		c.Name = ts.nextCheckName()
+	}
+	for _, old := range ts.checks {
+		if strings.EqualFold(old.Name, c.Name) {
+			return mysql.NewSQLError(ErCheckConstraintDup, "HY000", "Duplicate check constraint name '%s'.", c.Name)
 		}
 	}
-	ts.checks = append(ts.checks, *check)
+	ts.checks = append(ts.checks, c)
 	tx.recordDDL(ctx)
 	return nil
+}
+
+// nextCheckName is the name MySQL gives an unnamed CHECK constraint:
+// <table>_chk_<n>, n one more than the largest in use.
+func (ts *tableState) nextCheckName() string {
+	prefix := strings.ToLower(ts.name) + "_chk_"
+	n := 0
+	for _, c := range ts.checks {
+		if rest, ok := strings.CutPrefix(strings.ToLower(c.Name), prefix); ok {
+			if k, err := strconv.Atoi(rest); err == nil && k > n {
+				n = k
+			}
+		}
+	}
+	return fmt.Sprintf("%s_chk_%d", ts.name, n+1)
 }
 
 // DropCheck implements sql.CheckAlterableTable.
@@ -540,4 +593,26 @@ func (t *Table) DropCheck(ctx *sql.Context, name string) error {
 		}
 	}
 	return sql.ErrUnknownConstraint.New(name)
+}
+
+var _ sql.CollationAlterableTable = (*Table)(nil)
+
+// ModifyDefaultCollation implements sql.CollationAlterableTable (ALTER
+// TABLE … COLLATE): the table's default changes; columns keep the
+// collations they have, as in MySQL.
+func (t *Table) ModifyDefaultCollation(ctx *sql.Context, collation sql.CollationID) error {
+	tx, ts, err := t.alter(ctx)
+	if err != nil {
+		return err
+	}
+	ts.collation = collation
+	t.collation = collation
+	tx.recordDDL(ctx)
+	return nil
+}
+
+// ModifyStoredCollation implements sql.CollationAlterableTable: ALTER
+// TABLE … CONVERT TO CHARACTER SET is not offered.
+func (t *Table) ModifyStoredCollation(ctx *sql.Context, collation sql.CollationID) error {
+	return sql.ErrUnsupportedFeature.New("ALTER TABLE … CONVERT TO CHARACTER SET")
 }
