@@ -28,7 +28,6 @@ const (
 	erTableAccessDenied       = 1142 // ER_TABLEACCESS_DENIED_ERROR
 	erLockWaitTimeout         = 1205 // ER_LOCK_WAIT_TIMEOUT
 	erDupEntry                = 1062 // ER_DUP_ENTRY
-	erCheckConstraintViolated = 3819 // ER_CHECK_CONSTRAINT_VIOLATED
 	erNonDefaultGenerated     = 3105 // ER_NON_DEFAULT_VALUE_FOR_GENERATED_COLUMN
 	erUnknownCollation        = 1273 // ER_UNKNOWN_COLLATION
 	erManyPlaceholders        = 1390 // ER_PS_MANY_PARAM
@@ -88,12 +87,6 @@ var varValue = regexp.MustCompile(`^Variable '(.*)' can't be set to the value of
 
 // errorRules is the whole mapping, tried in order; the first rule that applies wins.
 var errorRules = []errorRule{
-	{
-		name: "check constraint violated", codes: unknownError,
-		pattern: regexp.MustCompile(`^Check constraint "(.*)" violated$`),
-		code:    erCheckConstraintViolated, state: stateGeneral,
-		text: fill("Check constraint '%s' is violated.", 1),
-	},
 	{
 		name: "syntax", codes: unknownError,
 		pattern: regexp.MustCompile(`^syntax error at position (\d+)(?: near '(.*)')?`),
