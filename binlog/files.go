@@ -27,19 +27,20 @@ import (
 //     leaves the current file as it was (a ROTATE already written is cut
 //     back) and in use.
 //   - PURGE and RESET MASTER first write the purge index binlog.~rec~ (as
-//     MySQL's purge index file), naming each file to take out and where it
-//     goes in the archive; then rewrite the index; then move the files;
-//     then remove ~rec~. Open finishes a purge it finds in ~rec~.
+//     MySQL's purge index file), naming each file to take out; then rewrite
+//     the index; then delete the files; then remove ~rec~. Open finishes a
+//     purge it finds in ~rec~. A purge only ever deletes files the newest
+//     checkpoint covers (Config.Covered); a reset writes a checkpoint of
+//     the engine before it deletes anything, and Open undoes a reset whose
+//     checkpoint was not written.
 
 // purgeIndexName is the file naming the files a purge takes out, written
 // before the index changes (MySQL's <basename>.~rec~).
 const purgeIndexSuffix = ".~rec~"
 
-// The binlog is the engine's write-ahead log, so files that PURGE BINARY
-// LOGS or RESET MASTER take out of the binlog are not deleted but moved to
-// the archive directory, where recovery still replays them for their data
-// (their GTIDs no longer count as executed). Until the engine can write
-// checkpoints of its state, the archive grows with every purge.
+// archiveDir is where earlier versions moved purged files, replayed at
+// every start. Open replays it only when there is no checkpoint yet; the
+// caller then writes one and calls RemoveArchive.
 const archiveDir = "binlog-archive"
 
 func (w *Writer) purgeIndexPath() string {
@@ -256,6 +257,10 @@ func (w *Writer) rotateLocked(checksum bool) error {
 	w.cfg.Checksum = checksum
 	w.switchTo(nf, next, size)
 	w.finishFile(old, oldName)
+	// binlog_expire_logs_seconds applies at every rotation, as in MySQL.
+	if err := w.expireLocked(); err != nil {
+		w.log.WithError(err).Warn("purging expired binlog files failed")
+	}
 	return nil
 }
 
@@ -370,38 +375,30 @@ func (w *Writer) sizeLocked(name string) uint64 {
 	return 0
 }
 
-// purgeEntry is one line of the purge index: a file and its archive name.
-type purgeEntry struct{ name, dest string }
-
-// archived lists the archive's files in the order they were archived.
-func (w *Writer) archived() []string {
-	matches, _ := filepath.Glob(filepath.Join(w.cfg.Dir, archiveDir, "*-*"))
-	sort.Strings(matches)
-	return matches
+// purgePlan is the content of the purge index: the files a purge or reset
+// takes out and, for a reset, the sequence number of the checkpoint it
+// writes before deleting anything.
+type purgePlan struct {
+	reset      bool
+	checkpoint uint64
+	files      []string
 }
 
-// planPurge names the archive destination of each file, each under a new
-// sequence number so names from before a RESET MASTER never collide.
-func (w *Writer) planPurge(names []string) []purgeEntry {
-	seq := len(w.archived())
-	out := make([]purgeEntry, 0, len(names))
-	for _, n := range names {
-		seq++
-		out = append(out, purgeEntry{name: n, dest: fmt.Sprintf("%08d-%s", seq, n)})
-	}
-	return out
-}
-
-func (w *Writer) writePurgeIndex(plan []purgeEntry) error {
+func (w *Writer) writePurgeIndex(plan purgePlan) error {
 	var b strings.Builder
-	for _, e := range plan {
-		b.WriteString(e.name + "\t" + e.dest + "\n")
+	if plan.reset {
+		fmt.Fprintf(&b, "# reset checkpoint=%d\n", plan.checkpoint)
+	} else {
+		b.WriteString("# purge\n")
+	}
+	for _, n := range plan.files {
+		b.WriteString(n + "\n")
 	}
 	return vfs.WriteFileAtomic(w.fs, w.purgeIndexPath(), []byte(b.String()))
 }
 
 // readPurgeIndex returns the interrupted purge's plan (nil: none).
-func (w *Writer) readPurgeIndex() ([]purgeEntry, error) {
+func (w *Writer) readPurgeIndex() (*purgePlan, error) {
 	data, err := os.ReadFile(w.purgeIndexPath())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -409,35 +406,32 @@ func (w *Writer) readPurgeIndex() ([]purgeEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	var plan []purgeEntry
+	plan := &purgePlan{}
 	for _, line := range strings.Split(string(data), "\n") {
-		name, dest, ok := strings.Cut(strings.TrimSpace(line), "\t")
-		if ok && name != "" && dest != "" {
-			plan = append(plan, purgeEntry{filepath.Base(name), filepath.Base(dest)})
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+		case strings.HasPrefix(line, "# reset checkpoint="):
+			plan.reset = true
+			fmt.Sscanf(strings.TrimPrefix(line, "# reset checkpoint="), "%d", &plan.checkpoint)
+		case strings.HasPrefix(line, "#"):
+		default:
+			// Older purge indexes named an archive destination after a tab.
+			name, _, _ := strings.Cut(line, "\t")
+			plan.files = append(plan.files, filepath.Base(name))
 		}
 	}
 	return plan, nil
 }
 
-// movePurged moves the planned files into the archive (those still in
-// place: it is also how Open finishes an interrupted purge), makes the moves
-// durable and removes the purge index.
-func (w *Writer) movePurged(plan []purgeEntry) error {
-	dir := filepath.Join(w.cfg.Dir, archiveDir)
-	if err := w.fs.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, e := range plan {
-		src := filepath.Join(w.cfg.Dir, e.name)
-		if _, err := os.Stat(src); errors.Is(err, os.ErrNotExist) {
-			continue // moved before the crash
-		}
-		if err := w.fs.Rename(src, filepath.Join(dir, e.dest)); err != nil {
+// removePurged deletes the planned files (those still there: it is also how
+// Open finishes an interrupted purge), makes it durable and removes the
+// purge index.
+func (w *Writer) removePurged(plan *purgePlan) error {
+	for _, n := range plan.files {
+		if err := w.fs.Remove(filepath.Join(w.cfg.Dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
-	}
-	if err := w.fs.SyncDir(dir); err != nil {
-		return err
 	}
 	if err := w.fs.SyncDir(w.cfg.Dir); err != nil {
 		return err
@@ -449,7 +443,8 @@ func (w *Writer) movePurged(plan []purgeEntry) error {
 }
 
 // PurgeTo deletes the files before name (PURGE BINARY LOGS TO). The active
-// file is never purged. gtid_purged becomes the GTIDs before the new first
+// file is never purged, nor a file the newest checkpoint does not cover
+// (Config.Covered). gtid_purged becomes the GTIDs before the new first
 // file.
 func (w *Writer) PurgeTo(name string) error {
 	w.mu.Lock()
@@ -467,10 +462,15 @@ func (w *Writer) PurgeTo(name string) error {
 }
 
 // PurgeBefore deletes the files last modified before t, keeping the active
-// one (PURGE BINARY LOGS BEFORE).
+// one and those the newest checkpoint does not cover (PURGE BINARY LOGS
+// BEFORE, binlog_expire_logs_seconds).
 func (w *Writer) PurgeBefore(t time.Time) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.purgeBeforeLocked(t)
+}
+
+func (w *Writer) purgeBeforeLocked(t time.Time) error {
 	idx := 0
 	for i, n := range w.files {
 		if n == w.name {
@@ -488,16 +488,36 @@ func (w *Writer) PurgeBefore(t time.Time) error {
 // ErrUnknownLog is PURGE's error for a file not in the index.
 var ErrUnknownLog = errors.New("binlog: target log not found in binlog index")
 
-// purgeLocked takes the files before keepFrom out of the binlog: purge
-// index, index, moves (see the file comment). A failure before the index
-// changed leaves everything as it was; a failure after it is final, and
-// the next start finishes the purge. Called with w.mu held.
+// coveredIndex is the index of the first file a purge must keep because the
+// newest checkpoint does not cover it (len(files) when every file is
+// covered, or there is no checkpointing). Called with w.mu held.
+func (w *Writer) coveredIndex() int {
+	if w.cfg.Covered == nil {
+		return len(w.files)
+	}
+	c := w.cfg.Covered()
+	for i, n := range w.files {
+		if n == c.File {
+			return i
+		}
+	}
+	return 0
+}
+
+// purgeLocked deletes the files before keepFrom: purge index, index,
+// removals (see the file comment). A failure before the index changed
+// leaves everything as it was; a failure after it is final, and the next
+// start finishes the purge. Called with w.mu held.
 func (w *Writer) purgeLocked(keepFrom int) error {
+	if c := w.coveredIndex(); keepFrom > c {
+		w.log.WithFields(logrus.Fields{"binlog_file": w.files[c]}).Warn("not purging binlog files the newest checkpoint does not cover")
+		keepFrom = c
+	}
 	if keepFrom <= 0 {
 		return nil
 	}
-	plan := w.planPurge(w.files[:keepFrom])
-	if err := w.writePurgeIndex(plan); err != nil {
+	plan := &purgePlan{files: append([]string(nil), w.files[:keepFrom]...)}
+	if err := w.writePurgeIndex(*plan); err != nil {
 		return w.fileError(w.baseName()+purgeIndexSuffix, err)
 	}
 	keep := append([]string(nil), w.files[keepFrom:]...)
@@ -508,53 +528,77 @@ func (w *Writer) purgeLocked(keepFrom int) error {
 		_ = w.fs.Remove(w.purgeIndexPath())
 		return w.fileError(w.baseName()+".index", err)
 	}
-	if err := w.movePurged(plan); err != nil {
-		return w.fail("purge", fmt.Errorf("moving purged binlog files to %s: %w", archiveDir, err))
+	if err := w.removePurged(plan); err != nil {
+		return w.fail("purge", fmt.Errorf("deleting purged binlog files: %w", err))
 	}
-	if fr, err := OpenFile(filepath.Join(w.cfg.Dir, w.files[0])); err == nil {
-		defer fr.Close()
-		for {
-			ev, _, err := fr.Next()
-			if err != nil {
-				break
-			}
-			if ev[4] == PREVIOUS_GTIDS_LOG_EVENT {
-				if set, err := ParsePreviousGTIDs(fr.Body(ev)); err == nil {
-					w.purged = set
-				}
-				break
-			}
-		}
-	}
+	w.readPurged()
 	return nil
 }
 
+// readPurged sets gtid_purged from the first file's PREVIOUS_GTIDS event.
+func (w *Writer) readPurged() {
+	if len(w.files) == 0 {
+		return
+	}
+	fr, err := OpenFile(filepath.Join(w.cfg.Dir, w.files[0]))
+	if err != nil {
+		return
+	}
+	defer fr.Close()
+	for {
+		ev, _, err := fr.Next()
+		if err != nil {
+			return
+		}
+		if ev[4] == PREVIOUS_GTIDS_LOG_EVENT {
+			if set, err := ParsePreviousGTIDs(fr.Body(ev)); err == nil {
+				w.purged = set
+			}
+			return
+		}
+	}
+}
+
 // Reset deletes every binlog file and starts again at .000001 with empty
-// GTID sets (RESET MASTER / RESET BINARY LOGS AND GTIDS). A failure before
-// the index is emptied leaves everything as it was; one after is final,
-// and the next start finishes the reset.
-func (w *Writer) Reset() error {
+// GTID sets (RESET MASTER / RESET BINARY LOGS AND GTIDS). With checkpoints
+// (checkpoint not nil), the data the files held must survive them: after
+// the purge index names the files and checkpoint seq, checkpoint writes a
+// checkpoint of the engine as it is (the caller blocks commits), and only
+// then are the files deleted; a start that finds the purge index but not
+// that checkpoint undoes the reset. A failure before the files are
+// deleted leaves everything as it was; one after is final, and the next
+// start finishes the reset.
+func (w *Writer) Reset(seq uint64, checkpoint func() error) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.usableLocked(); err != nil {
 		return err
 	}
-	plan := w.planPurge(w.files)
+	plan := purgePlan{reset: checkpoint != nil, checkpoint: seq, files: append([]string(nil), w.files...)}
 	if err := w.writePurgeIndex(plan); err != nil {
 		return w.fileError(w.baseName()+purgeIndexSuffix, err)
+	}
+	if checkpoint != nil {
+		if err := checkpoint(); err != nil {
+			_ = w.fs.Remove(w.purgeIndexPath())
+			return err
+		}
 	}
 	old := w.files
 	w.files = nil
 	if err := w.writeIndex(); err != nil {
 		w.files = old
-		_ = w.fs.Remove(w.purgeIndexPath())
-		return w.fileError(w.baseName()+".index", err)
+		if checkpoint == nil {
+			_ = w.fs.Remove(w.purgeIndexPath())
+			return w.fileError(w.baseName()+".index", err)
+		}
+		return w.fail("reset", fmt.Errorf("emptying the binlog index: %w", err))
 	}
 	if err := w.closeCurrent(false); err != nil {
 		return err
 	}
-	if err := w.movePurged(plan); err != nil {
-		return w.fail("reset", fmt.Errorf("moving binlog files to %s: %w", archiveDir, err))
+	if err := w.removePurged(&plan); err != nil {
+		return w.fail("reset", fmt.Errorf("deleting binlog files: %w", err))
 	}
 	w.executed, w.purged = NewGTIDSet(), NewGTIDSet()
 	w.syncVisible()
@@ -567,6 +611,56 @@ func (w *Writer) Reset() error {
 	w.readable.Store(&p)
 	w.wakeStreamers()
 	return nil
+}
+
+// Mark returns, under the binlog lock, the position the binlog ends at, its
+// gtid_executed and the written counter there (for WaitDurable). Called
+// under the engine's commit lock it names exactly what the latest version
+// holds (the checkpoint's capture).
+func (w *Writer) Mark() (Position, *GTIDSet, uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return Position{w.name, w.pos}, w.executed.Clone(), w.written
+}
+
+// WaitDurable returns once everything up to the written counter global is
+// on disk (a group fsync), or the writer's failure.
+func (w *Writer) WaitDurable(global uint64) error {
+	if w.syncBinlog.Load() == 0 {
+		w.mu.Lock()
+		err := w.syncCurrentLocked()
+		w.mu.Unlock()
+		return err
+	}
+	return w.waitSynced(global)
+}
+
+// Written is the number of bytes ever written to the binlog by this
+// process (it never goes back).
+func (w *Writer) Written() uint64 {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	return w.tail.global
+}
+
+// SetExpire sets binlog_expire_logs_seconds (0: never): files older are
+// purged at start (Expire) and at every rotation, as far as the newest
+// checkpoint covers them.
+func (w *Writer) SetExpire(d time.Duration) { w.expire.Store(int64(d)) }
+
+// Expire purges the files binlog_expire_logs_seconds allows.
+func (w *Writer) Expire() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.expireLocked()
+}
+
+func (w *Writer) expireLocked() error {
+	d := time.Duration(w.expire.Load())
+	if d <= 0 {
+		return nil
+	}
+	return w.purgeBeforeLocked(time.Now().Add(-d))
 }
 
 // logFields names a file and position in logs.

@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/semisyncd/semisyncd/binlog/vfs"
 	"github.com/sirupsen/logrus"
@@ -17,13 +19,16 @@ import (
 //
 //  1. Temporary files of an interrupted atomic replacement are removed.
 //  2. A purge or reset interrupted after it wrote binlog.~rec~ is finished:
-//     its files leave the index and move to the archive.
+//     its files leave the index and are deleted (a reset whose checkpoint
+//     was never written is undone instead).
 //  3. Binlog files newer than the index's last entry were created by a
 //     rotation interrupted before the index named them; they hold no
 //     transaction and are removed (one that holds a transaction stops the
 //     start: that is not a state a crash leaves).
 //  4. Every file the index names must exist.
-//  5. The archive, then the listed files, are replayed. Only the last file
+//  5. With a checkpoint (Config.Start), only the transactions after its
+//     position are replayed; without one, an old binlog-archive/ and then
+//     every listed file. Only the last file
 //     may end badly: a torn event or a transaction without its end at its
 //     tail is cut away (the commit was never acknowledged: it was not
 //     durable). A damaged event followed by valid ones is corruption, not
@@ -65,33 +70,73 @@ func (w *Writer) recover(replay func(*RecoveredTx) error) error {
 		}
 	}
 	w.files = files
-	if err := w.replayArchive(replay); err != nil {
+	first, from := 0, uint64(0)
+	if st := w.cfg.Start; st != nil {
+		if st.Executed != nil {
+			w.executed = st.Executed.Clone()
+		}
+		if !st.Reset {
+			first = -1
+			for i, n := range files {
+				if n == st.Pos.File {
+					first, from = i, st.Pos.Pos
+				}
+			}
+			if first < 0 {
+				return fmt.Errorf("binlog: the checkpoint covers the binlog up to %s, but %s is not in %s: the transactions after it cannot be recovered. Restore the data directory from a replica or a backup: %w",
+					st.Pos, st.Pos.File, w.baseName()+".index", ErrCorrupt)
+			}
+		}
+		w.readPurged()
+		if _, err := os.Stat(filepath.Join(w.cfg.Dir, archiveDir)); err == nil {
+			w.log.Info("removing binlog-archive/: its data is in the checkpoint")
+			if err := w.RemoveArchive(); err != nil {
+				return err
+			}
+		}
+	} else if err := w.replayArchive(replay); err != nil {
 		return err
 	}
-	for i := 0; i < len(w.files); i++ {
+	w.progress = newProgress(w, files[max(first, 0):], from)
+	for i := max(first, 0); i < len(w.files); i++ {
 		name := w.files[i]
 		last := i == len(w.files)-1
-		if err := w.recoverPath(filepath.Join(w.cfg.Dir, name), name, i == 0, last, replay); err != nil {
+		start := uint64(0)
+		if i == first {
+			start = from
+		}
+		readGTIDs := i == 0 && w.cfg.Start == nil
+		if err := w.recoverPath(filepath.Join(w.cfg.Dir, name), name, readGTIDs, last, start, replay); err != nil {
 			return err
 		}
 	}
+	w.progress.done()
 	return nil
 }
 
-// finishPurge completes a purge or reset that a crash interrupted.
+// finishPurge completes a purge or reset that a crash interrupted, or undoes
+// a reset whose checkpoint was not written (the engine was restored from an
+// older one, which needs the files).
 func (w *Writer) finishPurge() error {
 	plan, err := w.readPurgeIndex()
 	if err != nil || plan == nil {
 		return err
 	}
-	w.log.WithField("files", len(plan)).Warn("finishing a PURGE BINARY LOGS or RESET MASTER that was interrupted")
+	if plan.reset && (w.cfg.Start == nil || w.cfg.Start.Seq < plan.checkpoint) {
+		w.log.WithField("checkpoint", plan.checkpoint).Warn("undoing a RESET MASTER interrupted before its checkpoint was written")
+		if err := w.fs.Remove(w.purgeIndexPath()); err != nil {
+			return err
+		}
+		return w.fs.SyncDir(w.cfg.Dir)
+	}
+	w.log.WithField("files", len(plan.files)).Warn("finishing a PURGE BINARY LOGS or RESET MASTER that was interrupted")
 	files, err := w.readIndex()
 	if err != nil {
 		return err
 	}
 	gone := map[string]bool{}
-	for _, e := range plan {
-		gone[e.name] = true
+	for _, n := range plan.files {
+		gone[n] = true
 	}
 	var keep []string
 	for _, n := range files {
@@ -105,7 +150,52 @@ func (w *Writer) finishPurge() error {
 			return err
 		}
 	}
-	return w.movePurged(plan)
+	return w.removePurged(plan)
+}
+
+// progress logs a long recovery's progress every few seconds.
+type progress struct {
+	w          *Writer
+	total      uint64
+	base       uint64
+	last       time.Time
+	start      time.Time
+	everLogged bool
+}
+
+const progressEvery = 5 * time.Second
+
+func newProgress(w *Writer, files []string, from uint64) *progress {
+	p := &progress{w: w, start: time.Now(), last: time.Now()}
+	for _, n := range files {
+		if st, err := os.Stat(filepath.Join(w.cfg.Dir, n)); err == nil {
+			p.total += uint64(st.Size())
+		}
+	}
+	if p.total > from {
+		p.total -= from
+	}
+	return p
+}
+
+// read counts bytes read and logs, at most every few seconds.
+func (p *progress) read(n uint64) {
+	if p == nil {
+		return
+	}
+	p.w.replayed.Bytes += n
+	if now := time.Now(); now.Sub(p.last) >= progressEvery {
+		p.last, p.everLogged = now, true
+		p.w.log.WithFields(logrus.Fields{"bytes_replayed": p.w.replayed.Bytes, "bytes_total": p.total,
+			"transactions": p.w.replayed.Transactions, "elapsed": now.Sub(p.start).Round(time.Millisecond).String()}).Info("recovering the binlog")
+	}
+}
+
+func (p *progress) done() {
+	if p != nil && p.everLogged {
+		p.w.log.WithFields(logrus.Fields{"bytes_replayed": p.w.replayed.Bytes, "transactions": p.w.replayed.Transactions,
+			"elapsed": time.Since(p.start).Round(time.Millisecond).String()}).Info("binlog recovered")
+	}
 }
 
 // removeUnlisted removes the files an interrupted rotation created (step 3
@@ -161,7 +251,7 @@ func holdsTransactions(path string) bool {
 
 // recoverPath scans one file, replaying its complete transactions; see the
 // recovery comment for what it does with a bad end.
-func (w *Writer) recoverPath(path, name string, first, last bool, replay func(*RecoveredTx) error) error {
+func (w *Writer) recoverPath(path, name string, first, last bool, from uint64, replay func(*RecoveredTx) error) error {
 	fr, err := OpenFile(path)
 	if err != nil {
 		if last && errors.Is(err, ErrTornEvent) {
@@ -175,12 +265,20 @@ func (w *Writer) recoverPath(path, name string, first, last bool, replay func(*R
 		return err
 	}
 	defer fr.Close()
+	if from > FileHeaderLen {
+		if err := fr.Seek(from); err != nil {
+			return err
+		}
+	}
 	var tx *RecoveredTx
 	var txStart uint64
 	for {
 		ev, start, err := fr.Next()
 		if err == io.EOF {
 			break
+		}
+		if err == nil {
+			w.progress.read(uint64(len(ev)))
 		}
 		if err != nil {
 			cut := start
@@ -366,6 +464,7 @@ func (w *Writer) finishRecovered(tx *RecoveredTx, replay func(*RecoveredTx) erro
 	if replay == nil {
 		return nil
 	}
+	w.replayed.Transactions++
 	if err := replay(tx); err != nil {
 		return fmt.Errorf("binlog: replaying %s:%d (ending %s:%d): %w", tx.GTID.SID, tx.GTID.GNO, tx.File, tx.End, err)
 	}
@@ -380,9 +479,12 @@ func (w *Writer) replayArchive(replay func(*RecoveredTx) error) error {
 	}
 	saved := w.executed
 	defer func() { w.executed = saved }()
-	for _, path := range w.archived() {
+	archived, _ := filepath.Glob(filepath.Join(w.cfg.Dir, archiveDir, "*-*"))
+	sort.Strings(archived)
+	w.hadArchive = len(archived) > 0
+	for _, path := range archived {
 		w.executed = NewGTIDSet()
-		if err := w.recoverPath(path, filepath.Base(path), false, false, replay); err != nil {
+		if err := w.recoverPath(path, filepath.Base(path), false, false, 0, replay); err != nil {
 			return err
 		}
 	}

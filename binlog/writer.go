@@ -3,6 +3,7 @@ package binlog
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -58,6 +59,28 @@ type Config struct {
 	// stop at once (semisyncd exits non-zero). Nil: the writer only refuses
 	// every later commit, as with IGNORE_ERROR.
 	OnAbort func(msg string)
+	// Start, when set, is the checkpoint the engine was restored from:
+	// recovery replays only the transactions after its position.
+	Start *Start
+	// Covered, when set, returns the position the newest checkpoint covers:
+	// purges and expiry never delete the file it is in or any after it.
+	// Nil: files are purged as asked (nothing needs them).
+	Covered func() Position
+}
+
+// Start is where recovery begins: a checkpoint's position and the GTIDs
+// executed there.
+type Start struct {
+	// Seq is the checkpoint's sequence number (a RESET MASTER interrupted
+	// before its checkpoint Seq was written is undone).
+	Seq uint64
+	// Pos is the end of what the checkpoint holds.
+	Pos Position
+	// Reset: the checkpoint was written by RESET MASTER; the binlog after it
+	// is every file in the index, from the start.
+	Reset bool
+	// Executed is gtid_executed at Pos.
+	Executed *GTIDSet
 }
 
 // Position is a place in the binlog: a file name (base name) and offset.
@@ -187,6 +210,33 @@ type Writer struct {
 	syncBinlog  atomic.Int64
 	errorAction atomic.Int32
 	diskFull    atomic.Int64 // unix seconds of the last full-disk warning
+	expire      atomic.Int64 // binlog_expire_logs_seconds as a Duration
+	hadArchive  bool         // Open replayed binlog-archive/ (RemoveArchive after a checkpoint)
+	replayed    RecoveryStats
+	progress    *progress // during Open only
+}
+
+// RecoveryStats say what Open replayed.
+type RecoveryStats struct {
+	Transactions int    // transactions handed to replay
+	Bytes        uint64 // binlog bytes read
+}
+
+// Recovered returns what Open replayed.
+func (w *Writer) Recovered() RecoveryStats { return w.replayed }
+
+// HadArchive reports whether Open replayed a binlog-archive/ directory left
+// by an earlier version: once a checkpoint holds its data, call
+// RemoveArchive.
+func (w *Writer) HadArchive() bool { return w.hadArchive }
+
+// RemoveArchive deletes binlog-archive/ (its data is in a checkpoint).
+func (w *Writer) RemoveArchive() error {
+	if err := os.RemoveAll(filepath.Join(w.cfg.Dir, archiveDir)); err != nil {
+		return err
+	}
+	w.hadArchive = false
+	return w.fs.SyncDir(w.cfg.Dir)
 }
 
 // tail is what the group-fsync leader syncs: the file Append wrote to last,
@@ -362,6 +412,13 @@ func (w *Writer) NextFile(name string) string {
 		}
 	}
 	return ""
+}
+
+// LastFile returns the binlog file being written.
+func (w *Writer) LastFile() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.name
 }
 
 // FirstFile returns the oldest binlog file.

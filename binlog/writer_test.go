@@ -169,13 +169,10 @@ func TestRotatePurgeReset(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, files[0].Name)); !os.IsNotExist(err) {
 		t.Fatalf("purged file still in the binlog directory: %v", err)
 	}
-	if archived, _ := filepath.Glob(filepath.Join(dir, archiveDir, "*-"+files[0].Name)); len(archived) != 1 {
-		t.Fatalf("purged file not archived: %v", archived)
-	}
 	if w.Purged() == "" {
 		t.Fatal("gtid_purged empty after purging transactions")
 	}
-	if err := w.Reset(); err != nil {
+	if err := w.Reset(0, nil); err != nil {
 		t.Fatal(err)
 	}
 	if fs := w.Files(); len(fs) != 1 || fs[0].Name != "binlog.000001" || w.Executed() != "" || w.Purged() != "" {
@@ -188,19 +185,25 @@ func TestRotatePurgeReset(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// Purged and reset files are the engine's history: recovery still
-	// replays every transaction, but only the live files' GTIDs count.
+	// Without checkpoints the binlog alone holds the data: what a purge or
+	// reset deleted is gone for recovery too.
 	var r replayed
 	w2, err := Open(cfg, r.fn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w2.Close()
-	if len(r.queries) != 13 || r.queries[0] != "1:CREATE DATABASE db00" || r.queries[12] != "1:CREATE DATABASE again" {
-		t.Fatalf("replayed %d: %q", len(r.queries), r.queries)
+	if fmt.Sprint(r.queries) != "[1:CREATE DATABASE again]" {
+		t.Fatalf("replayed %q", r.queries)
 	}
 	if w2.Executed() != testUUID+":1" {
 		t.Fatalf("executed after reopen = %q", w2.Executed())
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, m := range matches {
+		if b := filepath.Base(m); b != "binlog.index" && !strings.HasPrefix(b, "binlog.00000") {
+			t.Fatalf("unexpected file %s in the binlog directory", b)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 	"github.com/semisyncd/semisyncd/binlog"
+	"github.com/semisyncd/semisyncd/storage/checkpoint"
 )
 
 // Binlog statements vitess does not parse (or GMS makes no-ops): FLUSH
@@ -52,7 +53,17 @@ func (s *Server) registerBinlogStatements() {
 						return nil, mysql.NewSQLError(1210, "HY000", "Incorrect arguments to PURGE LOGS BEFORE")
 					}
 				}
+				// Whatever the date, the files before the current one
+				// must be in a checkpoint before they go.
+				if err := r.ck.Cover(r.w.LastFile()); err != nil {
+					return nil, err
+				}
 				return nil, r.w.PurgeBefore(t)
+			}
+			if r.w.HasFile(arg) {
+				if err := r.ck.Cover(arg); err != nil {
+					return nil, err
+				}
 			}
 			if err := r.w.PurgeTo(arg); err == binlog.ErrUnknownLog {
 				return nil, mysql.NewSQLError(1373, "HY000", "Target log not found in binlog index")
@@ -66,7 +77,7 @@ func (s *Server) registerBinlogStatements() {
 		return prefix == "RESET MASTER" || prefix == "RESET BINARY LOGS AND GTIDS"
 	}, func(*sql.Context, string) (ast.Statement, error) {
 		return Statement("RESET MASTER", nil, GlobalAuth(ast.AuthType_RELOAD), func(*sql.Context) ([]sql.Row, error) {
-			if err := r.w.Reset(); err != nil {
+			if err := r.ck.Reset(); err != nil {
 				return nil, err
 			}
 			if s.source != nil {
@@ -194,6 +205,20 @@ func (s *Server) binlogVariables() error {
 				} else {
 					w.SetErrorAction(binlog.AbortServer)
 				}
+				return nil
+			}},
+		&sql.MysqlSystemVariable{Name: "binlog_expire_logs_seconds", Scope: sql.GetMysqlScope(sql.SystemVariableScope_Global), Dynamic: true,
+			Type: types.NewSystemIntType("binlog_expire_logs_seconds", 0, 4294967295, false), Default: int64(defaultBinlogExpire / time.Second),
+			NotifyChanged: func(_ *sql.Context, _ sql.SystemVariableScope, v sql.SystemVarValue) error {
+				n, _, _ := types.Int64.Convert(context.Background(), v.Val)
+				w.SetExpire(time.Duration(toUint(n)) * time.Second)
+				return nil
+			}},
+		&sql.MysqlSystemVariable{Name: "semisyncd_checkpoint_interval", Scope: sql.GetMysqlScope(sql.SystemVariableScope_Global), Dynamic: true,
+			Type: types.NewSystemUintType("semisyncd_checkpoint_interval", 4096, 1<<40), Default: uint64(checkpoint.DefaultInterval),
+			NotifyChanged: func(_ *sql.Context, _ sql.SystemVariableScope, v sql.SystemVarValue) error {
+				n, _, _ := types.Uint64.Convert(context.Background(), v.Val)
+				s.repl.ck.SetInterval(int64(toUint(n)))
 				return nil
 			}},
 		&sql.MysqlSystemVariable{Name: "binlog_format", Scope: sql.GetMysqlScope(sql.SystemVariableScope_Both), Dynamic: true,

@@ -28,6 +28,11 @@ const (
 	erTableAccessDenied       = 1142 // ER_TABLEACCESS_DENIED_ERROR
 	erLockWaitTimeout         = 1205 // ER_LOCK_WAIT_TIMEOUT
 	erDupEntry                = 1062 // ER_DUP_ENTRY
+	erCheckConstraintViolated = 3819 // ER_CHECK_CONSTRAINT_VIOLATED
+	erNonDefaultGenerated     = 3105 // ER_NON_DEFAULT_VALUE_FOR_GENERATED_COLUMN
+	erUnknownCollation        = 1273 // ER_UNKNOWN_COLLATION
+	erManyPlaceholders        = 1390 // ER_PS_MANY_PARAM
+	erBadDB                   = 1049 // ER_BAD_DB_ERROR
 
 	stateSyntaxOrAccess     = "42000"
 	stateGeneral            = "HY000"
@@ -82,6 +87,12 @@ var varValue = regexp.MustCompile(`^Variable '(.*)' can't be set to the value of
 
 // errorRules is the whole mapping, tried in order; the first rule that applies wins.
 var errorRules = []errorRule{
+	{
+		name: "check constraint violated", codes: unknownError,
+		pattern: regexp.MustCompile(`^Check constraint "(.*)" violated$`),
+		code:    erCheckConstraintViolated, state: stateGeneral,
+		text: fill("Check constraint '%s' is violated.", 1),
+	},
 	{
 		name: "syntax", codes: unknownError,
 		pattern: regexp.MustCompile(`^syntax error at position (\d+)(?: near '(.*)')?`),
@@ -163,6 +174,24 @@ var errorRules = []errorRule{
 		pattern: regexp.MustCompile(`^command denied to user (.*)$`),
 		code:    erSpecificAccessDenied, state: stateSyntaxOrAccess,
 		text: func([]string, string) string { return fmt.Sprintf(specificAccessDeniedFormat, "required") },
+	},
+	{
+		name: "unknown database", codes: []int{mysql.ERUnknownError, erBadDB},
+		pattern: regexp.MustCompile(`^database not found: (.*)$`),
+		code:    erBadDB, state: stateSyntaxOrAccess,
+		text: fill("Unknown database '%s'", 1),
+	},
+	{
+		name: "unknown collation", codes: unknownError,
+		pattern: regexp.MustCompile(`^Unknown collation: '?([^']*)'?$`),
+		code:    erUnknownCollation, state: stateGeneral,
+		text: fill("Unknown collation: '%s'", 1),
+	},
+	{
+		name: "value for a generated column", codes: unknownError,
+		pattern: regexp.MustCompile(`^The value specified for generated column "(.*)" in table "(.*)" is not allowed\.$`),
+		code:    erNonDefaultGenerated, state: stateGeneral,
+		text: fill("The value specified for generated column '%s' in table '%s' is not allowed.", 1, 2),
 	},
 	{
 		name: "lock wait timeout", codes: unknownError,

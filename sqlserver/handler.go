@@ -3,6 +3,7 @@ package sqlserver
 import (
 	"context"
 	"fmt"
+	"net"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -20,7 +21,7 @@ import (
 //   - recovers a panic, logs it with its stack, and answers 1105, so the connection and the
 //     server keep serving;
 //   - tracks open connections, so Close can end them;
-//   - corrects result metadata GMS gets wrong (timeFieldDecimals).
+//   - corrects results GMS sends differently from MySQL (resultFixer).
 //
 // It is installed through a server.Option, not server.InterceptorChain, because it must also
 // implement mysql.BinlogReplicaHandler (docs/gms-notes.md §1.3).
@@ -127,14 +128,14 @@ func (h *handler) ComInitDB(c *mysql.Conn, schemaName string) (err error) {
 func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (err error) {
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
-	return h.finish(c, query, h.Handler.ComQuery(ctx, c, query, fixingSpool(callback)))
+	return h.finish(c, query, h.Handler.ComQuery(ctx, c, query, h.newFixer(c, query).spool(callback)))
 }
 
 // ComMultiQuery implements mysql.Handler.
 func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (remainder string, err error) {
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
-	remainder, err = h.Handler.ComMultiQuery(ctx, c, query, fixingSpool(callback))
+	remainder, err = h.Handler.ComMultiQuery(ctx, c, query, h.newFixer(c, query).spool(callback))
 	return remainder, h.finish(c, query, err)
 }
 
@@ -142,8 +143,13 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) (fields []*querypb.Field, err error) {
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
+	if n := placeholders(query); n > maxPlaceholders {
+		// vitess counts placeholders in a uint16 and sizes the execute's NULL bitmap with
+		// uint16 arithmetic, which wraps (and panics in its packet parser) from 65,529 on.
+		return nil, mysql.NewSQLError(erManyPlaceholders, stateGeneral, "Prepared statement contains too many placeholders")
+	}
 	fields, err = h.Handler.ComPrepare(ctx, c, query, prepare)
-	timeFieldDecimals(fields)
+	prepareFields(fields)
 	return fields, h.finish(c, query, err)
 }
 
@@ -155,34 +161,12 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 	}
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
+	f := h.newFixer(c, query)
 	fixing := func(r *sqltypes.Result) error {
-		if r != nil {
-			timeFieldDecimals(r.Fields)
-		}
+		f.fix(r)
 		return callback(r)
 	}
 	return h.finish(c, query, h.Handler.ComStmtExecute(ctx, c, prepare, fixing))
-}
-
-// fixingSpool corrects the metadata of every result a query spools.
-func fixingSpool(callback mysql.ResultSpoolFn) mysql.ResultSpoolFn {
-	return func(r *sqltypes.Result, more bool) error {
-		if r != nil {
-			timeFieldDecimals(r.Fields)
-		}
-		return callback(r, more)
-	}
-}
-
-// timeFieldDecimals declares TIME columns with 6 fractional digits. GMS's TIME always carries
-// microseconds and prints all six in text results, but announces 0 decimals, so drivers decoding
-// the binary protocol (prepared statements) drop the fraction.
-func timeFieldDecimals(fields []*querypb.Field) {
-	for _, f := range fields {
-		if f.Type == sqltypes.Time && f.Decimals == 0 {
-			f.Decimals = 6
-		}
-	}
 }
 
 // ComResetConnection implements mysql.Handler.
@@ -259,4 +243,37 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// clientHost is SHOW PROCESSLIST's Host for connection id: "ip:port" of a TCP client.
+func (h *handler) clientHost(id uint32) (string, bool) {
+	h.mu.Lock()
+	c, ok := h.conns[id]
+	h.mu.Unlock()
+	if !ok || c.Conn == nil {
+		return "", false
+	}
+	addr, ok := c.Conn.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return "", false
+	}
+	return addr.String(), true
+}
+
+// maxPlaceholders is the most placeholders a prepared statement may have here: MySQL allows
+// 65,535, vitess's COM_STMT_EXECUTE parser breaks from 65,529 on (README, differences).
+const maxPlaceholders = 65528
+
+// placeholders counts the ? placeholders of query (outside quotes and comments).
+func placeholders(query string) int {
+	if strings.Count(query, "?") <= maxPlaceholders {
+		return 0 // cannot be too many
+	}
+	n := 0
+	for _, t := range scanTokens(query, func(int, int, string) {}) {
+		if t.text == "?" {
+			n++
+		}
+	}
+	return n
 }

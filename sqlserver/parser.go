@@ -29,7 +29,8 @@ type BuildFunc func(ctx *sql.Context, query string) (ast.Statement, error)
 const prefixLen = 96
 
 // Parser is the SQL parser the engine uses: vitess's MySQL grammar (sql.NewMysqlParser), plus
-// statements registered with RegisterStatement, which are tried first. With nothing registered
+// statements registered with RegisterStatement, which are tried first. Every query first goes
+// through rewriteQuery (MySQL's executable-comment rules and a few spellings vitess refuses). With nothing registered
 // it is a pass-through. It is safe for concurrent use; registrations normally happen before
 // the server starts.
 type Parser struct {
@@ -82,10 +83,12 @@ func (p *Parser) lookup(s string) BuildFunc {
 
 // ParseSimple implements sql.Parser.
 func (p *Parser) ParseSimple(query string) (ast.Statement, error) {
+	query = quoteKeywordIdentifiers(rewriteQuery(query))
 	if build := p.lookup(query); build != nil {
 		return runBuild(build, sql.NewContext(context.Background()), sql.RemoveSpaceAndDelimiter(query, ';'))
 	}
-	return p.mysql.ParseSimple(query)
+	stmt, err := p.mysql.ParseSimple(query)
+	return fixStatement(stmt, query), err
 }
 
 // Parse implements sql.Parser.
@@ -95,6 +98,7 @@ func (p *Parser) Parse(ctx *sql.Context, query string, multi bool) (ast.Statemen
 
 // ParseWithOptions implements sql.Parser.
 func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter rune, multi bool, options ast.ParserOptions) (ast.Statement, string, string, error) {
+	query = quoteKeywordIdentifiers(rewriteQuery(query))
 	if build := p.lookup(query); build != nil {
 		s := sql.RemoveSpaceAndDelimiter(query, delimiter)
 		parsed, remainder := s, ""
@@ -106,11 +110,13 @@ func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter r
 		stmt, err := runBuild(build, sqlContext(ctx), parsed)
 		return stmt, parsed, remainder, err
 	}
-	return p.mysql.ParseWithOptions(ctx, query, delimiter, multi, options)
+	stmt, parsed, remainder, err := p.mysql.ParseWithOptions(ctx, query, delimiter, multi, options)
+	return fixStatement(stmt, parsed), parsed, remainder, err
 }
 
 // ParseOneWithOptions implements sql.Parser.
 func (p *Parser) ParseOneWithOptions(ctx context.Context, query string, options ast.ParserOptions) (ast.Statement, int, error) {
+	query = rewriteQuery(query)
 	if build := p.lookup(query); build != nil {
 		end := statementEnd(query, ';')
 		stmt, err := runBuild(build, sqlContext(ctx), sql.RemoveSpaceAndDelimiter(query[:end], ';'))
@@ -119,7 +125,8 @@ func (p *Parser) ParseOneWithOptions(ctx context.Context, query string, options 
 		}
 		return stmt, end, err
 	}
-	return p.mysql.ParseOneWithOptions(ctx, query, options)
+	stmt, end, err := p.mysql.ParseOneWithOptions(ctx, query, options)
+	return fixStatement(stmt, query[:min(end, len(query))]), end, err
 }
 
 // runBuild calls build. A *mysql.SQLError it returns becomes a statement that fails with it:

@@ -18,6 +18,7 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/semisyncd/semisyncd/binlog"
 	"github.com/semisyncd/semisyncd/storage"
+	"github.com/semisyncd/semisyncd/storage/checkpoint"
 	"github.com/sirupsen/logrus"
 )
 
@@ -31,6 +32,7 @@ type replication struct {
 	sessions func() *server.SessionManager
 	procs    *processList // Command/State of dump connections (nil: not shown)
 
+	ck       *checkpoint.Manager
 	mu       sync.Mutex
 	replicas map[uint32]replicaInfo
 	known    map[uint32]replicaInfo // last registration by server_id, kept after it leaves
@@ -47,11 +49,17 @@ type replicaInfo struct {
 
 var _ binlogreplication.BinlogPrimaryController = (*replication)(nil)
 
-// openBinlog opens the binlog in the data directory, replays it into the
-// storage engine (through the SQL engine for DDL, the apply API for rows)
-// and then makes it the engine's commit hook.
-func openBinlog(cfg Config, st *storage.Engine, e *sqle.Engine, log *logrus.Entry) (*binlog.Writer, error) {
+// openBinlog rebuilds the storage engine from the data directory — the
+// newest valid checkpoint, then the binlog after its position (DDL through
+// the SQL engine, rows through the apply API) — and makes the binlog the
+// engine's commit hook and the checkpoint manager its checkpointer.
+func openBinlog(cfg Config, st *storage.Engine, e *sqle.Engine, log *logrus.Entry) (*binlog.Writer, *checkpoint.Manager, error) {
 	replay := &replayer{st: st, e: e, user: cfg.User}
+	ck := checkpoint.NewManager(cfg.DataDir, cfg.FS, log)
+	meta, err := ck.Load(replay)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlserver: %w", err)
+	}
 	bcfg := binlog.Config{
 		Dir:        cfg.DataDir,
 		ServerID:   cfg.ServerID,
@@ -61,6 +69,7 @@ func openBinlog(cfg Config, st *storage.Engine, e *sqle.Engine, log *logrus.Entr
 		MaxSize:    1 << 30,
 		Log:        log,
 		FS:         cfg.FS,
+		Covered:    ck.Covered,
 		// binlog_error_action = ABORT_SERVER: the writer has logged MySQL's
 		// message; nothing it failed on was acknowledged, and the next
 		// start recovers.
@@ -72,19 +81,73 @@ func openBinlog(cfg Config, st *storage.Engine, e *sqle.Engine, log *logrus.Entr
 			os.Exit(1)
 		},
 	}
+	if meta != nil {
+		executed, err := binlog.ParseGTIDSet(meta.Executed)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sqlserver: checkpoint %s: %w", checkpoint.Name(meta.Seq), err)
+		}
+		bcfg.Start = &binlog.Start{Seq: meta.Seq, Pos: meta.Binlog, Reset: meta.Reset, Executed: executed}
+	}
 	if bcfg.ServerID == 0 {
 		bcfg.ServerID = 1
 	}
 	start := time.Now()
 	w, err := binlog.Open(bcfg, replay.apply)
 	if err != nil {
-		return nil, fmt.Errorf("sqlserver: binlog: %w", err)
+		return nil, nil, fmt.Errorf("sqlserver: binlog: %w", err)
 	}
-	if replay.txs > 0 {
-		log.WithFields(logrus.Fields{"transactions": replay.txs, "elapsed": time.Since(start).String()}).Info("replayed the binlog")
-	}
+	rec := w.Recovered()
+	log.WithFields(logrus.Fields{"transactions": rec.Transactions, "bytes": rec.Bytes, "elapsed": time.Since(start).String()}).Info("replayed the binlog")
 	st.SetHook(w)
-	return w, nil
+	ck.Start(st, w)
+	// A long replay, or data only an old binlog-archive/ held, goes into a
+	// checkpoint at once: the next start is short, and the archive can go.
+	if w.HadArchive() || rec.Bytes >= checkpoint.DefaultInterval {
+		if err := ck.Take("start"); err != nil {
+			_ = w.Close()
+			return nil, nil, fmt.Errorf("sqlserver: %w", err)
+		}
+		if w.HadArchive() {
+			if err := w.RemoveArchive(); err != nil {
+				log.WithError(err).Warn("cannot remove binlog-archive/")
+			}
+		}
+	}
+	w.SetExpire(defaultBinlogExpire)
+	if err := w.Expire(); err != nil {
+		log.WithError(err).Warn("purging expired binlog files failed")
+	}
+	return w, ck, nil
+}
+
+// defaultBinlogExpire is binlog_expire_logs_seconds' default: 30 days.
+const defaultBinlogExpire = 30 * 24 * time.Hour
+
+// Exec implements checkpoint.Target: a statement through the SQL engine,
+// with foreign_key_checks off (a checkpoint's foreign keys are added after
+// every table holds its rows, which are already consistent).
+func (r *replayer) Exec(db, query string) error {
+	ctx, sess := r.ctx(db, query)
+	if err := sess.SetSessionVariable(ctx, "foreign_key_checks", int8(0)); err != nil {
+		return err
+	}
+	_, iter, _, err := r.e.Query(ctx, query)
+	if err == nil {
+		_, err = sql.RowIterToRows(ctx, iter)
+	}
+	return err
+}
+
+// Schema implements checkpoint.Target.
+func (r *replayer) Schema(db, table string) (sql.Schema, bool) {
+	ctx, sess := r.ctx("", "")
+	pks, ok := sess.TableSchema(ctx, db, table)
+	return pks.Schema, ok
+}
+
+// LoadRows implements checkpoint.Target.
+func (r *replayer) LoadRows(db, table string, rows []sql.Row, autoInc uint64) error {
+	return r.st.LoadRows(db, table, rows, autoInc)
 }
 
 // replayer applies recovered transactions.

@@ -18,7 +18,9 @@ import (
 	"github.com/semisyncd/semisyncd/replica"
 	"github.com/semisyncd/semisyncd/storage"
 	"net"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +39,10 @@ import (
 // @@version when Config.Version is empty. Clients and replicas parse its leading "8.0" to pick
 // MySQL 8.0 behaviour.
 const DefaultVersion = "8.0.40-semisyncd"
+
+// VersionComment is @@version_comment, which the mysql client prints in its banner and in \s
+// (mysqld's is "MySQL Community Server - GPL").
+const VersionComment = "semisyncd, MySQL-compatible server with semi-synchronous replication"
 
 // DefaultUser is the account created when Config.User is empty.
 const DefaultUser = "root"
@@ -180,10 +186,11 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 
 	pro := backend.Provider()
 	a := analyzer.NewBuilder(pro).
-		AddOverrides(sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: s.parser}}).
+		AddOverrides(sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: s.parser}, SchemaFormatter: &schemaFormatter{}}).
 		Build()
 	a.Catalog.AuthHandler = accessDeniedHandler{a.Catalog.AuthHandler}
 	installVariables(a.Catalog.MySQLDb, s.vars.Hidden)
+	installExactAggregates()
 	sysvars.Register(s.vars)
 	s.installPlugins(a)
 	if err := applyConfigVariables(cfg); err != nil {
@@ -202,21 +209,27 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 			s.status.flush()
 		}
 	})
-	installShowVariables(a)
+	installShowVariables(a, func(id uint32) (string, bool) {
+		if s.handler == nil {
+			return "", false
+		}
+		return s.handler.clientHost(id)
+	})
 	installReadOnly(a, a.Catalog.MySQLDb)
 	s.registerSemisyncStatements()
+	s.registerCompatStatements()
 	s.registerProcessList()
 	if err := setupAccounts(s.engine, cfg.DataDir, cfg.User, cfg.Password); err != nil {
 		s.engine.Close()
 		return nil, err
 	}
 	if st, ok := backend.(*storage.Engine); ok && cfg.DataDir != "" {
-		w, err := openBinlog(cfg, st, s.engine, log)
+		w, ck, err := openBinlog(cfg, st, s.engine, log)
 		if err != nil {
 			s.engine.Close()
 			return nil, err
 		}
-		s.repl = &replication{w: w, log: log.WithField("component", "dump"), serverID: cfg.ServerID,
+		s.repl = &replication{w: w, ck: ck, log: log.WithField("component", "dump"), serverID: cfg.ServerID,
 			mysqlDB: a.Catalog.MySQLDb, sessions: func() *server.SessionManager { return s.sessions },
 			replicas: map[uint32]replicaInfo{}, procs: s.procs}
 		a.Catalog.BinlogPrimaryController = s.repl
@@ -303,6 +316,7 @@ func (s *Server) newSession(_ context.Context, conn *mysql.Conn, addr string) (s
 	if cc := countingConnOf(conn); cc != nil {
 		cc.bind(sess)
 	}
+	handshakeCollation(sess, conn.CharacterSet, s.log)
 	return sess, nil
 }
 
@@ -313,7 +327,9 @@ func (s *Server) Start() error {
 	s.startOnce.Do(func() {
 		go func() {
 			defer close(s.served)
-			_ = s.gms.Start() // blocks in Accept until Close
+			// GMS's Start only adds, before Accept, log lines of its own: "Server ready" (ours is
+			// below) and three warnings that secure_file_priv is empty, logged at every start.
+			s.gms.Listener.Accept() // blocks until Close
 		}()
 		s.log.WithFields(logrus.Fields{
 			"addr":      s.Addr(),
@@ -395,6 +411,11 @@ func (s *Server) Close() error {
 		}
 		s.engine.Close()
 		if s.repl != nil {
+			// A clean shutdown leaves a checkpoint of everything: the next
+			// start replays nothing.
+			if err := s.repl.ck.Close(); err != nil {
+				s.log.WithError(err).Error("the shutdown checkpoint failed; the next start replays the binlog")
+			}
 			if err := s.repl.w.Close(); err != nil {
 				s.log.WithError(err).Error("closing the binlog")
 			}
@@ -442,7 +463,13 @@ func (s *Server) MetricsAddr() string {
 
 // applyConfigVariables sets the system variables that come from the configuration.
 func applyConfigVariables(cfg Config) error {
-	vals := map[string]interface{}{"version": cfg.Version, "plugin_dir": cfg.PluginDir}
+	vals := map[string]interface{}{"version": cfg.Version, "plugin_dir": cfg.PluginDir, "version_comment": VersionComment}
+	if cfg.DataDir != "" {
+		// MySQL's @@datadir: absolute, with a trailing slash.
+		if abs, err := filepath.Abs(cfg.DataDir); err == nil {
+			vals["datadir"] = strings.TrimSuffix(abs, "/") + "/"
+		}
+	}
 	// MySQL 8.0's default collation (GMS defaults to utf8mb4_0900_bin):
 	// new databases, tables and literals compare case-insensitively.
 	for _, name := range []string{"collation_server", "collation_database", "collation_connection", "default_collation_for_utf8mb4"} {

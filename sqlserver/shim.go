@@ -15,6 +15,7 @@ const (
 	comBinlogDump      = 0x12
 	comRegisterSlave   = 0x15
 	comBinlogDumpGTID  = 0x1e
+	comStmtPrepare     = 0x16
 	binlogThroughGTID  = 0x04
 	binlogDumpNonBlock = 0x01
 )
@@ -101,9 +102,13 @@ func (c *shimConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// inspect records server ids and COM_QUIT, and rewrites dump commands.
+// inspect records server ids and COM_QUIT, rewrites dump commands, and applies rewriteQuery
+// to the statement of a COM_STMT_PREPARE: vitess parses it with its own grammar before any
+// handler sees it, so the parser's rewrite comes too late for prepared statements.
 func (c *shimConn) inspect(p []byte) []byte {
 	switch p[0] {
+	case comStmtPrepare:
+		copy(p[1:], rewriteQuery(string(p[1:]))) // same length
 	case mysql.ComQuit:
 		c.quit.Store(true)
 	case comRegisterSlave:

@@ -106,8 +106,11 @@ type indexState struct {
 	cols    []sql.IndexColumn
 	unique  bool
 	comment string
-	kd      *keyDef
-	tree    *btree.BTreeG[*entry]
+	// vector: a VECTOR INDEX. Its tree is kept like any index's, but it
+	// serves no lookups (no nearest-neighbour search): queries scan.
+	vector bool
+	kd     *keyDef
+	tree   *btree.BTreeG[*entry]
 }
 
 // newTableState builds an empty table for a schema.
@@ -115,6 +118,10 @@ func newTableState(name string, pks sql.PrimaryKeySchema, collation sql.Collatio
 	sch := pks.Schema.Copy()
 	for _, c := range sch {
 		c.Source = name
+	}
+	for _, o := range pks.PkOrdinals {
+		// Primary-key columns are NOT NULL, as in MySQL.
+		sch[o].PrimaryKey, sch[o].Nullable = true, false
 	}
 	t := &tableState{
 		name:      name,
@@ -241,7 +248,7 @@ func (t *tableState) rebuildEmpty(name string, pks sql.PrimaryKeySchema, renames
 		if err != nil {
 			return nil, err
 		}
-		n.indexes = append(n.indexes, &indexState{name: ix.name, cols: cols, unique: ix.unique, comment: ix.comment, kd: kd, tree: newTree(kd)})
+		n.indexes = append(n.indexes, &indexState{name: ix.name, cols: cols, unique: ix.unique, comment: ix.comment, vector: ix.vector, kd: kd, tree: newTree(kd)})
 	}
 	return n, nil
 }

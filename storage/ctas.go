@@ -41,9 +41,18 @@ func (tx *txn) rewriteCTAS() {
 // createTableStatement renders the table as SHOW CREATE TABLE does,
 // qualified with its database.
 func (ts *tableState) createTableStatement(db string) string {
+	coll := ts.collation
+	if coll == sql.Collation_Unspecified {
+		coll = sql.Collation_Default
+	}
 	var lines []string
 	for _, c := range ts.schema {
-		l := fmt.Sprintf("  %s %s", quoteName(c.Name), c.Type.String())
+		typ := c.Type.String()
+		if tc, ok := c.Type.(sql.TypeWithCollation); ok {
+			// A column whose collation differs from the table's says so.
+			typ = tc.StringWithTableCollation(coll)
+		}
+		l := fmt.Sprintf("  %s %s", quoteName(c.Name), typ)
 		if c.Generated != nil {
 			kind := "STORED"
 			if c.Virtual {
@@ -99,10 +108,6 @@ func (ts *tableState) createTableStatement(db string) string {
 			l += " /*!80016 NOT ENFORCED */"
 		}
 		lines = append(lines, l)
-	}
-	coll := ts.collation
-	if coll == sql.Collation_Unspecified {
-		coll = sql.Collation_Default
 	}
 	stmt := fmt.Sprintf("CREATE TABLE %s.%s (\n%s\n) ENGINE=InnoDB DEFAULT CHARSET=%s COLLATE=%s",
 		quoteName(db), quoteName(ts.name), strings.Join(lines, ",\n"), coll.CharacterSet().Name(), coll.Name())

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"fmt"
 	"github.com/dolthub/vitess/go/mysql"
 	"strings"
 
@@ -92,7 +93,13 @@ func (d *Database) lockNewName(ctx *sql.Context, tx *txn, name string) error {
 		return err
 	}
 	if tx.table(d.name, name) != nil {
-		return errTableExists(name)
+		if isCreateIfNotExists(ctx) {
+			// GMS then answers OK; MySQL adds this note.
+			ctx.Session.Warn(&sql.Warning{Level: "Note", Code: ErTableExists, Message: fmt.Sprintf("Table '%s' already exists", name)})
+		}
+		// GMS's kind, so CREATE TABLE IF NOT EXISTS succeeds (the server
+		// sends it as 1050).
+		return sql.ErrTableAlreadyExists.New(name)
 	}
 	return nil
 }

@@ -146,6 +146,12 @@ func (t *Table) ModifyColumn(ctx *sql.Context, name string, column *sql.Column, 
 	col := column.Copy()
 	col.Source = ts.name
 	col.PrimaryKey = ts.schema[from].PrimaryKey
+	for _, o := range ts.pkOrds {
+		if o == from {
+			// A primary-key column stays NOT NULL, as in MySQL.
+			col.PrimaryKey, col.Nullable = true, false
+		}
+	}
 	rest := append(append(sql.Schema{}, ts.schema[:from]...), ts.schema[from+1:]...)
 	to := from
 	if order != nil {
@@ -275,10 +281,12 @@ func (t *Table) CreateIndex(ctx *sql.Context, def sql.IndexDef) error {
 		return err
 	}
 	if _, ix := ts.index(def.Name); ix != nil || strings.EqualFold(def.Name, PrimaryKeyName) {
-		return mysql.NewSQLError(ErDupKeyName, "42000", "Duplicate key name '%s'", def.Name)
+		// GMS's kind, so CREATE INDEX IF NOT EXISTS succeeds (the server
+		// sends it as 1061).
+		return sql.ErrDuplicateKey.New(def.Name)
 	}
-	if def.IsFullText() || def.IsSpatial() || def.IsVector() {
-		return sql.ErrUnsupportedFeature.New("FULLTEXT, SPATIAL and VECTOR indexes")
+	if def.IsFullText() || def.IsSpatial() {
+		return sql.ErrUnsupportedFeature.New("FULLTEXT and SPATIAL indexes")
 	}
 	for _, c := range def.Columns {
 		if c.Expression != nil {
@@ -289,7 +297,7 @@ func (t *Table) CreateIndex(ctx *sql.Context, def sql.IndexDef) error {
 	if err != nil {
 		return err
 	}
-	ix := &indexState{name: def.Name, cols: append([]sql.IndexColumn(nil), def.Columns...), unique: def.IsUnique(), comment: def.Comment, kd: kd, tree: newTree(kd)}
+	ix := &indexState{name: def.Name, cols: append([]sql.IndexColumn(nil), def.Columns...), unique: def.IsUnique(), comment: def.Comment, vector: def.IsVector(), kd: kd, tree: newTree(kd)}
 	if err := ts.build(ix); err != nil {
 		return err
 	}
@@ -298,7 +306,9 @@ func (t *Table) CreateIndex(ctx *sql.Context, def sql.IndexDef) error {
 	return nil
 }
 
-// DropIndex implements sql.IndexAlterableTable; 1091 when absent.
+// DropIndex implements sql.IndexAlterableTable; GMS's index-not-found
+// kind when absent, so DROP INDEX IF EXISTS succeeds (the server sends it
+// as 1091).
 func (t *Table) DropIndex(ctx *sql.Context, name string) error {
 	if strings.EqualFold(name, PrimaryKeyName) {
 		return t.DropPrimaryKey(ctx)
@@ -309,7 +319,7 @@ func (t *Table) DropIndex(ctx *sql.Context, name string) error {
 	}
 	i, ix := ts.index(name)
 	if ix == nil {
-		return sql.ErrCantDropFieldOrKey.New(name)
+		return sql.ErrIndexNotFound.New(name)
 	}
 	ts.indexes = append(ts.indexes[:i:i], ts.indexes[i+1:]...)
 	tx.recordDDL(ctx)
@@ -327,7 +337,7 @@ func (t *Table) RenameIndex(ctx *sql.Context, from, to string) error {
 		return sql.ErrCantDropFieldOrKey.New(from)
 	}
 	if _, other := ts.index(to); other != nil && !strings.EqualFold(from, to) {
-		return mysql.NewSQLError(ErDupKeyName, "42000", "Duplicate key name '%s'", to)
+		return sql.ErrDuplicateKey.New(to)
 	}
 	c := *ix
 	c.name = to

@@ -13,6 +13,9 @@ type editor struct {
 	tx   *txn
 	err  error // lock failure, returned by the first write
 	mark *mark
+	// began: between StatementBegin and the statement's end, of process pid.
+	began bool
+	pid   uint64
 }
 
 var (
@@ -45,16 +48,36 @@ func (t *Table) Replacer(ctx *sql.Context) sql.RowReplacer { return t.newEditor(
 func (t *Table) GetForeignKeyEditor(ctx *sql.Context) sql.ForeignKeyEditor { return t.newEditor(ctx) }
 
 // StatementBegin marks the transaction so a failed statement can be undone.
-func (e *editor) StatementBegin(ctx *sql.Context) { e.mark = e.tx.mark() }
+func (e *editor) StatementBegin(ctx *sql.Context) {
+	e.mark = e.tx.mark()
+	e.end()
+	e.pid = ctx.Pid()
+	e.tx.statementBegin(e.pid)
+	e.tx.freeze(e.t.db.name, e.t.name, e.pid)
+	e.began = true
+}
+
+// end ends the editor's statement.
+func (e *editor) end() {
+	if e.began {
+		e.tx.statementEnd(e.pid)
+		e.tx.thaw(e.t.db.name, e.t.name)
+		e.began, e.pid = false, 0
+	}
+}
 
 // DiscardChanges undoes the statement back to StatementBegin.
 func (e *editor) DiscardChanges(ctx *sql.Context, _ error) error {
 	e.tx.restore(e.mark)
+	e.end()
 	return nil
 }
 
 // StatementComplete implements sql.EditOpenerCloser.
-func (e *editor) StatementComplete(ctx *sql.Context) error { return nil }
+func (e *editor) StatementComplete(ctx *sql.Context) error {
+	e.end()
+	return nil
+}
 
 // Insert adds a row; a duplicate key gives GMS's unique-key error (1062).
 func (e *editor) Insert(ctx *sql.Context, row sql.Row) error {
@@ -81,11 +104,16 @@ func (e *editor) Delete(ctx *sql.Context, row sql.Row) error {
 }
 
 // Close implements sql.Closer.
-func (e *editor) Close(*sql.Context) error { return nil }
+func (e *editor) Close(*sql.Context) error {
+	e.end()
+	return nil
+}
 
 // IndexedAccess implements sql.IndexAddressable (foreign-key checks).
 func (e *editor) IndexedAccess(ctx *sql.Context, l sql.IndexLookup) sql.IndexedTable {
-	return e.t.IndexedAccess(ctx, l)
+	n := *e.t
+	n.lookup, n.ownWrites = &l, true
+	return &n
 }
 
 // GetIndexes implements sql.IndexAddressable.

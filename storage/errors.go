@@ -51,10 +51,6 @@ func errKeyNotFound(table string) error {
 	return mysql.NewSQLError(ErKeyNotFound, "HY000", "Can't find record in '%s'", table)
 }
 
-func errTableExists(name string) error {
-	return mysql.NewSQLError(ErTableExists, "42S01", "Table '%s' already exists", name)
-}
-
 // dupKeyError builds GMS's unique-key error (so INSERT … ON DUPLICATE KEY
 // UPDATE, REPLACE and INSERT IGNORE work) carrying MySQL's message text:
 // "Duplicate entry '1' for key 't.PRIMARY'".

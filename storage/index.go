@@ -18,6 +18,7 @@ type Index struct {
 	types     []sql.Type
 	unique    bool
 	primary   bool
+	vector    bool
 	comment   string
 }
 
@@ -40,19 +41,29 @@ func (i *Index) Expressions() []string {
 	return out
 }
 
-func (i *Index) IsUnique() bool                             { return i.unique || i.primary }
-func (i *Index) IsSpatial() bool                            { return false }
-func (i *Index) IsFullText() bool                           { return false }
-func (i *Index) IsVector() bool                             { return false }
-func (i *Index) Comment() string                            { return i.comment }
-func (i *Index) IndexType() string                          { return "BTREE" }
-func (i *Index) IsGenerated() bool                          { return false }
-func (i *Index) CanSupport(*sql.Context, ...sql.Range) bool { return true }
+func (i *Index) IsUnique() bool    { return i.unique || i.primary }
+func (i *Index) IsSpatial() bool   { return false }
+func (i *Index) IsFullText() bool  { return false }
+func (i *Index) IsVector() bool    { return i.vector }
+func (i *Index) Comment() string   { return i.comment }
+func (i *Index) IsGenerated() bool { return false }
 
-// CanSupportOrderBy reports whether rows come back in this index's order.
+// IndexType implements sql.Index.
+func (i *Index) IndexType() string {
+	if i.vector {
+		return "VECTOR"
+	}
+	return "BTREE"
+}
+
+// CanSupport implements sql.Index: a VECTOR index serves no lookups.
+func (i *Index) CanSupport(*sql.Context, ...sql.Range) bool { return !i.vector }
+
+// CanSupportOrderBy reports whether rows come back in this index's order
+// (never for a VECTOR index: it offers no distance order).
 func (i *Index) CanSupportOrderBy(expr sql.Expression) bool {
 	_, ok := expr.(*expression.GetField)
-	return ok && !i.hasPrefix()
+	return ok && !i.hasPrefix() && !i.vector
 }
 
 func (i *Index) CoversColumns(cols []string) bool { return false }
@@ -98,7 +109,7 @@ func (ts *tableState) indexes4GMS(db string) []sql.Index {
 		out = append(out, ix)
 	}
 	for _, s := range ts.indexes {
-		ix := &Index{db: db, table: ts.name, name: s.name, unique: s.unique, comment: s.comment}
+		ix := &Index{db: db, table: ts.name, name: s.name, unique: s.unique, vector: s.vector, comment: s.comment}
 		for _, c := range s.cols {
 			o := ts.schema.IndexOfColName(c.Name)
 			ix.cols = append(ix.cols, sql.IndexColumn{Name: ts.schema[o].Name, Length: c.Length})

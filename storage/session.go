@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/plan"
 	_ "github.com/dolthub/go-mysql-server/sql/variables" // system variable registry
 )
 
@@ -22,6 +23,9 @@ type Session struct {
 	lockQuery  string
 	lockMode   lockMode
 	lockPolicy lockWaitPolicy
+
+	// suspended is the transaction GMS last cleared (see SetTransaction).
+	suspended *Transaction
 }
 
 var _ sql.TransactionSession = (*Session)(nil)
@@ -30,6 +34,9 @@ var _ sql.TransactionSession = (*Session)(nil)
 type Transaction struct {
 	tx         *txn
 	savepoints []savepoint
+	// keep: CommitTransaction declined to commit; the clearing GMS
+	// does next must not end the transaction.
+	keep bool
 }
 
 type savepoint struct {
@@ -46,8 +53,75 @@ func (t *Transaction) IsReadOnly() bool { return t.tx.readOnly }
 
 // StartTransaction begins a transaction; its snapshot is taken at its first
 // table access.
+//
+// While a transaction is suspended (see SetTransaction) and the caller runs
+// inside it (a statement of a procedure CALLed by a trigger of a running
+// statement, or a CALL inside an explicit or autocommit=0 transaction), the
+// suspended transaction is handed back: MySQL runs those statements in the
+// enclosing transaction.
 func (s *Session) StartTransaction(ctx *sql.Context, c sql.TransactionCharacteristic) (sql.Transaction, error) {
+	if sp := s.suspended; sp != nil && !sp.tx.done {
+		if len(sp.tx.open) > 0 || ctx.GetIgnoreAutoCommit() || !autocommit(ctx) {
+			return sp, nil
+		}
+	}
 	return &Transaction{tx: s.eng.newTxn(s, c == sql.ReadOnly)}, nil
+}
+
+// spuriousImplicitCommit reports a commit GMS asks for in the middle of a
+// transaction the statement must not end: GMS binds a view by binding its
+// CREATE VIEW statement, which marks the reading statement as DDL, and
+// then commits it as DDL implicitly commits. In an explicit transaction
+// (or with autocommit off) the only commits that reach us during a
+// statement that MySQL never lets commit implicitly are those.
+func spuriousImplicitCommit(ctx *sql.Context) bool {
+	if !ctx.GetIgnoreAutoCommit() && autocommit(ctx) {
+		return false
+	}
+	switch firstKeyword(ctx.Query()) {
+	case "select", "with", "table", "values", "show", "describe", "desc", "explain",
+		"insert", "update", "delete", "replace", "do", "savepoint", "release":
+		return true
+	}
+	return false
+}
+
+// firstKeyword is the statement's first word, lower case, after leading
+// blanks, parentheses and comments.
+func firstKeyword(q string) string {
+	for {
+		q = strings.TrimLeft(q, " \t\r\n(")
+		switch {
+		case strings.HasPrefix(q, "/*") && !strings.HasPrefix(q, "/*!"):
+			end := strings.Index(q, "*/")
+			if end < 0 {
+				return ""
+			}
+			q = q[end+2:]
+			continue
+		case strings.HasPrefix(q, "--"), strings.HasPrefix(q, "#"):
+			end := strings.IndexByte(q, '\n')
+			if end < 0 {
+				return ""
+			}
+			q = q[end+1:]
+			continue
+		}
+		break
+	}
+	end := strings.IndexFunc(q, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_')
+	})
+	if end < 0 {
+		end = len(q)
+	}
+	return strings.ToLower(q[:end])
+}
+
+// autocommit reads the session's autocommit (true when unreadable).
+func autocommit(ctx *sql.Context) bool {
+	on, err := plan.IsSessionAutocommit(ctx)
+	return err != nil || on
 }
 
 // CommitTransaction commits; it blocks for the binlog fsync and the
@@ -56,6 +130,14 @@ func (s *Session) CommitTransaction(ctx *sql.Context, t sql.Transaction) error {
 	st, ok := t.(*Transaction)
 	if !ok {
 		return fmt.Errorf("storage: foreign transaction %T", t)
+	}
+	if st.tx.inStatement(ctx.Pid()) || spuriousImplicitCommit(ctx) {
+		// A statement nested in a running one (a procedure a trigger
+		// CALLs) asks for its autocommit, or GMS asks for an implicit
+		// commit MySQL would not make: the transaction goes on, and
+		// GMS's clearing of it right after is ignored (SetTransaction).
+		st.keep = true
+		return nil
 	}
 	st.tx.gtid, s.nextGTID = s.nextGTID, ""
 	return s.eng.commit(ctx, st.tx)
@@ -125,6 +207,7 @@ func txnFor(ctx *sql.Context, e *Engine) *txn {
 				// (between statements): begin afresh, as MySQL would.
 				t.tx = e.newTxn(t.tx.sess, t.tx.readOnly)
 			}
+			t.tx.statement(ctx)
 			return t.tx
 		}
 	}
@@ -160,24 +243,62 @@ func (s *Session) lockingRead(ctx *sql.Context) (lockMode, lockWaitPolicy) {
 
 var _ sql.LifecycleAwareSession = (*Session)(nil)
 
-// SetTransaction implements sql.Session. GMS drops a failed statement's
-// autocommit transaction by setting nil without a rollback; the dropped
-// transaction is rolled back here so its locks are released.
+// SetTransaction implements sql.Session.
+//
+// GMS clears a session's transaction (sets nil) in two cases: after a
+// failed autocommit statement, never to use it again, and around a CALL,
+// restoring it when the procedure ends. Neither may lose it silently, so a
+// cleared transaction is suspended: it comes back if it is set again or
+// handed out by StartTransaction; otherwise it is rolled back (releasing
+// its locks) when another transaction replaces it, at the end of the
+// command, or when the session ends. A clearing right after a commit
+// CommitTransaction declined (Transaction.keep) is ignored.
 func (s *Session) SetTransaction(t sql.Transaction) {
-	if cur, ok := s.BaseSession.GetTransaction().(*Transaction); ok && cur != t {
+	cur, _ := s.BaseSession.GetTransaction().(*Transaction)
+	if cur != nil && cur.keep {
+		cur.keep = false
+		if t == nil {
+			return
+		}
+	}
+	switch {
+	case cur == nil || cur == t:
+	case t == nil:
+		s.suspend(cur)
+	default:
 		cur.tx.rollback()
 	}
+	if t != nil && s.suspended != nil {
+		if t != sql.Transaction(s.suspended) {
+			s.suspended.tx.rollback()
+		}
+		s.suspended = nil
+	}
 	s.BaseSession.SetTransaction(t)
+}
+
+func (s *Session) suspend(t *Transaction) {
+	if s.suspended != nil && s.suspended != t {
+		s.suspended.tx.rollback()
+	}
+	s.suspended = t
 }
 
 // CommandBegin implements sql.LifecycleAwareSession.
 func (s *Session) CommandBegin() error { return nil }
 
-// CommandEnd implements sql.LifecycleAwareSession.
-func (s *Session) CommandEnd() {}
+// CommandEnd rolls back a transaction left suspended by the command (a
+// failed autocommit statement's).
+func (s *Session) CommandEnd() {
+	if s.suspended != nil {
+		s.suspended.tx.rollback()
+		s.suspended = nil
+	}
+}
 
 // SessionEnd rolls back the open transaction of a closed connection.
 func (s *Session) SessionEnd() {
+	s.CommandEnd()
 	if cur, ok := s.BaseSession.GetTransaction().(*Transaction); ok {
 		cur.tx.rollback()
 	}

@@ -17,6 +17,10 @@ type Table struct {
 	collation sql.CollationID
 	// lookup is set on handles returned by IndexedAccess.
 	lookup *sql.IndexLookup
+	// ownWrites: reads see the running statement's own changes (handles
+	// of foreign-key checks); other reads see the table frozen at the
+	// statement's start (txn.freeze).
+	ownWrites bool
 }
 
 var (
@@ -115,6 +119,9 @@ func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, e
 		}
 	}
 	ts := tx.table(t.db.name, t.name)
+	if !t.ownWrites {
+		ts = tx.readTable(t.db.name, t.name, ctx.Pid())
+	}
 	if ts == nil {
 		return nil, sql.ErrTableNotFound.New(t.name)
 	}
@@ -207,8 +214,10 @@ func (t *Table) PeekNextAutoIncrementValue(ctx *sql.Context) (uint64, error) {
 }
 
 // GetNextAutoIncrementValue implements sql.AutoIncrementTable: with a nil
-// insertVal it hands out the next value; a given value at or above the
-// counter moves the counter past it.
+// insertVal it hands out the next value; a given value is the one used (it
+// is returned), and at or above the counter it moves the counter past it.
+// (ALTER TABLE … ADD COLUMN … AUTO_INCREMENT numbers existing rows by
+// passing each row's value and using the result.)
 func (t *Table) GetNextAutoIncrementValue(ctx *sql.Context, insertVal interface{}) (uint64, error) {
 	tx := txnFor(ctx, t.db.eng)
 	ts, err := tx.writable(ctx, t.db.name, t.name)
@@ -216,10 +225,14 @@ func (t *Table) GetNextAutoIncrementValue(ctx *sql.Context, insertVal interface{
 		return 0, err
 	}
 	if insertVal != nil {
-		if v, ok := toUint64(insertVal); ok && v >= ts.autoInc {
+		v, ok := toUint64(insertVal)
+		if !ok {
+			return ts.autoInc, nil
+		}
+		if v >= ts.autoInc {
 			ts.autoInc = v + 1
 		}
-		return ts.autoInc, nil
+		return v, nil
 	}
 	v := ts.autoInc
 	ts.autoInc++
@@ -316,4 +329,21 @@ func toUint64(v interface{}) (uint64, bool) {
 func isTruncateStatement(ctx *sql.Context) bool {
 	q := strings.ToLower(strings.TrimSpace(ctx.Query()))
 	return strings.HasPrefix(q, "truncate")
+}
+
+var _ sql.TemporaryTable = (*Table)(nil)
+
+// IsTemporary implements sql.TemporaryTable: no table of this engine is
+// temporary. (GMS's READ ONLY transaction check needs every table to say
+// so; without it the check dereferences nil.)
+func (t *Table) IsTemporary() bool { return false }
+
+// isCreateIfNotExists reports whether the running statement is CREATE
+// [TEMPORARY] TABLE IF NOT EXISTS.
+func isCreateIfNotExists(ctx *sql.Context) bool {
+	f := strings.Fields(strings.ToLower(ctx.Query()))
+	if len(f) > 1 && f[1] == "temporary" {
+		f = append(f[:1:1], f[2:]...)
+	}
+	return len(f) >= 5 && f[0] == "create" && f[1] == "table" && f[2] == "if" && f[3] == "not" && f[4] == "exists"
 }

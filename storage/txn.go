@@ -35,6 +35,91 @@ type txn struct {
 	lastDDLQuery string
 	// gtid is the GTID this commit must carry (SetNextGTID).
 	gtid string
+	// open counts, per statement (process id), the table editors between
+	// StatementBegin and the statement's end.
+	open map[uint64]int
+	// frozen holds, for each table a running statement writes, the
+	// version the statement's own reads see (see freeze).
+	frozen map[lockKey]*frozenTable
+	// stmtPid and stmtQuery name the last statement that read through
+	// the transaction.
+	stmtPid   uint64
+	stmtQuery string
+}
+
+// frozenTable is a table's version as of the start of the statement that
+// writes it.
+type frozenTable struct {
+	state *tableState
+	pid   uint64
+	n     int
+}
+
+// freeze makes the reads of statement pid of table db.name see the table as
+// it is now, until as many thaws: a statement does not see its own changes
+// while it scans, as in MySQL (a multi-table UPDATE that scans a table once
+// per joined row must update each row once). The current version stays
+// unchanged because mark started a new epoch: the next write clones it.
+// Foreign-key checks read through the editor and see the changes.
+func (tx *txn) freeze(db, name string, pid uint64) {
+	key := tableKey(db, name)
+	if f := tx.frozen[key]; f != nil {
+		f.n++
+		return
+	}
+	if tx.frozen == nil {
+		tx.frozen = map[lockKey]*frozenTable{}
+	}
+	tx.frozen[key] = &frozenTable{state: tx.table(db, name), pid: pid, n: 1}
+}
+
+func (tx *txn) thaw(db, name string) {
+	key := tableKey(db, name)
+	if f := tx.frozen[key]; f != nil {
+		if f.n--; f.n <= 0 {
+			delete(tx.frozen, key)
+		}
+	}
+}
+
+// readTable returns the version a statement's scan of db.name reads: the
+// frozen one while the statement (pid, or 0 for statements nested in it)
+// writes the table, else the transaction's view.
+func (tx *txn) readTable(db, name string, pid uint64) *tableState {
+	if f := tx.frozen[tableKey(db, name)]; f != nil && (pid == 0 || pid == f.pid) {
+		return f.state
+	}
+	return tx.table(db, name)
+}
+
+// statementBegin and statementEnd bracket one table editor's statement.
+func (tx *txn) statementBegin(pid uint64) {
+	if tx.open == nil {
+		tx.open = map[uint64]int{}
+	}
+	tx.open[pid]++
+}
+
+func (tx *txn) statementEnd(pid uint64) {
+	if n := tx.open[pid]; n > 1 {
+		tx.open[pid] = n - 1
+	} else {
+		delete(tx.open, pid)
+	}
+}
+
+// inStatement reports whether a caller with process id pid runs inside a
+// statement of tx that is still running (some editor of it has not ended).
+// GMS runs the statements of a CALLed procedure with process id 0, so a
+// caller with pid 0 is inside any running top-level statement; editors of
+// pid 0 (a procedure's own statements) enclose nothing.
+func (tx *txn) inStatement(pid uint64) bool {
+	for k, n := range tx.open {
+		if k != 0 && n > 0 && (pid == 0 || k == pid) {
+			return true
+		}
+	}
+	return false
 }
 
 // txDB is a transaction's view of one database's changes.
@@ -105,7 +190,35 @@ func (tx *txn) reset() {
 	tx.generation++
 	tx.epoch++
 	tx.lastDDLPid, tx.lastDDLQuery = 0, ""
+	tx.open, tx.frozen = nil, nil
 	tx.eng.locks.releaseAll(tx)
+}
+
+// statement notes the statement (process id and text) reading through tx: under
+// READ COMMITTED (and READ UNCOMMITTED, which InnoDB reads the same way
+// for consistent reads) each statement takes a fresh snapshot, as InnoDB
+// does; under REPEATABLE READ and SERIALIZABLE the transaction keeps the
+// first one. Statements nested in another (pid 0) share its snapshot.
+func (tx *txn) statement(ctx *sql.Context) {
+	pid, q := ctx.Pid(), ctx.Query()
+	if pid == 0 || pid == tx.stmtPid && q == tx.stmtQuery {
+		return
+	}
+	tx.stmtPid, tx.stmtQuery = pid, q
+	if tx.snap != nil && readCommitted(ctx) {
+		tx.snap = nil
+	}
+}
+
+// readCommitted reports whether the session's isolation level takes a
+// snapshot per statement.
+func readCommitted(ctx *sql.Context) bool {
+	v, err := ctx.GetSessionVariable(ctx, "transaction_isolation")
+	if err != nil {
+		return false
+	}
+	s, _ := v.(string)
+	return strings.EqualFold(s, "READ-COMMITTED") || strings.EqualFold(s, "READ-UNCOMMITTED")
 }
 
 func (tx *txn) snapshot() *catalog {

@@ -1,0 +1,251 @@
+package checkpoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/semisyncd/semisyncd/binlog"
+	"github.com/semisyncd/semisyncd/binlog/vfs"
+	"github.com/semisyncd/semisyncd/storage"
+)
+
+// engine is a storage engine behind a GMS engine, for tests.
+type engine struct {
+	st *storage.Engine
+	e  *sqle.Engine
+}
+
+func newEngine() *engine {
+	st := storage.New(storage.Options{})
+	return &engine{st: st, e: sqle.New(analyzer.NewDefault(st.Provider()), nil)}
+}
+
+func (g *engine) ctx(db string) (*sql.Context, *storage.Session) {
+	sess := g.st.NewSession(sql.NewBaseSessionWithClientServer("test", sql.Client{User: "root", Address: "localhost"}, 1)).(*storage.Session)
+	ctx := sql.NewContext(context.Background(), sql.WithSession(sess))
+	if db != "" {
+		ctx.SetCurrentDatabase(db)
+	}
+	return ctx, sess
+}
+
+func (g *engine) query(db, q string) ([]sql.Row, error) {
+	ctx, _ := g.ctx(db)
+	_, iter, _, err := g.e.Query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return sql.RowIterToRows(ctx, iter)
+}
+
+// Target implementation.
+func (g *engine) Exec(db, q string) error {
+	_, err := g.query(db, q)
+	return err
+}
+
+func (g *engine) Schema(db, table string) (sql.Schema, bool) {
+	ctx, sess := g.ctx("")
+	pks, ok := sess.TableSchema(ctx, db, table)
+	return pks.Schema, ok
+}
+
+func (g *engine) LoadRows(db, table string, rows []sql.Row, autoInc uint64) error {
+	return g.st.LoadRows(db, table, rows, autoInc)
+}
+
+// dump renders every table of every database.
+func (g *engine) dump(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	for _, d := range g.st.CaptureImage(nil).Databases() {
+		for _, tb := range d.Tables {
+			rows, err := g.query(d.Name, "SELECT * FROM `"+tb.Name+"`")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lines []string
+			for _, r := range rows {
+				lines = append(lines, fmt.Sprint(r))
+			}
+			sort.Strings(lines)
+			fmt.Fprintf(&b, "%s.%s auto_increment=%d\n%s\n", d.Name, tb.Name, tb.AutoIncrement, strings.Join(lines, "\n"))
+		}
+		fmt.Fprintf(&b, "views %q triggers %q procedures %q\n", d.Views, d.Triggers, d.Procedures)
+	}
+	return b.String()
+}
+
+func fill(t *testing.T, g *engine, rows int) {
+	t.Helper()
+	for _, q := range []string{
+		"CREATE DATABASE d COLLATE utf8mb4_bin",
+		"CREATE TABLE d.t (id INT PRIMARY KEY AUTO_INCREMENT, s VARCHAR(20) NOT NULL DEFAULT 'x', j JSON, b BLOB, dt DATETIME(6), dec1 DECIMAL(10,2), UNIQUE KEY (s), KEY (dt))",
+		"CREATE TABLE d.k (a INT, b TEXT)",
+		"CREATE TABLE d.c (id INT PRIMARY KEY, tid INT, CONSTRAINT fk FOREIGN KEY (tid) REFERENCES d.t (id))",
+		"CREATE VIEW d.v AS SELECT id, s FROM d.t",
+		"CREATE TRIGGER d.trg BEFORE INSERT ON d.k FOR EACH ROW SET NEW.b = UPPER(NEW.b)",
+		"CREATE PROCEDURE d.p() SELECT COUNT(*) FROM d.t",
+	} {
+		if _, err := g.query("d", q); err != nil && !strings.HasPrefix(q, "CREATE DATABASE") {
+			t.Fatalf("%s: %v", q, err)
+		} else if err != nil {
+			if _, err := g.query("", q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	for i := 0; i < rows; i++ {
+		q := fmt.Sprintf("INSERT INTO d.t (s, j, b, dt, dec1) VALUES ('s%05d', '{\"i\": %d}', X'00ff%02x', '2024-01-02 03:04:05.%06d', %d.25)", i, i, i%256, i, i)
+		if _, err := g.query("d", q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{"INSERT INTO d.k VALUES (1, 'a'), (1, 'a'), (NULL, NULL)", "INSERT INTO d.c VALUES (1, 1)", "DELETE FROM d.t WHERE s = 's00003'"} {
+		if _, err := g.query("d", q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRoundTrip: what a checkpoint restores is what was written: rows of
+// several types across chunks, AUTO_INCREMENT, a keyless table with
+// duplicate rows, a foreign key, a view, a trigger, a procedure.
+func TestRoundTrip(t *testing.T) {
+	src := newEngine()
+	fill(t, src, 3000)
+	dir := t.TempDir()
+	meta := Meta{Seq: 7, Binlog: binlog.Position{File: "binlog.000003", Pos: 1234}, Executed: "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-9"}
+	if _, err := Write(nil, dir, meta, src.st.CaptureImage(nil)); err != nil {
+		t.Fatal(err)
+	}
+	dst := newEngine()
+	got, st, err := Restore(filepath.Join(dir, Name(7)), dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Seq != 7 || got.Binlog != meta.Binlog || got.Executed != meta.Executed || got.Reset {
+		t.Fatalf("meta %+v", got)
+	}
+	if st.Rows != 2999+3+1 || st.Tables != 3 || st.Databases != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if a, b := src.dump(t), dst.dump(t); a != b {
+		t.Fatalf("restored engine differs:\n%.3000s\nwant:\n%.3000s", b, a)
+	}
+	// Constraints work on the restored engine.
+	if _, err := dst.query("d", "INSERT INTO d.t (s) VALUES ('s00001')"); err == nil {
+		t.Fatal("the unique key was not restored")
+	}
+	if _, err := dst.query("d", "INSERT INTO d.c VALUES (2, 99999)"); err == nil {
+		t.Fatal("the foreign key was not restored")
+	}
+	rows, err := dst.query("d", "INSERT INTO d.t (s) VALUES ('new')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = rows
+	r, _ := dst.query("d", "SELECT id FROM d.t WHERE s = 'new'")
+	if len(r) != 1 || fmt.Sprint(r[0][0]) != "3001" {
+		t.Fatalf("AUTO_INCREMENT after restore gave %v, want 3001", r)
+	}
+}
+
+// TestTornCheckpointNeverLoaded: a checkpoint cut anywhere, or with any
+// byte changed, fails verification (and so is never restored).
+func TestTornCheckpointNeverLoaded(t *testing.T) {
+	src := newEngine()
+	fill(t, src, 50)
+	dir := t.TempDir()
+	if _, err := Write(nil, dir, Meta{Seq: 1}, src.st.CaptureImage(nil)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, Name(1))
+	data, _ := os.ReadFile(path)
+	if _, err := Verify(path); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad")
+	for cut := 0; cut < len(data); cut += 1 + cut/16 {
+		os.WriteFile(bad, data[:cut], 0o600)
+		if _, err := Verify(bad); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("a checkpoint cut at %d of %d bytes verified: %v", cut, len(data), err)
+		}
+	}
+	for i := 0; i < len(data); i += 1 + i/8 {
+		flipped := append([]byte(nil), data...)
+		flipped[i] ^= 0x40
+		os.WriteFile(bad, flipped, 0o600)
+		if _, err := Verify(bad); err == nil {
+			t.Fatalf("a checkpoint with byte %d changed verified", i)
+		}
+	}
+}
+
+// TestWriteFaults: a checkpoint whose write, fsync, rename or directory
+// fsync fails is not there (no file of its name, no temporary left), and
+// the previous one still is.
+func TestWriteFaults(t *testing.T) {
+	src := newEngine()
+	fill(t, src, 20)
+	for _, op := range []vfs.Op{vfs.OpOpen, vfs.OpWrite, vfs.OpSync, vfs.OpRename, vfs.OpSyncDir} {
+		t.Run(string(op), func(t *testing.T) {
+			dir := t.TempDir()
+			if _, err := Write(nil, dir, Meta{Seq: 1}, src.st.CaptureImage(nil)); err != nil {
+				t.Fatal(err)
+			}
+			fs := vfs.NewFaulty(nil)
+			fs.Inject(vfs.Fault{Op: op, Err: syscall.ENOSPC, Short: 10})
+			if _, err := Write(fs, dir, Meta{Seq: 2}, src.st.CaptureImage(nil)); err == nil {
+				t.Fatal("the write succeeded through the fault")
+			}
+			if got := List(dir); op != vfs.OpSyncDir && fmt.Sprint(got) != "[1]" {
+				t.Fatalf("checkpoints after a failed %s: %v", op, got)
+			}
+			if m, _ := filepath.Glob(filepath.Join(dir, "*.tmp")); len(m) != 0 {
+				t.Fatalf("temporary left: %v", m)
+			}
+			if _, err := Verify(filepath.Join(dir, Name(1))); err != nil {
+				t.Fatalf("the previous checkpoint: %v", err)
+			}
+		})
+	}
+}
+
+// TestLoadFallsBack: a damaged newest checkpoint is skipped for the one
+// before it; with none valid, Load fails rather than start empty.
+func TestLoadFallsBack(t *testing.T) {
+	src := newEngine()
+	fill(t, src, 10)
+	dir := t.TempDir()
+	for seq := uint64(1); seq <= 2; seq++ {
+		if _, err := Write(nil, dir, Meta{Seq: seq, Binlog: binlog.Position{File: "binlog.000001", Pos: 100 * seq}}, src.st.CaptureImage(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newest := filepath.Join(dir, Name(2))
+	data, _ := os.ReadFile(newest)
+	data[len(data)/2] ^= 0xff
+	os.WriteFile(newest, data, 0o640)
+	m := NewManager(dir, nil, nil)
+	meta, err := m.Load(newEngine())
+	if err != nil || meta == nil || meta.Seq != 1 || meta.Binlog.Pos != 100 {
+		t.Fatalf("Load fell back to %+v, %v; want checkpoint 1", meta, err)
+	}
+	older := filepath.Join(dir, Name(1))
+	data, _ = os.ReadFile(older)
+	os.WriteFile(older, data[:len(data)-3], 0o640)
+	if _, err := NewManager(dir, nil, nil).Load(newEngine()); err == nil || !strings.Contains(err.Error(), "no valid checkpoint") {
+		t.Fatalf("Load with no valid checkpoint: %v", err)
+	}
+}
