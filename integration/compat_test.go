@@ -77,6 +77,9 @@ var compatCases = []compatCase{
 		query: "SHOW COLUMNS FROM gen", textOnly: true,
 		want: []string{"id\tint\tNO\tPRI\tNULL\t", "a\tint\tYES\t\tNULL\t", "b\tint\tYES\t\tNULL\tVIRTUAL GENERATED",
 			"c\tint\tYES\t\tNULL\tSTORED GENERATED", "t\ttime\tYES\t\tNULL\t", "n\ttext\tYES\t\tNULL\t", "e\tenum('x','y')\tYES\t\ty\t"}},
+	{name: "information_schema.COLUMNS: generated columns, TIME",
+		query: "SELECT column_name, column_type, column_default, extra, generation_expression FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'gen' AND column_name IN ('b', 'c', 't') ORDER BY column_name",
+		want:  []string{"b\tint\tNULL\tVIRTUAL GENERATED\t(`a` * 2)", "c\tint\tNULL\tSTORED GENERATED\t(`a` + 1)", "t\ttime\tNULL\t\t"}},
 	{name: "a value for a generated column is 3105", query: "INSERT INTO gen (id, a, b) VALUES (1, 1, 5)", wantErr: 3105, textOnly: true},
 	{name: "multi-row upsert: the first new id", setup: []string{"CREATE TABLE up (id int PRIMARY KEY AUTO_INCREMENT, k varchar(9) UNIQUE, v int)",
 		"INSERT INTO up (k, v) VALUES ('a', 1), ('b', 1)"},
@@ -102,8 +105,7 @@ var compatCases = []compatCase{
 	{name: "SHOW TRIGGERS FROM another database", query: "SHOW TRIGGERS FROM trg_other", textOnly: true, columns: 5,
 		want: []string{"t_v\tINSERT\tt\tSET NEW.v = 1\tBEFORE"}},
 	{name: "plan is an identifier", setup: []string{"CREATE TABLE pl (id int PRIMARY KEY, plan varchar(9))", "INSERT INTO pl (id, plan) VALUES (1, 'pro')"},
-		query: "SELECT plan FROM pl WHERE plan = 'pro'", want: []string{"pro"},
-		textOnly: true}, // prepared statements: README, differences
+		query: "SELECT plan FROM pl WHERE plan = ?", args: []any{"pro"}, want: []string{"pro"}},
 	{name: "SET NAMES … COLLATE", setup: []string{"SET NAMES utf8mb4 COLLATE utf8mb4_bin"},
 		query: "SELECT @@collation_connection, @@character_set_connection, 'a' = 'A'", want: []string{"utf8mb4_bin\tutf8mb4\t0"}},
 	{name: "SET NAMES … COLLATE an unknown collation", query: "SET NAMES utf8mb4 COLLATE nope", exec: true, textOnly: true, wantErr: 1273},
@@ -289,5 +291,40 @@ func TestManyPlaceholders(t *testing.T) {
 	var n int
 	if err := db.QueryRow("SELECT COUNT(*) FROM ph.t").Scan(&n); err != nil || n != 16382 {
 		t.Fatalf("rows: %d, %v", n, err)
+	}
+}
+
+// TestZeroDatesParseTime: with go-sql-driver's parseTime, zero dates read as the zero
+// time.Time through both protocols (the binary protocol gave -0001-11-30).
+func TestZeroDatesParseTime(t *testing.T) {
+	srv := StartServer(t)
+	db := openDB(t, srv.DSN("")+"&parseTime=true")
+	mustExec(t, db, "CREATE DATABASE zd")
+	mustExec(t, db, "CREATE TABLE zd.t (id int PRIMARY KEY, d date, dt datetime, dt6 datetime(6), ts timestamp NULL)")
+	mustExec(t, db, "INSERT INTO zd.t VALUES (1, '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00', '0000-00-00 00:00:00'), (2, '2024-02-29', '2024-02-29 10:11:12', '2024-02-29 10:11:12.5', NULL)")
+	stmt, err := db.Prepare("SELECT d, dt, dt6, ts FROM zd.t WHERE id = ?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	for _, proto := range []string{"text", "binary"} {
+		var d, dt, dt6 time.Time
+		var ts sql.NullTime
+		var err error
+		if proto == "binary" {
+			err = stmt.QueryRow(1).Scan(&d, &dt, &dt6, &ts)
+		} else {
+			err = db.QueryRow("SELECT d, dt, dt6, ts FROM zd.t WHERE id = 1").Scan(&d, &dt, &dt6, &ts)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", proto, err)
+		}
+		if !d.IsZero() || !dt.IsZero() || !dt6.IsZero() || !ts.Valid || !ts.Time.IsZero() {
+			t.Errorf("%s: zero dates read %v %v %v %v", proto, d, dt, dt6, ts)
+		}
+		if err := stmt.QueryRow(2).Scan(&d, &dt, &dt6, &ts); err != nil || d.Format("2006-01-02") != "2024-02-29" ||
+			dt.Format(time.DateTime) != "2024-02-29 10:11:12" || dt6.Nanosecond() != 500000000 || ts.Valid {
+			t.Errorf("%s: dates read %v %v %v %v, %v", proto, d, dt, dt6, ts, err)
+		}
 	}
 }

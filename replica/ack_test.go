@@ -150,7 +150,10 @@ func TestAckWaitsForRelayLogFlush(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the transaction never reached the replica's relay log flush")
 	}
-	// The flush is held: no ACK may have gone out, so the commit waits.
+	// The flush is held: no ACK may have gone out, so the commit waits. (The
+	// replica may reach its flush before the committing session registers
+	// its wait: the events are readable once fsynced.)
+	waitFor(t, "the commit waiting for its ACK", func() bool { return src.Counters().WaitSessions == 1 })
 	deadline := time.Now().Add(300 * time.Millisecond)
 	for time.Now().Before(deadline) {
 		select {

@@ -162,6 +162,7 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
 	f := h.newFixer(c, query)
+	f.binary = true
 	fixing := func(r *sqltypes.Result) error {
 		f.fix(r)
 		return callback(r)

@@ -30,9 +30,9 @@ const prefixLen = 96
 
 // Parser is the SQL parser the engine uses: vitess's MySQL grammar (sql.NewMysqlParser), plus
 // statements registered with RegisterStatement, which are tried first. Every query first goes
-// through rewriteQuery (MySQL's executable-comment rules and a few spellings vitess refuses). With nothing registered
-// it is a pass-through. It is safe for concurrent use; registrations normally happen before
-// the server starts.
+// through rewriteQuery (MySQL's executable-comment rules and spellings vitess refuses) and, where
+// the parsed text is returned, quoteKeywordIdentifiers; fixStatement corrects what vitess parsed.
+// It is safe for concurrent use; registrations normally happen before the server starts.
 type Parser struct {
 	mysql sql.Parser
 

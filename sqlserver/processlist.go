@@ -192,7 +192,15 @@ func (s *Server) processRows(ctx *sql.Context, full bool) []sql.Row {
 		if !full && len(info) > 100 {
 			info = info[:100]
 		}
-		rows = append(rows, sql.NewRow(uint64(proc.Connection), proc.User, proc.Host, nullable(proc.Database),
+		host := proc.Host
+		if s.handler != nil {
+			// MySQL's Host for a TCP client is its address and port; GMS
+			// keeps the account's host ("localhost").
+			if h, ok := s.handler.clientHost(proc.Connection); ok {
+				host = h
+			}
+		}
+		rows = append(rows, sql.NewRow(uint64(proc.Connection), proc.User, host, nullable(proc.Database),
 			string(proc.Command), int64(proc.Seconds()), state, nullable(info)))
 	}
 	if r := s.replica; r != nil {

@@ -27,7 +27,13 @@ import (
 // the OK packet, so a statement that only updated rows reports the id an earlier statement
 // generated. MySQL reports 0 then (an updated row is like an UPDATE: it neither sets
 // LAST_INSERT_ID() nor reports an id), and ORMs would attach rows to that stale id.
+//
+// Zero dates in the binary protocol: vitess encodes 0000-00-00 as a date of year 0, month 0,
+// day 0, which drivers turn into a real date (go-sql-driver with parseTime reads -0001-11-30).
+// MySQL sends a zero DATE, DATETIME or TIMESTAMP as an empty value (length 0), which drivers
+// read as their zero time; an empty text makes vitess send exactly that.
 type resultFixer struct {
+	binary  bool // the result goes out in the binary protocol (a prepared statement)
 	query   string
 	upsert  bool  // the statement is INSERT … ON DUPLICATE KEY UPDATE
 	staleID int64 // the session's LAST_INSERT_ID() before it ran
@@ -93,6 +99,15 @@ func (f *resultFixer) fix(r *sqltypes.Result) {
 			}
 		}
 	}
+	if f.binary {
+		for _, row := range r.Rows {
+			for i, v := range row {
+				if i < len(r.Fields) && isZeroDate(r.Fields[i].Type, v) {
+					row[i] = sqltypes.MakeTrusted(r.Fields[i].Type, nil)
+				}
+			}
+		}
+	}
 	for i, strip := range f.stripped {
 		if !strip {
 			continue
@@ -108,6 +123,25 @@ func (f *resultFixer) fix(r *sqltypes.Result) {
 }
 
 var zeroFraction = []byte(".000000")
+
+// isZeroDate reports whether v is the zero DATE, DATETIME or TIMESTAMP (any fraction).
+func isZeroDate(t querypb.Type, v sqltypes.Value) bool {
+	switch t {
+	case sqltypes.Date, sqltypes.Datetime, sqltypes.Timestamp:
+	default:
+		return false
+	}
+	b := v.Raw()
+	if v.IsNull() || !bytes.HasPrefix(b, []byte("0000-00-00")) {
+		return false
+	}
+	for _, c := range b[10:] {
+		if c != '0' && c != ' ' && c != ':' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
 
 // hasFraction reports whether a TIME value's text has a non-zero fraction of a second.
 func hasFraction(v sqltypes.Value) bool {

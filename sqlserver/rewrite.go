@@ -213,9 +213,9 @@ var keywordIdentifiers = map[string]bool{"PLAN": true} // EXPLAIN … PLAN
 // quoteKeywordIdentifiers backquotes the bare words of keywordIdentifiers where they are
 // identifiers (CREATE TABLE t (plan int), SELECT plan FROM t), so vitess parses them: PLAN is
 // not even a keyword in MySQL 8.0, but vitess reserves it for EXPLAIN PLAN. Unlike rewriteQuery
-// this changes the query's length, so it is applied only where the parser returns the text it
-// parsed (ParseSimple, ParseWithOptions), never to prepared statements' text, whose byte
-// offsets vitess keeps (README, differences).
+// this changes the query's length, so it is applied only where the text parsed is what is
+// returned (ParseSimple, ParseWithOptions, the listener's COM_STMT_PREPARE), not in
+// ParseOneWithOptions, whose caller slices the original text with the returned offset.
 func quoteKeywordIdentifiers(query string) string {
 	if !containsFold(query, "plan") {
 		return query

@@ -209,12 +209,7 @@ func newServer(cfg Config, backend Backend, log *logrus.Entry) (*Server, error) 
 			s.status.flush()
 		}
 	})
-	installShowVariables(a, func(id uint32) (string, bool) {
-		if s.handler == nil {
-			return "", false
-		}
-		return s.handler.clientHost(id)
-	})
+	installShowVariables(a)
 	installReadOnly(a, a.Catalog.MySQLDb)
 	s.registerSemisyncStatements()
 	s.registerCompatStatements()

@@ -102,13 +102,16 @@ func (c *shimConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// inspect records server ids and COM_QUIT, rewrites dump commands, and applies rewriteQuery
-// to the statement of a COM_STMT_PREPARE: vitess parses it with its own grammar before any
-// handler sees it, so the parser's rewrite comes too late for prepared statements.
+// inspect records server ids and COM_QUIT, rewrites dump commands, and applies the parser's rewrites
+// (rewriteQuery, quoteKeywordIdentifiers) to the statement of a COM_STMT_PREPARE: vitess parses
+// it with its own grammar before any handler sees it, so the parser's come too late for
+// prepared statements. Statements longer than maxInspect pass unchanged.
 func (c *shimConn) inspect(p []byte) []byte {
 	switch p[0] {
 	case comStmtPrepare:
-		copy(p[1:], rewriteQuery(string(p[1:]))) // same length
+		if q := quoteKeywordIdentifiers(rewriteQuery(string(p[1:]))); q != string(p[1:]) {
+			return append([]byte{comStmtPrepare}, q...) // Read frames the new length
+		}
 	case mysql.ComQuit:
 		c.quit.Store(true)
 	case comRegisterSlave:

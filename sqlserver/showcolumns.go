@@ -77,27 +77,6 @@ func bareTypeString(t sql.Type) string {
 	return columnTypeString(t, sql.Collation_Default)
 }
 
-// showProcessList builds SHOW PROCESSLIST with MySQL's Host for TCP clients: the client's
-// address and port ("127.0.0.1:52044"); GMS shows the account's host ("localhost"). Only Host
-// is changed here.
-func (b showVariablesBuilder) showProcessList(ctx *sql.Context, n *plan.ShowProcessList, r sql.Row) (sql.RowIter, error) {
-	rows, err := b.buildRows(ctx, n, r)
-	if err != nil {
-		return nil, err
-	}
-	for _, row := range rows {
-		if len(row) < 3 {
-			continue
-		}
-		if id, ok := row[0].(int64); ok {
-			if host, ok := b.hostOf(uint32(id)); ok {
-				row[2] = host
-			}
-		}
-	}
-	return sql.RowsToRowIter(rows...), nil
-}
-
 // buildRows builds n with GMS's builder and reads all its rows.
 func (b showVariablesBuilder) buildRows(ctx *sql.Context, n sql.Node, r sql.Row) ([]sql.Row, error) {
 	iter, err := b.base.Build(ctx, n, r)
@@ -105,4 +84,89 @@ func (b showVariablesBuilder) buildRows(ctx *sql.Context, n sql.Node, r sql.Row)
 		return nil, err
 	}
 	return sql.RowIterToRows(ctx, iter)
+}
+
+// informationSchemaColumns wraps the rows of information_schema.COLUMNS with what SHOW COLUMNS
+// corrects (showColumns): COLUMN_TYPE `time` for TIME, and for a generated column EXTRA
+// "VIRTUAL GENERATED"/"STORED GENERATED", GENERATION_EXPRESSION and a NULL COLUMN_DEFAULT, which
+// ORMs read when they introspect a schema. Columns are looked up once per table.
+func (b showVariablesBuilder) informationSchemaColumns(ctx *sql.Context, n *plan.ResolvedTable, r sql.Row) (sql.RowIter, error) {
+	iter, err := b.base.Build(ctx, n, r)
+	if err != nil {
+		return nil, err
+	}
+	at := map[string]int{}
+	for i, c := range n.Schema(ctx) {
+		at[strings.ToUpper(c.Name)] = i
+	}
+	for _, name := range []string{"TABLE_SCHEMA", "TABLE_NAME", "COLUMN_NAME", "COLUMN_TYPE", "EXTRA", "GENERATION_EXPRESSION", "COLUMN_DEFAULT"} {
+		if _, ok := at[name]; !ok {
+			return iter, nil // a projection: leave GMS's rows as they are
+		}
+	}
+	return &columnsIter{RowIter: iter, b: b, at: at, tables: map[[2]string]sql.Schema{}}, nil
+}
+
+// columnsIter corrects information_schema.COLUMNS rows (informationSchemaColumns).
+type columnsIter struct {
+	sql.RowIter
+	b      showVariablesBuilder
+	at     map[string]int
+	tables map[[2]string]sql.Schema
+}
+
+// Next implements sql.RowIter.
+func (it *columnsIter) Next(ctx *sql.Context) (sql.Row, error) {
+	row, err := it.RowIter.Next(ctx)
+	if err != nil {
+		return row, err
+	}
+	db, _ := row[it.at["TABLE_SCHEMA"]].(string)
+	table, _ := row[it.at["TABLE_NAME"]].(string)
+	name, _ := row[it.at["COLUMN_NAME"]].(string)
+	key := [2]string{db, table}
+	schema, ok := it.tables[key]
+	if !ok {
+		schema = it.b.tableSchema(ctx, db, table)
+		it.tables[key] = schema
+	}
+	i := schema.IndexOfColName(name)
+	if i < 0 {
+		return row, nil
+	}
+	col := schema[i]
+	row = row.Copy()
+	if types.IsTimespan(col.Type) {
+		row[it.at["COLUMN_TYPE"]] = "time"
+	}
+	if col.Generated != nil {
+		row[it.at["COLUMN_DEFAULT"]] = nil
+		if col.Virtual {
+			row[it.at["EXTRA"]] = "VIRTUAL GENERATED"
+		} else {
+			row[it.at["EXTRA"]] = "STORED GENERATED"
+		}
+		expr := col.Generated.String()
+		if strings.HasPrefix(expr, "(") && strings.HasSuffix(expr, ")") {
+			expr = expr[1 : len(expr)-1]
+		}
+		row[it.at["GENERATION_EXPRESSION"]] = expr
+	}
+	return row, nil
+}
+
+// tableSchema is the schema of db.table, or nil.
+func (b showVariablesBuilder) tableSchema(ctx *sql.Context, db, table string) sql.Schema {
+	if b.catalog == nil {
+		return nil
+	}
+	d, err := b.catalog.Database(ctx, db)
+	if err != nil {
+		return nil
+	}
+	t, ok, err := d.GetTableInsensitive(ctx, table)
+	if err != nil || !ok {
+		return nil
+	}
+	return t.Schema(ctx)
 }

@@ -203,19 +203,18 @@ func installVariables(db *mysql_db.MySQLDb, hidden func(name string) bool) {
 
 // installShowVariables makes SHOW [SESSION] VARIABLES show global-only variables' global values
 // and leave out hidden ones. Call it after sqle.New, which completes the analyzer's exec builder.
-// hostOf names a connection's client as SHOW PROCESSLIST's Host column does (may be nil).
-func installShowVariables(a *analyzer.Analyzer, hostOf func(connID uint32) (string, bool)) {
+func installShowVariables(a *analyzer.Analyzer) {
 	base := *a.ExecBuilder // GMS's own builder, without a priority builder: builds the rows
 	base.PriorityBuilder = nil
-	a.ExecBuilder.PriorityBuilder = showVariablesBuilder{base: &base, hostOf: hostOf}
+	a.ExecBuilder.PriorityBuilder = showVariablesBuilder{base: &base, catalog: a.Catalog}
 }
 
 // showVariablesBuilder is a priority exec builder: it handles session-scope plan.ShowVariables
 // and plan.ShowColumns (showcolumns.go), builds plans with a CAST to TIME with castTime
 // (casttime.go), and leaves every other node to GMS (by returning a nil iterator).
 type showVariablesBuilder struct {
-	base   *rowexec.BaseBuilder
-	hostOf func(connID uint32) (string, bool)
+	base    *rowexec.BaseBuilder
+	catalog *analyzer.Catalog
 }
 
 var _ sql.NodeExecBuilder = showVariablesBuilder{}
@@ -225,8 +224,8 @@ func (b showVariablesBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sq
 	if sc, ok := n.(*plan.ShowColumns); ok {
 		return b.showColumns(ctx, sc, r)
 	}
-	if pl, ok := n.(*plan.ShowProcessList); ok && b.hostOf != nil {
-		return b.showProcessList(ctx, pl, r)
+	if rt, ok := n.(*plan.ResolvedTable); ok && strings.EqualFold(rt.Name(), "columns") && rt.Database() != nil && strings.EqualFold(rt.Database().Name(), "information_schema") {
+		return b.informationSchemaColumns(ctx, rt, r)
 	}
 	if fixed, ok, err := withCastTime(ctx, n); err != nil || ok {
 		if err != nil {
