@@ -318,6 +318,9 @@ func (s *Server) newSession(_ context.Context, conn *mysql.Conn, addr string) (s
 	client.Capabilities = conn.Capabilities
 	sess := s.backend.NewSession(sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID))
 	s.handler.trackSession(conn.ConnectionID, sess)
+	if cc := countingConnOf(conn); cc != nil {
+		cc.bind(sess)
+	}
 	handshakeCollation(sess, conn.CharacterSet, s.log)
 	return sess, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,8 +25,9 @@ import (
 // and statusOverlay shows those values in place of GMS's, over whatever registry is installed
 // (sysvars' one, which adds the Rpl_semi_sync_* variables).
 //
-// Scope: the values are global (SHOW GLOBAL STATUS, what monitoring reads); SHOW SESSION STATUS
-// keeps GMS's per-session counters. Cost: one atomic add per read/write on a socket and per
+// Scope: the values are global (SHOW GLOBAL STATUS, what monitoring reads); a session's own
+// Bytes_sent, Bytes_received and Queries count its connection (SHOW [SESSION] STATUS), its
+// other counters are GMS's. Cost: two atomic adds per read/write on a socket and per
 // statement.
 type serverStatus struct {
 	started atomic.Int64 // unix nanos of the start
@@ -65,10 +67,10 @@ func (st *serverStatus) countCom(names ...string) {
 	}
 }
 
-// statement counts one statement a client sent (Questions, Queries, its Com_*).
-func (st *serverStatus) statement(text string) {
+// statement counts one statement a client sent on c (Questions, Queries, its Com_*).
+func (st *serverStatus) statement(c *mysql.Conn, text string) {
 	st.questions.Add(1)
-	st.queries.Add(1)
+	st.query(c)
 	st.countCom(comNames(text)...)
 }
 
@@ -213,22 +215,89 @@ func (l *statusListener) Accept() (net.Conn, error) {
 	return &countingConn{Conn: c, st: l.st}, nil
 }
 
-// countingConn adds what it reads and writes to Bytes_received and Bytes_sent.
+// countingConn adds what it reads and writes to Bytes_received and Bytes_sent, globally and,
+// once bound to its session, in the session's own counters (SHOW SESSION STATUS).
 type countingConn struct {
 	net.Conn
 	st *serverStatus
+
+	mu                 sync.Mutex // held by bind and by the byte counting before bind
+	sent, received     uint64     // this connection's bytes until bind
+	sessSent, sessRecv atomic.Pointer[atomic.Uint64]
+	sessQueries        atomic.Pointer[atomic.Uint64]
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.st.bytesReceived.Add(uint64(n))
+	c.count(&c.sessRecv, &c.received, n)
 	return n, err
 }
 
 func (c *countingConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.st.bytesSent.Add(uint64(n))
+	c.count(&c.sessSent, &c.sent, n)
 	return n, err
+}
+
+// count adds n to the session counter, or to the connection's own total before bind.
+func (c *countingConn) count(sess *atomic.Pointer[atomic.Uint64], before *uint64, n int) {
+	if p := sess.Load(); p != nil {
+		p.Add(uint64(n))
+		return
+	}
+	c.mu.Lock()
+	if p := sess.Load(); p != nil {
+		p.Add(uint64(n))
+	} else {
+		*before += uint64(n)
+	}
+	c.mu.Unlock()
+}
+
+// bind makes the session's Bytes_sent, Bytes_received and Queries count this connection's
+// traffic (the handshake's bytes included, as MySQL's do).
+func (c *countingConn) bind(sess sql.Session) {
+	all := sess.GetAllStatusVariables(nil)
+	counter := func(name string) *atomic.Uint64 {
+		if v, ok := all[name].(*sql.MutableStatusVarValue); ok && v.Val != nil {
+			return v.Val
+		}
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p := counter("Bytes_sent"); p != nil {
+		p.Add(c.sent)
+		c.sessSent.Store(p)
+	}
+	if p := counter("Bytes_received"); p != nil {
+		p.Add(c.received)
+		c.sessRecv.Store(p)
+	}
+	if p := counter("Queries"); p != nil {
+		c.sessQueries.Store(p)
+	}
+}
+
+// countingConnOf returns the countingConn under a vitess connection, or nil.
+func countingConnOf(c *mysql.Conn) *countingConn {
+	if sc := shimOf(c); sc != nil {
+		cc, _ := sc.Conn.(*countingConn)
+		return cc
+	}
+	return nil
+}
+
+// query counts one statement in Queries (global, and the connection's session).
+func (st *serverStatus) query(c *mysql.Conn) {
+	st.queries.Add(1)
+	if cc := countingConnOf(c); cc != nil {
+		if p := cc.sessQueries.Load(); p != nil {
+			p.Add(1)
+		}
+	}
 }
 
 // statusHandler counts the commands GMS's handler serves: Questions and Queries, Com_* by
@@ -256,26 +325,26 @@ func (h *statusHandler) ConnectionClosed(c *mysql.Conn) {
 // ComInitDB implements mysql.Handler.
 func (h *statusHandler) ComInitDB(c *mysql.Conn, schemaName string) error {
 	h.st.questions.Add(1)
-	h.st.queries.Add(1)
+	h.st.query(c)
 	h.st.countCom("Com_change_db")
 	return h.Handler.ComInitDB(c, schemaName)
 }
 
 // ComQuery implements mysql.Handler.
 func (h *statusHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
-	h.st.statement(query)
+	h.st.statement(c, query)
 	return h.Handler.ComQuery(ctx, c, query, callback)
 }
 
 // ComMultiQuery implements mysql.Handler: one statement of a multi-statement text per call.
 func (h *statusHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
-	h.st.statement(query)
+	h.st.statement(c, query)
 	return h.Handler.ComMultiQuery(ctx, c, query, callback)
 }
 
 // ComPrepare implements mysql.Handler.
 func (h *statusHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
-	h.st.queries.Add(1)
+	h.st.query(c)
 	h.st.countCom("Com_stmt_prepare")
 	return h.Handler.ComPrepare(ctx, c, query, prepare)
 }
@@ -284,10 +353,10 @@ func (h *statusHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query str
 func (h *statusHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	h.st.countCom("Com_stmt_execute")
 	if prepare != nil {
-		h.st.statement(prepare.PrepareStmt)
+		h.st.statement(c, prepare.PrepareStmt)
 	} else {
 		h.st.questions.Add(1)
-		h.st.queries.Add(1)
+		h.st.query(c)
 	}
 	return h.Handler.ComStmtExecute(ctx, c, prepare, callback)
 }

@@ -73,7 +73,8 @@ func TestStatusNamesDistinctForExporter(t *testing.T) {
 // TestServerStatusMoves: the counters mysqld_exporter graphs move as MySQL's do: Questions and
 // Queries by one per statement, Com_* by statement kind (Com_stmt_* for prepared statements),
 // Bytes_sent/Bytes_received with traffic, Connections/Threads_created per connection,
-// Aborted_clients for a client gone without COM_QUIT, Max_used_connections with the peak,
+// Aborted_clients for a client gone without COM_QUIT, Max_used_connections with the peak, a
+// session's own Queries and bytes, Aborted_connects for a failed login,
 // Uptime with the clock and Uptime_since_flush_status from FLUSH STATUS.
 func TestServerStatusMoves(t *testing.T) {
 	s, _ := startServer(t, Config{})
@@ -164,6 +165,34 @@ func TestServerStatusMoves(t *testing.T) {
 	if got := statusNum(t, last, "Max_used_connections"); got < 2 {
 		t.Errorf("Max_used_connections = %d, want ≥ 2", got)
 	}
+
+	// Session scope: a fresh connection's own Queries and bytes (its handshake included).
+	other := open(t, dsn(s, "root", ""))
+	oc, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close()
+	sess := map[string]string{}
+	rows, err := oc.QueryContext(t.Context(), "SHOW SESSION STATUS WHERE Variable_name IN ('Queries', 'Bytes_sent', 'Bytes_received')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n, v string
+		if err := rows.Scan(&n, &v); err != nil {
+			t.Fatal(err)
+		}
+		sess[n] = v
+	}
+	rows.Close()
+	if sess["Queries"] != "1" || statusNum(t, sess, "Bytes_received") <= 0 || statusNum(t, sess, "Bytes_sent") <= 0 {
+		t.Errorf("a fresh connection's session status: %v, want Queries 1 and its handshake's bytes", sess)
+	}
+	if statusNum(t, sess, "Bytes_received") >= statusNum(t, after, "Bytes_received") {
+		t.Errorf("session Bytes_received %s not below the global %s", sess["Bytes_received"], after["Bytes_received"])
+	}
+	oc.Close()
 
 	// A failed login is an aborted connect.
 	bad := open(t, dsn(s, "root", "wrong"))
