@@ -48,3 +48,60 @@ func TestKillQuery(t *testing.T) {
 		t.Fatalf("the connection after KILL QUERY: %v", err)
 	}
 }
+
+// TestKillOwnership: KILL of another account's thread needs SUPER or CONNECTION_ADMIN (1095
+// "You are not owner of thread N"); an account kills its own threads; an unknown id is 1094.
+func TestKillOwnership(t *testing.T) {
+	s, _ := startServer(t, Config{})
+	root := open(t, dsn(s, "root", ""))
+	root.SetMaxOpenConns(1)
+	for _, q := range []string{"CREATE USER 'u'@'%' IDENTIFIED BY 'pw'"} {
+		if _, err := root.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u := open(t, dsn(s, "u", "pw"))
+	u.SetMaxOpenConns(1)
+	var rootID, uID int64
+	if err := root.QueryRow("SELECT CONNECTION_ID()").Scan(&rootID); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.QueryRow("SELECT CONNECTION_ID()").Scan(&uID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := u.Exec("KILL " + strconv.FormatInt(rootID, 10))
+	if errNumber(err) != 1095 || !strings.Contains(err.Error(), "You are not owner of thread "+strconv.FormatInt(rootID, 10)) {
+		t.Fatalf("KILL of root's thread by u: %v, want 1095", err)
+	}
+	if _, err := u.Exec("KILL QUERY 999999"); errNumber(err) != 1094 || !strings.Contains(err.Error(), "Unknown thread id: 999999") {
+		t.Fatalf("KILL of an unknown thread: %v, want 1094", err)
+	}
+	var one int
+	if err := root.QueryRow("SELECT 1").Scan(&one); err != nil {
+		t.Fatalf("root's connection after the refused KILL: %v", err)
+	}
+	// u may kill another of its own connections, and root may kill u's connection.
+	u2 := open(t, dsn(s, "u", "pw"))
+	u2.SetMaxOpenConns(1)
+	var u2ID int64
+	if err := u2.QueryRow("SELECT CONNECTION_ID()").Scan(&u2ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.Exec("KILL " + strconv.FormatInt(u2ID, 10)); err != nil {
+		t.Fatalf("KILL of its own other connection: %v", err)
+	}
+	if _, err := root.Exec("KILL " + strconv.FormatInt(uID, 10)); err != nil {
+		t.Fatalf("root's KILL of u's thread: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for !func() bool {
+		var n int
+		return root.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?", uID).Scan(&n) == nil && n == 0
+	}() {
+		if ctx.Err() != nil {
+			t.Fatal("u's connection is still in the process list after KILL")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -105,14 +105,15 @@ func checkReadOnly(ctx *sql.Context, n sql.Node, db *mysql_db.MySQLDb) error {
 	if super {
 		return errReadOnly("--super-read-only")
 	}
-	if bypassesReadOnly(ctx, db) {
+	if hasConnectionAdmin(ctx, db) {
 		return nil
 	}
 	return errReadOnly("--read-only")
 }
 
-// bypassesReadOnly reports whether the context's account has SUPER or CONNECTION_ADMIN.
-func bypassesReadOnly(ctx *sql.Context, db *mysql_db.MySQLDb) bool {
+// hasConnectionAdmin reports whether the context's account has SUPER or CONNECTION_ADMIN (what
+// read_only and killing another account's thread need).
+func hasConnectionAdmin(ctx *sql.Context, db *mysql_db.MySQLDb) bool {
 	if db == nil || !db.Enabled() || ctx.Session.Client().User == "" {
 		return true
 	}

@@ -223,6 +223,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	s.registerSemisyncStatements()
 	s.registerCompatStatements()
 	s.registerProcessList()
+	s.registerKill()
 	if err := setupAccounts(s.engine, cfg.DataDir, cfg.User, cfg.Password); err != nil {
 		s.engine.Close()
 		return nil, err
