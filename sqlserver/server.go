@@ -124,6 +124,9 @@ type Server struct {
 	startOnce sync.Once
 	closeOnce sync.Once
 	served    chan struct{} // closed when the accept loop returns
+
+	shutdownOnce sync.Once
+	shutdownCh   chan struct{} // closed by SHUTDOWN (shutdown.go)
 }
 
 // New builds the engine, loads the start-up plugins, binds the listener and prepares the
@@ -180,12 +183,13 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 		return nil, err
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     log,
-		backend: backend,
-		parser:  NewParser(),
-		vars:    state,
-		served:  make(chan struct{}),
+		cfg:        cfg,
+		log:        log,
+		backend:    backend,
+		parser:     NewParser(),
+		vars:       state,
+		served:     make(chan struct{}),
+		shutdownCh: make(chan struct{}),
 	}
 
 	pro := backend.Provider()
@@ -224,6 +228,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	s.registerCompatStatements()
 	s.registerProcessList()
 	s.registerKill()
+	s.registerShutdown()
 	if err := setupAccounts(s.engine, cfg.DataDir, cfg.User, cfg.Password); err != nil {
 		s.engine.Close()
 		return nil, err

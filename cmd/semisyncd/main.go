@@ -243,7 +243,10 @@ func serve(c *cli.Context) error {
 		_ = srv.Close()
 		return cli.Exit("", 1)
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-srv.ShutdownRequested(): // a client ran SHUTDOWN
+	}
 	stop() // a second signal now ends the process at once
 
 	log.Info("shutting down")
