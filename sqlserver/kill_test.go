@@ -105,3 +105,25 @@ func TestKillOwnership(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestShowOwnGrants: an account with no privileges sees its own grants (SHOW GRANTS, FOR
+// CURRENT_USER and CURRENT_USER()), and another account's grants stay refused with 1044, as in
+// MySQL.
+func TestShowOwnGrants(t *testing.T) {
+	s, _ := startServer(t, Config{})
+	root := open(t, dsn(s, "root", ""))
+	if _, err := root.Exec("CREATE USER 'nopriv'@'%' IDENTIFIED BY 'pw'"); err != nil {
+		t.Fatal(err)
+	}
+	u := open(t, dsn(s, "nopriv", "pw"))
+	for _, q := range []string{"SHOW GRANTS", "SHOW GRANTS FOR CURRENT_USER", "SHOW GRANTS FOR CURRENT_USER()"} {
+		var g string
+		if err := u.QueryRow(q).Scan(&g); err != nil || g != "GRANT USAGE ON *.* TO `nopriv`@`%`" {
+			t.Fatalf("%s: %q, %v", q, g, err)
+		}
+	}
+	var g string
+	if err := u.QueryRow("SHOW GRANTS FOR root@localhost").Scan(&g); errNumber(err) != 1044 {
+		t.Fatalf("another account's grants: %q, %v; want 1044", g, err)
+	}
+}
