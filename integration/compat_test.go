@@ -106,6 +106,8 @@ var compatCases = []compatCase{
 		want: []string{"t_v\tINSERT\tt\tSET NEW.v = 1\tBEFORE"}},
 	{name: "plan is an identifier", setup: []string{"CREATE TABLE pl (id int PRIMARY KEY, plan varchar(9))", "INSERT INTO pl (id, plan) VALUES (1, 'pro')"},
 		query: "SELECT plan FROM pl WHERE plan = ?", args: []any{"pro"}, want: []string{"pro"}},
+	{name: "locked is an identifier", setup: []string{"CREATE TABLE lk (id int PRIMARY KEY, locked int)", "INSERT INTO lk (id, locked) VALUES (1, 7)"},
+		query: "SELECT locked FROM lk WHERE locked = ?", args: []any{7}, want: []string{"7"}},
 	{name: "SET NAMES … COLLATE", setup: []string{"SET NAMES utf8mb4 COLLATE utf8mb4_bin"},
 		query: "SELECT @@collation_connection, @@character_set_connection, 'a' = 'A'", want: []string{"utf8mb4_bin\tutf8mb4\t0"}},
 	{name: "SET NAMES … COLLATE an unknown collation", query: "SET NAMES utf8mb4 COLLATE nope", exec: true, textOnly: true, wantErr: 1273},

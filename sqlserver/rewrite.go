@@ -215,17 +215,27 @@ func setNamesCollation(query string) string {
 }
 
 // keywordIdentifiers are words MySQL 8.0 accepts as bare identifiers that the vitess grammar
-// only knows as keywords, each with the statement context where vitess needs the keyword.
-var keywordIdentifiers = map[string]bool{"PLAN": true} // EXPLAIN … PLAN
+// only knows as keywords, each with the test for the statement context where vitess needs the
+// keyword (given the statement's tokens before the word).
+var keywordIdentifiers = map[string]func(before []lexToken) bool{
+	"PLAN":   explainPrefix,                                            // EXPLAIN … PLAN
+	"LOCKED": func(b []lexToken) bool { return lastWordIs(b, "SKIP") }, // … SKIP LOCKED
+}
+
+// lastWordIs reports whether the last of toks is the keyword w.
+func lastWordIs(toks []lexToken, w string) bool {
+	return len(toks) > 0 && strings.EqualFold(toks[len(toks)-1].text, w)
+}
 
 // quoteKeywordIdentifiers backquotes the bare words of keywordIdentifiers where they are
-// identifiers (CREATE TABLE t (plan int), SELECT plan FROM t), so vitess parses them: PLAN is
-// not even a keyword in MySQL 8.0, but vitess reserves it for EXPLAIN PLAN. Unlike rewriteQuery
+// identifiers (CREATE TABLE t (plan int), SELECT plan FROM t, CREATE DATABASE locked), so vitess
+// parses them: PLAN is not even a keyword in MySQL 8.0 and LOCKED is a non-reserved one, but
+// vitess reserves them for EXPLAIN PLAN and SKIP LOCKED. Unlike rewriteQuery
 // this changes the query's length, so it is applied only where the text parsed is what is
 // returned (ParseSimple, ParseWithOptions, the listener's COM_STMT_PREPARE), not in
 // ParseOneWithOptions, whose caller slices the original text with the returned offset.
 func quoteKeywordIdentifiers(query string) string {
-	if !containsFold(query, "plan") {
+	if !containsFold(query, "plan") && !containsFold(query, "locked") {
 		return query
 	}
 	toks := scanTokens(query, func(int, int, string) {})
@@ -237,13 +247,14 @@ func quoteKeywordIdentifiers(query string) string {
 			stmtStart = i + 1
 			continue
 		}
-		if !keywordIdentifiers[strings.ToUpper(t.text)] {
+		keep, ok := keywordIdentifiers[strings.ToUpper(t.text)]
+		if !ok {
 			continue
 		}
 		if i > 0 && (toks[i-1].text == "@" || toks[i-1].pos+1 == t.pos && toks[i-1].text == "`") {
 			continue
 		}
-		if explainPrefix(toks[stmtStart:i]) {
+		if keep(toks[stmtStart:i]) {
 			continue
 		}
 		b.WriteString(query[last:t.pos])

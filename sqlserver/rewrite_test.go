@@ -46,6 +46,10 @@ func TestQuoteKeywordIdentifiers(t *testing.T) {
 		{"SET @plan = 1; SELECT @plan", "SET @plan = 1; SELECT @plan"},
 		{"SELECT 1 -- plan", "SELECT 1 -- plan"},
 		{"SELECT planets FROM t", "SELECT planets FROM t"},
+		{"CREATE DATABASE locked", "CREATE DATABASE `locked`"},
+		{"SELECT locked FROM t.locked", "SELECT `locked` FROM t.`locked`"},
+		{"SELECT * FROM t FOR UPDATE SKIP LOCKED", "SELECT * FROM t FOR UPDATE SKIP LOCKED"},
+		{"SELECT * FROM t FOR SHARE skip locked", "SELECT * FROM t FOR SHARE skip locked"},
 	}
 	for _, tt := range tests {
 		if got := quoteKeywordIdentifiers(tt.in); got != tt.want {
