@@ -105,17 +105,30 @@ const tempSuffix = ".tmp-atomic-"
 var tempSeq atomic.Uint64
 
 // WriteFileAtomic replaces path with data so that a crash leaves the old or
-// the new content, never a mix: a temporary file beside it is written and
-// fsynced, renamed over path, and the directory fsynced. On any error path
-// is unchanged and the temporary file is removed.
+// the new content, never a mix (see ReplaceFile).
 func WriteFileAtomic(fs FS, path string, data []byte) error {
+	_, err := ReplaceFile(fs, path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+	return err
+}
+
+// ReplaceFile replaces path with what fill writes, so that a crash leaves
+// the old or the new content, never a mix: a temporary file beside it is
+// written and fsynced, renamed over path, and the directory fsynced. On any
+// error path is unchanged and the temporary file is removed. It returns the
+// number of bytes written. This is the one file-replacement rule: the
+// indexes, the state files and the checkpoints use it.
+func ReplaceFile(fs FS, path string, fill func(io.Writer) error) (int64, error) {
 	fs = OrOS(fs)
 	tmp := path + tempSuffix + strconv.FormatUint(tempSeq.Add(1), 10)
 	f, err := fs.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	_, err = f.WriteAt(data, 0)
+	w := &offsetWriter{f: f}
+	err = fill(w)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -127,9 +140,21 @@ func WriteFileAtomic(fs FS, path string, data []byte) error {
 	}
 	if err != nil {
 		_ = fs.Remove(tmp)
-		return err
+		return 0, err
 	}
-	return fs.SyncDir(filepath.Dir(path))
+	return w.off, fs.SyncDir(filepath.Dir(path))
+}
+
+// offsetWriter writes a File sequentially through WriteAt.
+type offsetWriter struct {
+	f   File
+	off int64
+}
+
+func (o *offsetWriter) Write(p []byte) (int, error) {
+	n, err := o.f.WriteAt(p, o.off)
+	o.off += int64(n)
+	return n, err
 }
 
 // RemoveTemps deletes the temporary files an interrupted WriteFileAtomic

@@ -208,53 +208,23 @@ func columnDefs(cols []binlog.ColumnDef) []byte {
 }
 
 // Write writes the checkpoint of img with meta into dir (its file
-// Name(meta.Seq)): temporary file, fsync, rename, directory fsync. It
-// returns the file's size. Writes go through fs (nil: the real one).
+// Name(meta.Seq)) with vfs.ReplaceFile: temporary file, fsync, rename,
+// directory fsync. It returns the file's size. Writes go through fs (nil:
+// the real one).
 func Write(fs vfs.FS, dir string, meta Meta, img *storage.Image) (int64, error) {
-	fs = vfs.OrOS(fs)
-	final := filepath.Join(dir, Name(meta.Seq))
-	tmp := final + ".tmp"
-	f, err := fs.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	size, err := vfs.ReplaceFile(fs, filepath.Join(dir, Name(meta.Seq)), func(w io.Writer) error {
+		return write(w, meta, img)
+	})
 	if err != nil {
-		return 0, err
-	}
-	ow := &offsetWriter{f: f}
-	size, err := write(ow, meta, img)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = fs.Rename(tmp, final)
-	}
-	if err != nil {
-		_ = fs.Remove(tmp)
-		return 0, fmt.Errorf("checkpoint: write %s: %w", Name(meta.Seq), err)
-	}
-	if err := fs.SyncDir(dir); err != nil {
 		return 0, fmt.Errorf("checkpoint: write %s: %w", Name(meta.Seq), err)
 	}
 	return size, nil
 }
 
-// offsetWriter adapts a vfs.File (WriteAt) to io.Writer.
-type offsetWriter struct {
-	f   vfs.File
-	off int64
-}
-
-func (o *offsetWriter) Write(p []byte) (int, error) {
-	n, err := o.f.WriteAt(p, o.off)
-	o.off += int64(n)
-	return n, err
-}
-
-func write(out *offsetWriter, meta Meta, img *storage.Image) (int64, error) {
+func write(out io.Writer, meta Meta, img *storage.Image) error {
 	bw := bufio.NewWriterSize(out, 1<<20)
 	if _, err := bw.WriteString(magic); err != nil {
-		return 0, err
+		return err
 	}
 	rw := &recordWriter{w: bw}
 	var h []byte
@@ -271,13 +241,13 @@ func write(out *offsetWriter, meta Meta, img *storage.Image) (int64, error) {
 	rw.record(recHeader, h)
 
 	var after []struct{ db, stmt string }
-	var objects [][2]interface{}
-	for _, db := range img.Databases() {
+	dbs := img.Databases()
+	for _, db := range dbs {
 		rw.record(recDatabase, putString(putString(nil, db.Name), db.Collation))
 		for _, t := range db.Tables {
 			cols, err := binlog.ColumnDefs(t.Schema)
 			if err != nil {
-				return 0, fmt.Errorf("%s.%s: %w", db.Name, t.Name, err)
+				return fmt.Errorf("%s.%s: %w", db.Name, t.Name, err)
 			}
 			var tb []byte
 			tb = putString(tb, db.Name)
@@ -312,22 +282,21 @@ func write(out *offsetWriter, meta Meta, img *storage.Image) (int64, error) {
 				return rw.err
 			})
 			if err != nil {
-				return 0, fmt.Errorf("%s.%s: %w", db.Name, t.Name, err)
+				return fmt.Errorf("%s.%s: %w", db.Name, t.Name, err)
 			}
 			flush()
 			for _, fk := range t.ForeignKeys {
 				after = append(after, struct{ db, stmt string }{db.Name, fk})
 			}
 		}
-		objects = append(objects, [2]interface{}{db.Name, db})
 	}
 	// Foreign keys once every table holds its rows; views, triggers and
 	// procedures as data (statements, sql_mode, creation times kept).
 	for _, a := range after {
 		rw.record(recStatement, putString(putString(nil, a.db), a.stmt))
 	}
-	for _, o := range objects {
-		name, db := o[0].(string), o[1].(storage.ImageDatabase)
+	for _, db := range dbs {
+		name := db.Name
 		for _, v := range db.Views {
 			rw.record(recView, putString(putString(putString(putString(putString(nil, name), v.Name), v.TextDefinition), v.CreateViewStatement), v.SqlMode))
 		}
@@ -344,12 +313,9 @@ func write(out *offsetWriter, meta Meta, img *storage.Image) (int64, error) {
 	}
 	rw.record(recEnd, putUvarint(nil, rw.records))
 	if rw.err != nil {
-		return 0, rw.err
+		return rw.err
 	}
-	if err := bw.Flush(); err != nil {
-		return 0, err
-	}
-	return out.off, nil
+	return bw.Flush()
 }
 
 // readRecords reads every record of the file at path, checking framing and

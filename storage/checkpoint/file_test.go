@@ -231,7 +231,7 @@ func TestWriteFaults(t *testing.T) {
 			if got := List(dir); op != vfs.OpSyncDir && fmt.Sprint(got) != "[1]" {
 				t.Fatalf("checkpoints after a failed %s: %v", op, got)
 			}
-			if m, _ := filepath.Glob(filepath.Join(dir, "*.tmp")); len(m) != 0 {
+			if m, _ := filepath.Glob(filepath.Join(dir, "*tmp*")); len(m) != 0 {
 				t.Fatalf("temporary left: %v", m)
 			}
 			if _, err := Verify(filepath.Join(dir, Name(1))); err != nil {
@@ -304,6 +304,74 @@ func TestCheckpointWhileCommitting(t *testing.T) {
 		}
 	}
 	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoadIgnoresAndRemovesTemporaries: a checkpoint a crash left half
+// written (its temporary file, never renamed) is neither listed nor loaded,
+// and Load removes it.
+func TestLoadIgnoresAndRemovesTemporaries(t *testing.T) {
+	src := newEngine()
+	fill(t, src, 5)
+	dir := t.TempDir()
+	if _, err := Write(nil, dir, Meta{Seq: 1}, src.st.CaptureImage(nil)); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, Name(1)))
+	tmp := filepath.Join(dir, Name(2)+".tmp-atomic-7")
+	if err := os.WriteFile(tmp, data[:len(data)/2], 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if got := List(dir); fmt.Sprint(got) != "[1]" {
+		t.Fatalf("List with a temporary present: %v", got)
+	}
+	meta, err := NewManager(dir, nil, nil).Load(newEngine())
+	if err != nil || meta == nil || meta.Seq != 1 {
+		t.Fatalf("Load: %+v, %v", meta, err)
+	}
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Fatalf("the temporary is still there: %v", err)
+	}
+}
+
+// TestPruneFailureKeepsCheckpointing: when deleting an old checkpoint fails,
+// the new one is still written and used, and the next checkpoint prunes
+// again (two are kept).
+func TestPruneFailureKeepsCheckpointing(t *testing.T) {
+	src := newEngine()
+	fill(t, src, 5)
+	dir := t.TempDir()
+	w, err := binlog.Open(binlog.Config{Dir: t.TempDir(), ServerID: 1, ServerUUID: "3e11fa47-71ca-11e1-9e33-c80aa9429562", Checksum: true, SyncBinlog: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	fs := vfs.NewFaulty(nil)
+	m := NewManager(dir, fs, nil)
+	m.Start(src.st, w)
+	take := func() {
+		t.Helper()
+		if err := w.Rotate(); err != nil { // a new binlog position: a checkpoint is due
+			t.Fatal(err)
+		}
+		if err := m.Take("test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	take()
+	take()
+	fs.Inject(vfs.Fault{Op: vfs.OpRemove, Match: "checkpoint.", Err: syscall.EIO, Count: -1})
+	take()
+	if got := List(dir); len(got) != 3 || m.Newest().Seq != got[0] {
+		t.Fatalf("after a failed prune: checkpoints %v, newest %+v", got, m.Newest())
+	}
+	fs.Clear()
+	take()
+	if got := List(dir); len(got) != 2 || got[0] != 4 {
+		t.Fatalf("after the next checkpoint: %v, want the two newest", got)
+	}
+	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -75,10 +75,8 @@ func NewManager(dir string, fs vfs.FS, log *logrus.Entry) *Manager {
 // falls back to the previous (logged). It returns nil when there is none.
 // The recovery position (binlog.Start) follows from the Meta.
 func (m *Manager) Load(t Target) (*Meta, error) {
-	vfs.RemoveTemps(m.fs, m.dir)
-	for _, tmp := range globTemps(m.dir) {
-		_ = m.fs.Remove(tmp)
-	}
+	// Temporaries of a checkpoint a crash interrupted.
+	vfs.RemoveTemps(m.fs, m.dir, filePrefix+"*")
 	var firstErr error
 	for _, seq := range List(m.dir) {
 		path := filepath.Join(m.dir, Name(seq))
@@ -103,11 +101,6 @@ func (m *Manager) Load(t Target) (*Meta, error) {
 		return nil, fmt.Errorf("checkpoint: no valid checkpoint to start from (%v); restore the data directory from a replica or a backup", firstErr)
 	}
 	return nil, nil
-}
-
-func globTemps(dir string) []string {
-	m, _ := filepath.Glob(filepath.Join(dir, filePrefix+"*.tmp"))
-	return m
 }
 
 // Start attaches the engine and binlog the manager checkpoints and starts
