@@ -145,6 +145,7 @@ func (w *Writer) writeLocked(buf []byte) error {
 	}
 	w.pos += uint64(len(buf))
 	w.written += uint64(len(buf))
+	w.writtenA.Store(w.written)
 	w.syncMu.Lock()
 	w.tail = tail{f: w.f, global: w.written, pos: Position{w.name, w.pos}}
 	w.syncMu.Unlock()

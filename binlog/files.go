@@ -34,7 +34,7 @@ import (
 //     the engine before it deletes anything, and Open undoes a reset whose
 //     checkpoint was not written.
 
-// purgeIndexName is the file naming the files a purge takes out, written
+// purgeIndexSuffix names the file listing the files a purge takes out, written
 // before the index changes (MySQL's <basename>.~rec~).
 const purgeIndexSuffix = ".~rec~"
 
@@ -184,6 +184,7 @@ func (w *Writer) switchTo(f vfs.File, name string, size uint64) {
 	w.f, w.name, w.pos = f, name, size
 	w.seqNo = 0
 	w.written += size
+	w.writtenA.Store(w.written)
 	w.syncMu.Lock()
 	w.tail = tail{f: f, global: w.written, pos: Position{name, size}}
 	w.synced = w.written
@@ -636,12 +637,8 @@ func (w *Writer) WaitDurable(global uint64) error {
 }
 
 // Written is the number of bytes ever written to the binlog by this
-// process (it never goes back).
-func (w *Writer) Written() uint64 {
-	w.syncMu.Lock()
-	defer w.syncMu.Unlock()
-	return w.tail.global
-}
+// process (it never goes back). It takes no lock.
+func (w *Writer) Written() uint64 { return w.writtenA.Load() }
 
 // SetExpire sets binlog_expire_logs_seconds (0: never): files older are
 // purged at start (Expire) and at every rotation, as far as the newest

@@ -190,6 +190,9 @@ type Writer struct {
 	visMu    sync.Mutex
 	visible  *GTIDSet
 	written  uint64 // bytes ever written, across files
+	// writtenA mirrors written for readers outside w.mu (Written): the
+	// checkpointer asks it on every commit and must not take syncMu.
+	writtenA atomic.Uint64
 	closed   bool
 
 	syncMu   sync.Mutex
