@@ -113,6 +113,19 @@ var compatCases = []compatCase{
 	{name: "SET NAMES … COLLATE an unknown collation", query: "SET NAMES utf8mb4 COLLATE nope", exec: true, textOnly: true, wantErr: 1273},
 	{name: "SET NAMES without COLLATE: the character set's default", setup: []string{"SET NAMES latin1"},
 		query: "SELECT @@collation_connection", want: []string{"latin1_swedish_ci"}},
+	{name: "ENGINE=MyISAM: stored in our engine, MySQL's substitution warning", setup: []string{"CREATE TABLE eng_m (a int) ENGINE=MyISAM"},
+		query: "SHOW WARNINGS", textOnly: true, want: []string{"Warning\t1266\tUsing storage engine InnoDB for table 'eng_m'"}},
+	{name: "SHOW CREATE TABLE of a substituted engine", query: "SHOW CREATE TABLE eng_m", textOnly: true,
+		want: []string{"eng_m\tCREATE TABLE `eng_m` (\n  `a` int DEFAULT NULL\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci"}},
+	{name: "an unknown engine is 1286 under NO_ENGINE_SUBSTITUTION", query: "CREATE TABLE eng_x (a int) ENGINE=nosuch", exec: true, textOnly: true, wantErr: 1286},
+	{name: "ALTER TABLE to an unknown engine is 1286", query: "ALTER TABLE eng_m ENGINE = nosuch", exec: true, textOnly: true, wantErr: 1286},
+	{name: "ALTER TABLE to InnoDB", query: "ALTER TABLE eng_m ENGINE=InnoDB", exec: true, textOnly: true, want: []string{"0\t0"}},
+	{name: "an unknown engine without NO_ENGINE_SUBSTITUTION: substituted, two warnings",
+		setup: []string{"SET sql_mode = ''", "CREATE TABLE eng_u (a int) ENGINE=nosuch"},
+		query: "SHOW WARNINGS", textOnly: true,
+		want: []string{"Warning\t1286\tUnknown storage engine 'nosuch'", "Warning\t1266\tUsing storage engine InnoDB for table 'eng_u'"}},
+	{name: "SHOW ENGINES lists the one engine", setup: []string{"SET sql_mode = DEFAULT"}, query: "SHOW ENGINES", textOnly: true, columns: 2,
+		want: []string{"InnoDB\tDEFAULT"}},
 }
 
 // TestHandshakeCollation: the collation a client asks for in its handshake is the

@@ -195,6 +195,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	pro := backend.Provider()
 	a := analyzer.NewBuilder(pro).
 		AddPreAnalyzeRule(fileAccessRuleID, fileAccessRule).
+		AddPreAnalyzeRule(engineRuleID, engineRule).
 		AddOverrides(sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: s.parser}, SchemaFormatter: &schemaFormatter{}}).
 		Build()
 	a.Catalog.AuthHandler = accessDeniedHandler{a.Catalog.AuthHandler}
