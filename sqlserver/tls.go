@@ -430,3 +430,13 @@ func (s *Server) registerAlterUserRequire() {
 			}), nil
 		})
 }
+
+// sessionTLS reports whether ctx's client connection uses TLS (its Ssl_cipher is set).
+func sessionTLS(ctx *sql.Context) bool {
+	if ctx == nil || ctx.Session == nil {
+		return false
+	}
+	v, err := ctx.Session.GetStatusVariable(ctx, "Ssl_cipher")
+	s, _ := v.(string)
+	return err == nil && s != ""
+}
