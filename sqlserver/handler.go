@@ -120,9 +120,6 @@ func (h *handler) closeAll(timeout time.Duration, kill func(connID uint32)) int 
 // ConnectionAuthenticated implements mysql.Handler.
 func (h *handler) ConnectionAuthenticated(c *mysql.Conn) (err error) {
 	defer h.recoverTo(c, "", &err)
-	if err := requireSSL(c, h.limit.db); err != nil {
-		return err
-	}
 	if err := h.limit.admit(c); err != nil {
 		return err
 	}

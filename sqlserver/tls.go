@@ -353,32 +353,6 @@ func cipherName(id uint16) string {
 	return tls.CipherSuiteName(id)
 }
 
-// requireSSL refuses an account with REQUIRE SSL (or X509, or a named cipher, issuer or
-// subject: mysql.user.ssl_type not empty) on a connection without TLS, as MySQL does: 1045
-// access denied, which the shim gives MySQL's text. REQUIRE X509 and the named forms are not
-// checked further than needing TLS.
-func requireSSL(c *mysql.Conn, db *mysql_db.MySQLDb) error {
-	if db == nil || !db.Enabled() {
-		return nil
-	}
-	if sc := shimOf(c); sc != nil {
-		if _, ok := sc.TLSState(); ok {
-			return nil
-		}
-	}
-	u, ok := c.UserData.(sql.MysqlConnectionUser)
-	if !ok {
-		return nil
-	}
-	rd := db.Reader()
-	entry := db.GetUser(rd, u.User, u.Host, false)
-	rd.Close()
-	if entry == nil || entry.SslType == "" {
-		return nil
-	}
-	return mysql.NewSQLError(erAccessDenied, stateAccessDenied, "Access denied for user '%s'", u.User)
-}
-
 // alterUserRequire matches ALTER USER [IF EXISTS] account REQUIRE {NONE|SSL|X509}, which the
 // vitess grammar lacks (it has REQUIRE in CREATE USER only).
 var alterUserRequire = regexp.MustCompile(`(?is)^\s*ALTER\s+USER\s+(IF\s+EXISTS\s+)?(.+?)\s+REQUIRE\s+(NONE|SSL|X509)\s*;?\s*$`)
@@ -439,4 +413,22 @@ func sessionTLS(ctx *sql.Context) bool {
 	v, err := ctx.Session.GetStatusVariable(ctx, "Ssl_cipher")
 	s, _ := v.(string)
 	return err == nil && s != ""
+}
+
+// erNoSecureTransports is MySQL's ER_NO_SECURE_TRANSPORTS_CONFIGURED.
+const erNoSecureTransports = 3160
+
+// secureTransportAvailable undoes SET GLOBAL require_secure_transport = ON on a server without
+// TLS and returns MySQL's 3160, after name was set (inner is the registry below
+// variableRegistry). Other variables pass.
+func secureTransportAvailable(ctx *sql.Context, inner sql.SystemVariableRegistry, name string) error {
+	if name != "require_secure_transport" || !globalBool("require_secure_transport") {
+		return nil
+	}
+	if _, v, _ := inner.GetGlobal("have_ssl"); v == "YES" {
+		return nil
+	}
+	_ = inner.SetGlobal(ctx, name, int8(0))
+	return mysql.NewSQLError(erNoSecureTransports, stateGeneral,
+		"No secure transports (SSL or Shared Memory) are configured, unable to set --require_secure_transport=ON.")
 }

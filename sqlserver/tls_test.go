@@ -151,6 +151,14 @@ func TestNoTLSWithoutDataDir(t *testing.T) {
 	if err := open(t, tlsDSN(s, "root", "", "skip-verify")).Ping(); err == nil {
 		t.Fatal("a TLS connection succeeded against a server without TLS")
 	}
+	_, err := db.Exec("SET GLOBAL require_secure_transport = ON")
+	if errNumber(err) != 3160 || !strings.Contains(err.Error(), "No secure transports (SSL or Shared Memory) are configured, unable to set --require_secure_transport=ON.") {
+		t.Fatalf("SET GLOBAL require_secure_transport = ON without TLS: %v, want 3160", err)
+	}
+	var rst string
+	if err := db.QueryRow("SELECT @@global.require_secure_transport").Scan(&rst); err != nil || rst != "0" {
+		t.Fatalf("require_secure_transport = %q (%v) after the refused SET", rst, err)
+	}
 }
 
 func TestTLSFromFlags(t *testing.T) {
@@ -239,6 +247,15 @@ func TestRequireSSLAccount(t *testing.T) {
 			t.Errorf("%s over TLS: Ssl_cipher empty", user)
 		}
 	}
+	// REQUIRE X509: TLS alone is not enough (README: GMS cannot see a client certificate
+	// through the shim, so such an account cannot log in at all).
+	if _, err := admin.Exec("CREATE USER 'x5'@'%' IDENTIFIED BY 'pw' REQUIRE X509"); err != nil {
+		t.Fatal(err)
+	}
+	if err := open(t, tlsDSN(s, "x5", "pw", name)).Ping(); errNumber(err) != 1045 {
+		t.Errorf("x5 (REQUIRE X509) over TLS without a certificate: %v, want 1045", err)
+	}
+
 	if _, err := admin.Exec("ALTER USER 'alt'@'%' REQUIRE NONE"); err != nil {
 		t.Fatal(err)
 	}
