@@ -239,11 +239,21 @@ func (t *ioThread) connect() (*client.Conn, error) {
 		return nc, nil
 	}
 	addr := net.JoinHostPort(t.src.Host, strconv.Itoa(t.src.Port))
+	tlsCfg, err := t.src.tlsConfig(t.r.cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	c, err := client.ConnectWithDialer(ctx, "tcp", addr, t.src.User, t.src.Password, "", dial, func(c *client.Conn) error {
 		c.ReadTimeout = timeout
+		if tlsCfg != nil {
+			c.SetTLSConfig(tlsCfg)
+		}
 		return nil
 	})
 	if err != nil {
+		if tlsCfg != nil {
+			err = sslError(err)
+		}
 		t.connMu.Lock()
 		if t.conn != nil {
 			_ = t.conn.Close()

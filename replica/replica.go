@@ -241,6 +241,10 @@ type ChangeOptions struct {
 	LogPos                         *uint64
 	AutoPosition                   *bool
 	HeartbeatPeriod                *float64
+	// SOURCE_SSL, SOURCE_SSL_CA, SOURCE_SSL_CAPATH, SOURCE_SSL_CERT,
+	// SOURCE_SSL_KEY, SOURCE_SSL_VERIFY_SERVER_CERT (SourceConfig).
+	SSL, SSLVerifyServerCert          *bool
+	SSLCA, SSLCAPath, SSLCert, SSLKey *string
 }
 
 // Change is CHANGE REPLICATION SOURCE TO. The IO thread must be stopped
@@ -296,6 +300,20 @@ func (r *Replica) Change(o ChangeOptions) error {
 	}
 	if o.HeartbeatPeriod != nil {
 		src.HeartbeatPeriod = *o.HeartbeatPeriod
+	}
+	for _, f := range []struct {
+		from *string
+		to   *string
+	}{{o.SSLCA, &src.SSLCA}, {o.SSLCAPath, &src.SSLCAPath}, {o.SSLCert, &src.SSLCert}, {o.SSLKey, &src.SSLKey}} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
+	}
+	if o.SSL != nil {
+		src.SSL = *o.SSL
+	}
+	if o.SSLVerifyServerCert != nil {
+		src.SSLVerifyServerCert = *o.SSLVerifyServerCert
 	}
 	src.AutoPosition = auto
 
@@ -548,6 +566,9 @@ type Status struct {
 	ExecutedGtidSet      string
 	AutoPosition         bool
 	HeartbeatPeriod      float64
+	// The TLS settings (SourceConfig's SSL fields).
+	SSL, SSLVerifyServerCert          bool
+	SSLCA, SSLCAPath, SSLCert, SSLKey string
 }
 
 // Status returns SHOW REPLICA STATUS's row; ok is false when no source is
@@ -564,6 +585,8 @@ func (r *Replica) Status() (s Status, ok bool) {
 		SourceHost: st.Source.Host, SourceUser: st.Source.User, SourcePort: st.Source.Port,
 		ConnectRetry: st.Source.ConnectRetry, SourceRetryCount: st.Source.RetryCount,
 		AutoPosition: st.Source.AutoPosition, HeartbeatPeriod: st.Source.HeartbeatPeriod,
+		SSL: st.Source.SSL, SSLCA: st.Source.SSLCA, SSLCAPath: st.Source.SSLCAPath, SSLCert: st.Source.SSLCert,
+		SSLKey: st.Source.SSLKey, SSLVerifyServerCert: st.Source.SSLVerifyServerCert,
 		SourceServerID: st.SourceServerID, SourceUUID: st.SourceUUID,
 		RelayLogFile: st.SQL.File, RelayLogPos: st.SQL.Pos,
 		RelaySourceLogFile: st.Exec.File, ExecSourceLogPos: st.Exec.Pos,

@@ -34,6 +34,16 @@ type SourceConfig struct {
 	// HeartbeatPeriod is the source's heartbeat interval in seconds (0:
 	// none).
 	HeartbeatPeriod float64 `json:"heartbeat_period"`
+	// TLS (SOURCE_SSL…, tls.go): SSL asks for TLS; SSLCA / SSLCAPath name the
+	// authority (a file, a directory of PEM files) the source's certificate
+	// is checked against; SSLCert / SSLKey are the replica's own certificate;
+	// SSLVerifyServerCert also checks the source's host name.
+	SSL                 bool   `json:"ssl,omitempty"`
+	SSLCA               string `json:"ssl_ca,omitempty"`
+	SSLCAPath           string `json:"ssl_capath,omitempty"`
+	SSLCert             string `json:"ssl_cert,omitempty"`
+	SSLKey              string `json:"ssl_key,omitempty"`
+	SSLVerifyServerCert bool   `json:"ssl_verify_server_cert,omitempty"`
 }
 
 // Defaults of a fresh configuration (MySQL 8.0's).

@@ -94,7 +94,8 @@ func (s *Server) registerReplicaStatements() {
 			if err := r.Change(opts); err != nil {
 				return nil, err
 			}
-			if opts.Password != nil {
+			if opts.Password != nil && !sessionTLS(ctx) {
+				// As MySQL: the statement carried a password over this client's connection.
 				ctx.Warn(1759, "Sending passwords in plain text without SSL/TLS is extremely insecure.")
 			}
 			if opts.User != nil || opts.Password != nil {
@@ -435,9 +436,27 @@ func parseChangeSource(q string) (o replica.ChangeOptions, old bool, err error) 
 				break
 			}
 			o.HeartbeatPeriod = &f
-		case "SSL", "DELAY":
-			// Accepted when off: this server has no TLS replication and no
-			// delayed apply.
+		case "SSL", "SSL_VERIFY_SERVER_CERT":
+			// MySQL's grammar takes any number; non-zero is on.
+			var n uint64
+			if n, err = num(1<<31 - 1); err == nil {
+				on := n != 0
+				if opt == "SSL" {
+					o.SSL = &on
+				} else {
+					o.SSLVerifyServerCert = &on
+				}
+			}
+		case "SSL_CA":
+			o.SSLCA, err = str()
+		case "SSL_CAPATH":
+			o.SSLCAPath, err = str()
+		case "SSL_CERT":
+			o.SSLCert, err = str()
+		case "SSL_KEY":
+			o.SSLKey, err = str()
+		case "DELAY":
+			// Accepted when off: this server has no delayed apply.
 			var n uint64
 			if n, err = num(1<<31 - 1); err == nil && n != 0 {
 				err = errNotSupported("CHANGE REPLICATION SOURCE TO " + name + " = " + val.text)
@@ -557,6 +576,14 @@ func replicaStatusSchema(old bool) sql.Schema {
 	return sch
 }
 
+// replicaYesNo is SHOW REPLICA STATUS's rendering of a flag ("Yes", "No").
+func replicaYesNo(b bool) string {
+	if b {
+		return "Yes"
+	}
+	return "No"
+}
+
 // replicaStatusRow renders a Status in replicaStatusColumns' order.
 func replicaStatusRow(st replica.Status, infoFile string) sql.Row {
 	var behind interface{}
@@ -575,8 +602,8 @@ func replicaStatusRow(st replica.Status, infoFile string) sql.Row {
 		"", "", "", "", "", "",
 		int64(lastErrno), lastErr, uint32(0), st.ExecSourceLogPos, st.RelayLogSpace,
 		"None", "", uint64(0),
-		"No", "", "", "", "", "",
-		behind, "No",
+		replicaYesNo(st.SSL), st.SSLCA, st.SSLCAPath, st.SSLCert, "", st.SSLKey,
+		behind, replicaYesNo(st.SSLVerifyServerCert),
 		int64(st.LastIOErrno), st.LastIOError, int64(st.LastSQLErrno), st.LastSQLError,
 		"", st.SourceServerID, st.SourceUUID, infoFile,
 		uint32(0), nil, st.SQLRunningState, uint64(st.SourceRetryCount), "",

@@ -46,6 +46,16 @@ func render(o replica.ChangeOptions) string {
 	if o.HeartbeatPeriod != nil {
 		s += fmt.Sprintf("heartbeat=%g ", *o.HeartbeatPeriod)
 	}
+	if o.SSL != nil {
+		s += fmt.Sprintf("ssl=%v ", *o.SSL)
+	}
+	str("ca", o.SSLCA)
+	str("capath", o.SSLCAPath)
+	str("cert", o.SSLCert)
+	str("key", o.SSLKey)
+	if o.SSLVerifyServerCert != nil {
+		s += fmt.Sprintf("verify=%v ", *o.SSLVerifyServerCert)
+	}
 	return s
 }
 
@@ -63,7 +73,7 @@ func TestParseChangeSource(t *testing.T) {
 		// MySQL's grammar takes either prefix in either statement.
 		{q: "CHANGE MASTER TO SOURCE_AUTO_POSITION = 1, MASTER_CONNECT_RETRY=5, SOURCE_RETRY_COUNT=7, SOURCE_HEARTBEAT_PERIOD=0.5",
 			want: "auto=true retry=5 count=7 heartbeat=0.5 ", old: true},
-		{q: "CHANGE REPLICATION SOURCE TO SOURCE_SSL=0, SOURCE_DELAY=0, GET_SOURCE_PUBLIC_KEY=1, SOURCE_HOST='x';", want: `host="x" `},
+		{q: "CHANGE REPLICATION SOURCE TO SOURCE_SSL=0, SOURCE_DELAY=0, GET_SOURCE_PUBLIC_KEY=1, SOURCE_HOST='x';", want: `host="x" ssl=false `},
 		{q: "CHANGE REPLICATION SOURCE TO", code: 1064},
 		{q: "CHANGE REPLICATION SOURCE TO SOURCE_HOST='h',", code: 1064},
 		{q: "CHANGE REPLICATION SOURCE TO SOURCE_HOST='h' SOURCE_PORT=1", code: 1064},
@@ -75,8 +85,15 @@ func TestParseChangeSource(t *testing.T) {
 		{q: "CHANGE REPLICATION SOURCE TO HOST='a'", code: 1064},
 		{q: "CHANGE REPLICATION SOURCE TO SOURCE_AUTO_POSITION=2", code: 1064},
 		{q: "CHANGE REPLICATION SOURCE TO SOURCE_HEARTBEAT_PERIOD=-1", code: 1703},
-		{q: "CHANGE REPLICATION SOURCE TO SOURCE_SSL=1", code: 1235},
-		{q: "CHANGE REPLICATION SOURCE TO SOURCE_SSL_CA='/ca.pem'", code: 1235},
+		{q: "CHANGE REPLICATION SOURCE TO SOURCE_SSL=1, SOURCE_SSL_CA='/ca.pem', SOURCE_SSL_VERIFY_SERVER_CERT=1",
+			want: `ssl=true ca="/ca.pem" verify=true `},
+		// MariaDB's spellings.
+		{q: "CHANGE MASTER TO MASTER_SSL=1, MASTER_SSL_CA='ca.pem', MASTER_SSL_CAPATH='/d', MASTER_SSL_CERT='c.pem', MASTER_SSL_KEY='k.pem', MASTER_SSL_VERIFY_SERVER_CERT=0",
+			want: `ssl=true ca="ca.pem" capath="/d" cert="c.pem" key="k.pem" verify=false `, old: true},
+		{q: "CHANGE REPLICATION SOURCE TO SOURCE_SSL='1'", code: 1064},
+		{q: "CHANGE REPLICATION SOURCE TO SOURCE_SSL_CA=1", code: 1064},
+		{q: "CHANGE REPLICATION SOURCE TO SOURCE_SSL_CIPHER='AES'", code: 1235},
+		{q: "CHANGE REPLICATION SOURCE TO SOURCE_SSL_CRL='/crl.pem'", code: 1235},
 		{q: "CHANGE REPLICATION SOURCE TO SOURCE_HOST='h' FOR CHANNEL 'c2'", code: 3074},
 		{q: "CHANGE REPLICATION SOURCE TO SOURCE_HOST='h' FOR CHANNEL", code: 1064},
 	} {

@@ -10,6 +10,7 @@ package sqlserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"github.com/semisyncd/semisyncd/binlog/vfs"
@@ -98,6 +99,14 @@ type Config struct {
 	// ReadOnly and SuperReadOnly are @@read_only and @@super_read_only at start (mysqld's
 	// --read-only and --super-read-only); SuperReadOnly implies ReadOnly.
 	ReadOnly, SuperReadOnly bool
+	// SSLCert, SSLKey and SSLCA are mysqld's --ssl-cert, --ssl-key and --ssl-ca (tls.go);
+	// relative paths are in DataDir. All empty: the auto_generate_certs files in DataDir,
+	// generated at the first start; no TLS without a DataDir.
+	SSLCert, SSLKey, SSLCA string
+	// TLSVersion is @@tls_version (mysqld's --tls-version); empty: DefaultTLSVersion.
+	TLSVersion string
+	// RequireSecureTransport is @@require_secure_transport at start.
+	RequireSecureTransport bool
 }
 
 // Server is a running (or ready to run) semisyncd SQL server.
@@ -120,6 +129,7 @@ type Server struct {
 	plugins  *plugins.Registry
 	metrics  *metrics.Exporter // nil without Config.MetricsAddr
 	dirLock  *dirLock          // the data directory's lock, held until Close
+	tls      *tls.Config       // the clients' TLS configuration; nil: no TLS (tls.go)
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -209,6 +219,24 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	if err := applyConfigVariables(cfg); err != nil {
 		return nil, err
 	}
+	tlsSt, err := setupTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.RequireSecureTransport && tlsSt.config == nil {
+		return nil, errors.New("sqlserver: --require-secure-transport is ON but no secure transport (TLS) is configured")
+	}
+	installTLSVariables()
+	if err := sql.SystemVariables.AssignValues(tlsSt.variables(cfg.RequireSecureTransport)); err != nil {
+		return nil, fmt.Errorf("sqlserver: TLS variables: %w", err)
+	}
+	switch {
+	case tlsSt.generated:
+		log.WithField("data_dir", cfg.DataDir).Info("generated the TLS certificates (auto_generate_certs)")
+	case tlsSt.missingAutoFiles != nil:
+		log.WithField("missing", tlsSt.missingAutoFiles).Warn("some auto_generate_certs files are missing: TLS is disabled")
+	}
+	s.tls = tlsSt.config
 	s.engine = sqle.New(a, &sqle.Config{})
 	s.procs = newProcessList(s.engine.ProcessList)
 	s.engine.ProcessList = s.procs
@@ -227,6 +255,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	installFileAccessBuilder(a)
 	s.registerSemisyncStatements()
 	s.registerCompatStatements()
+	s.registerAlterUserRequire()
 	s.registerProcessList()
 	s.registerKill()
 	s.registerShutdown()
@@ -271,7 +300,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 		s.engine.Close()
 		return nil, fmt.Errorf("sqlserver: listen on %s: %w", addr, err)
 	}
-	l = &shimListener{Listener: &statusListener{Listener: l, st: s.status}}
+	l = &shimListener{Listener: &statusListener{Listener: l, st: s.status}, tls: s.tls, st: s.status}
 	s.listener = l
 	if err := s.setupReplica(l.Addr().(*net.TCPAddr).Port); err != nil {
 		_ = l.Close()
@@ -329,6 +358,12 @@ func (s *Server) newSession(_ context.Context, conn *mysql.Conn, addr string) (s
 		cc.bind(sess)
 	}
 	handshakeCollation(sess, conn.CharacterSet, s.log)
+	if sc := shimOf(conn); sc != nil {
+		if cs, ok := sc.TLSState(); ok {
+			_ = sess.SetStatusVariable(nil, "Ssl_cipher", cipherName(cs.CipherSuite))
+			_ = sess.SetStatusVariable(nil, "Ssl_version", tlsVersionName(cs.Version))
+		}
+	}
 	return sess, nil
 }
 

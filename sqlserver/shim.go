@@ -2,6 +2,7 @@ package sqlserver
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -34,10 +35,13 @@ const (
 // equivalent COM_BINLOG_DUMP_GTID without a GTID set (which vitess hands
 // to our handler with the file and position), sets the THROUGH_GTID flag
 // when a 0x1e carries a GTID set without it (go-mysql's StartSyncGTID),
-// and records the server_id from 0x12/0x15/0x1e. It works on the clear
-// protocol only: after a client's SSLRequest it passes bytes through.
+// and records the server_id from 0x12/0x15/0x1e. With a TLS configuration it
+// also terminates TLS (see shimConn.startTLS), so it sees the clear protocol
+// of TLS connections too.
 type shimListener struct {
 	net.Listener
+	tls *tls.Config   // nil: no TLS offered
+	st  *serverStatus // Ssl_accepts, Ssl_finished_accepts; nil: not counted
 }
 
 func (l *shimListener) Accept() (net.Conn, error) {
@@ -48,7 +52,7 @@ func (l *shimListener) Accept() (net.Conn, error) {
 	// connect_timeout: the client has that long to send its handshake response (MySQL then
 	// answers Bad handshake; a client that sent nothing is simply closed).
 	_ = c.SetReadDeadline(time.Now().Add(time.Duration(globalInt("connect_timeout", 10)) * time.Second))
-	return &shimConn{Conn: c}, nil
+	return &shimConn{Conn: c, tlsCfg: l.tls, st: l.st}, nil
 }
 
 // shimConn parses the client→server packet stream.
@@ -71,7 +75,6 @@ type shimConn struct {
 	inChain   bool   // the message being passed through continues in the next packet
 	msgSize   int    // bytes of the message being passed through so far
 	greeted   bool   // the handshake response was read
-	raw       bool   // TLS was requested: nothing after it is inspected
 	maxPacket int    // max_allowed_packet at connect
 	serverID  atomic.Uint32
 	dumping   atomic.Bool   // a binlog dump owns the connection
@@ -88,6 +91,42 @@ type shimConn struct {
 	// vc is the vitess connection on top of the shim, set by handler.NewConnection before
 	// vitess reads; checkStmtExecute reads its prepared statements on the reading goroutine.
 	vc *mysql.Conn
+
+	// TLS (startTLS). tc is set once, on the reading goroutine during the handshake.
+	tlsCfg    *tls.Config
+	st        *serverStatus
+	tc        atomic.Pointer[tls.Conn]
+	shift     bool        // TLS started: sequence numbers differ by one from vitess's until authDone
+	greetSent bool        // the server's greeting went out (Write)
+	negotiate atomic.Bool // vitess is between reading the handshake response and its next I/O
+}
+
+// wire is the connection the protocol's bytes travel on: the TLS connection once TLS started.
+func (c *shimConn) wire() net.Conn {
+	if t := c.tc.Load(); t != nil {
+		return t
+	}
+	return c.Conn
+}
+
+// TLSState returns the negotiated TLS state; ok is false for a connection without TLS.
+func (c *shimConn) TLSState() (tls.ConnectionState, bool) {
+	if t := c.tc.Load(); t != nil {
+		return t.ConnectionState(), true
+	}
+	return tls.ConnectionState{}, false
+}
+
+// RemoteAddr implements net.Conn. While vitess negotiates the authentication method of a TLS
+// connection it also marks the vitess connection as TLS (CLIENT_SSL in Capabilities, which
+// vitess's TLSEnabled reads and its caching_sha2_password method needs): vitess resets the
+// capabilities when it parses the handshake response, and the auth methods' user check,
+// which calls RemoteAddr, is the first call into the shim after that parse.
+func (c *shimConn) RemoteAddr() net.Addr {
+	if c.negotiate.Load() && c.vc != nil {
+		c.vc.Capabilities |= mysql.CapabilityClientSSL
+	}
+	return c.Conn.RemoteAddr()
 }
 
 func (c *shimConn) replicaServerID() uint32 { return c.serverID.Load() }
@@ -116,17 +155,18 @@ func (c *shimConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for len(c.pending) == 0 {
+		c.endNegotiation()
 		if c.passLeft > 0 {
 			n := len(p)
 			if n > c.passLeft {
 				n = c.passLeft
 			}
-			n, err := c.Conn.Read(p[:n])
+			n, err := c.wire().Read(p[:n])
 			c.passLeft -= n
 			return n, err
 		}
 		var hdr [4]byte
-		if _, err := io.ReadFull(c.Conn, hdr[:]); err != nil {
+		if _, err := io.ReadFull(c.wire(), hdr[:]); err != nil {
 			return 0, err
 		}
 		if err := c.next(hdr); err != nil {
@@ -148,7 +188,7 @@ func (c *shimConn) next(hdr [4]byte) error {
 		c.passLeft = size
 	}
 	switch {
-	case c.raw || c.dumping.Load():
+	case c.dumping.Load():
 		pass()
 		return nil
 	case c.inChain:
@@ -166,25 +206,33 @@ func (c *shimConn) next(hdr [4]byte) error {
 			return c.refuseHandshake(seq, size)
 		}
 		payload := make([]byte, size)
-		if _, err := io.ReadFull(c.Conn, payload); err != nil {
+		if _, err := io.ReadFull(c.wire(), payload); err != nil {
 			return err
 		}
 		if checkHandshakeResponse(payload) != nil {
 			return c.refuseHandshake(seq, 0)
 		}
-		_ = c.Conn.SetReadDeadline(time.Time{}) // connect_timeout no longer applies
-		if len(payload) == 32 {
-			c.raw = true // SSLRequest: TLS follows
-			c.authDone.Store(true)
-		} else {
-			c.noteHandshake(payload)
+		if len(payload) == 32 { // SSLRequest: TLS follows
+			if c.tlsCfg == nil {
+				return c.refuseHandshake(seq, 0) // not offered
+			}
+			return c.startTLS()
 		}
+		if globalBool("require_secure_transport") {
+			return c.refuse(seq, mysql.NewSQLError(erSecureTransportRequired, "HY000",
+				"Connections using insecure transport are prohibited while --require_secure_transport=ON."))
+		}
+		_ = c.Conn.SetReadDeadline(time.Time{}) // connect_timeout no longer applies
+		c.noteHandshake(payload)
 		c.queue(seq, payload)
 		return nil
 	case seq != 0:
 		// Authentication exchange (auth switch response, more data).
 		if !c.authDone.Load() && size > 0 {
 			c.sentPassword = true
+		}
+		if c.shift && !c.authDone.Load() {
+			hdr[3]--
 		}
 		c.inChain, c.msgSize = size == maxPacketPayload, size
 		pass()
@@ -198,7 +246,7 @@ func (c *shimConn) next(hdr [4]byte) error {
 		return c.answer(seq, checkCommand(nil, nil))
 	}
 	var first [1]byte
-	if _, err := io.ReadFull(c.Conn, first[:]); err != nil {
+	if _, err := io.ReadFull(c.wire(), first[:]); err != nil {
 		return err
 	}
 	if size == maxPacketPayload || size > maxInspect {
@@ -256,12 +304,13 @@ func (c *shimConn) Write(p []byte) (int, error) {
 		c.wbuf = nil
 		c.wmu.Unlock()
 		if len(pending) > 0 {
-			if _, err := c.Conn.Write(pending); err != nil {
+			if _, err := c.wire().Write(pending); err != nil {
 				return 0, err
 			}
 		}
-		return c.Conn.Write(p)
+		return c.wire().Write(p)
 	}
+	c.endNegotiation()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.wbuf = append(c.wbuf, p...)
@@ -270,8 +319,16 @@ func (c *shimConn) Write(p []byte) (int, error) {
 		if len(c.wbuf) < 4+n {
 			break
 		}
-		out := c.accessDeniedText(c.wbuf[:4+n])
-		if _, err := c.Conn.Write(out); err != nil {
+		pkt := c.wbuf[:4+n]
+		if !c.greetSent {
+			c.greetSent = true
+			c.offerTLS(pkt)
+		}
+		if c.shift {
+			pkt[3]++
+		}
+		out := c.accessDeniedText(pkt)
+		if _, err := c.wire().Write(out); err != nil {
 			return 0, err
 		}
 		c.wbuf = c.wbuf[4+n:]
@@ -307,12 +364,12 @@ func (c *shimConn) accessDeniedText(pkt []byte) []byte {
 func (c *shimConn) readMessage(first byte, size int, seq byte) ([]byte, byte, error) {
 	payload := make([]byte, size)
 	payload[0] = first
-	if _, err := io.ReadFull(c.Conn, payload[1:]); err != nil {
+	if _, err := io.ReadFull(c.wire(), payload[1:]); err != nil {
 		return nil, seq, err
 	}
 	for size == maxPacketPayload {
 		var hdr [4]byte
-		if _, err := io.ReadFull(c.Conn, hdr[:]); err != nil {
+		if _, err := io.ReadFull(c.wire(), hdr[:]); err != nil {
 			return nil, seq, err
 		}
 		size = int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
@@ -322,7 +379,7 @@ func (c *shimConn) readMessage(first byte, size int, seq byte) ([]byte, byte, er
 		}
 		n := len(payload)
 		payload = append(payload, make([]byte, size)...)
-		if _, err := io.ReadFull(c.Conn, payload[n:]); err != nil {
+		if _, err := io.ReadFull(c.wire(), payload[n:]); err != nil {
 			return nil, seq, err
 		}
 	}
@@ -403,7 +460,7 @@ func (c *shimConn) tooBig(seq byte, left int) error {
 	c.discard(left)
 	for more {
 		var hdr [4]byte
-		if _, err := io.ReadFull(c.Conn, hdr[:]); err != nil {
+		if _, err := io.ReadFull(c.wire(), hdr[:]); err != nil {
 			break
 		}
 		size := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
@@ -425,7 +482,7 @@ func (c *shimConn) discard(n int) {
 	}
 	_ = c.Conn.SetReadDeadline(time.Now().Add(discardTimeout))
 	defer c.Conn.SetReadDeadline(time.Time{})
-	_, _ = io.CopyN(io.Discard, c.Conn, int64(n))
+	_, _ = io.CopyN(io.Discard, c.wire(), int64(n))
 }
 
 // writeError writes err (a *mysql.SQLError, else 1105) as an ERR packet numbered seq.
@@ -439,8 +496,88 @@ func (c *shimConn) writeError(seq byte, err error) error {
 	body = append(body, state...)
 	body = append(body, msg...)
 	pkt := append([]byte{byte(len(body)), byte(len(body) >> 8), byte(len(body) >> 16), seq}, body...)
-	_, werr := c.Conn.Write(pkt)
+	_, werr := c.wire().Write(pkt)
 	return werr
+}
+
+// refuse answers the client's packet seq with err and ends the connection.
+func (c *shimConn) refuse(seq byte, err error) error {
+	_ = c.writeError(seq+1, err)
+	return errPacketRefused
+}
+
+// erSecureTransportRequired is MySQL's ER_SECURE_TRANSPORT_REQUIRED.
+const erSecureTransportRequired = 3159
+
+// offerTLS sets CLIENT_SSL in the server's greeting (HandshakeV10) when TLS is configured:
+// vitess offers it only when it does TLS itself.
+func (c *shimConn) offerTLS(pkt []byte) {
+	if c.tlsCfg == nil || len(pkt) < 5 || pkt[4] != 10 {
+		return
+	}
+	end := bytes.IndexByte(pkt[5:], 0)
+	if end < 0 {
+		return
+	}
+	// version NUL, connection id (4), auth data part 1 (8), filler (1), capabilities (2).
+	off := 5 + end + 1 + 4 + 8 + 1
+	if off+2 > len(pkt) {
+		return
+	}
+	capLow := binary.LittleEndian.Uint16(pkt[off:]) | uint16(mysql.CapabilityClientSSL)
+	binary.LittleEndian.PutUint16(pkt[off:], capLow)
+}
+
+// startTLS runs the TLS handshake after the client's SSLRequest and reads the handshake
+// response that follows inside TLS, which it queues for vitess in place of the SSLRequest
+// (vitess never sees the SSLRequest; the shim's sequence numbers are one ahead of vitess's
+// until authentication ends, and Read and Write translate them). connect_timeout bounds the
+// TLS handshake and the response, as the plain handshake. A failed TLS handshake closes the
+// connection; a bad response inside TLS gets 1043.
+func (c *shimConn) startTLS() error {
+	if c.st != nil {
+		c.st.sslAccepts.Add(1)
+	}
+	tc := tls.Server(c.Conn, c.tlsCfg)
+	if err := tc.Handshake(); err != nil {
+		return err
+	}
+	if c.st != nil {
+		c.st.sslFinishedAccepts.Add(1)
+	}
+	c.tc.Store(tc)
+	c.shift = true
+	var hdr [4]byte
+	if _, err := io.ReadFull(tc, hdr[:]); err != nil {
+		return err
+	}
+	size := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
+	seq := hdr[3]
+	if size >= maxInspect || seq == 0 {
+		return c.refuseHandshake(seq, size)
+	}
+	payload := make([]byte, size)
+	if _, err := io.ReadFull(tc, payload); err != nil {
+		return err
+	}
+	if len(payload) == 32 || checkHandshakeResponse(payload) != nil {
+		return c.refuseHandshake(seq, 0)
+	}
+	_ = c.Conn.SetReadDeadline(time.Time{}) // connect_timeout no longer applies
+	c.noteHandshake(payload)
+	c.queue(seq-1, payload)
+	c.negotiate.Store(true)
+	return nil
+}
+
+// endNegotiation ends the window in which RemoteAddr marks the vitess connection as TLS, and
+// marks it: vitess writes, or reads past the handshake response, only after it parsed the
+// response and chose its auth method. Called on vitess's goroutine only.
+func (c *shimConn) endNegotiation() {
+	if c.negotiate.Load() && c.vc != nil {
+		c.vc.Capabilities |= mysql.CapabilityClientSSL
+		c.negotiate.Store(false)
+	}
 }
 
 // maxAllowedPacket is @@global.max_allowed_packet, MySQL's default when it cannot be read.

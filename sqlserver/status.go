@@ -37,6 +37,8 @@ type serverStatus struct {
 	questions, queries       atomic.Uint64
 	abortedClients           atomic.Uint64
 	threadsCreated           atomic.Uint64
+	sslAccepts               atomic.Uint64 // TLS handshakes begun (Ssl_accepts)
+	sslFinishedAccepts       atomic.Uint64 // TLS handshakes completed (Ssl_finished_accepts)
 
 	com map[string]*atomic.Uint64 // Com_* by name: the names GMS lists, fixed at start
 
@@ -101,6 +103,10 @@ func (st *serverStatus) value(name string) (any, bool) {
 		return st.threadsCreated.Load(), true
 	case "Threads_cached":
 		return uint64(0), true
+	case "Ssl_accepts":
+		return st.sslAccepts.Load(), true
+	case "Ssl_finished_accepts":
+		return st.sslFinishedAccepts.Load(), true
 	}
 	if c, ok := st.com[name]; ok {
 		return c.Load(), true

@@ -157,6 +157,9 @@ func (r variableRegistry) SetGlobal(ctx *sql.Context, name string, val interface
 	if err := r.SystemVariableRegistry.SetGlobal(ctx, name, val); err != nil {
 		return err
 	}
+	if err := secureTransportAvailable(ctx, r.SystemVariableRegistry, strings.ToLower(name)); err != nil {
+		return err
+	}
 	return coupleReadOnly(ctx, r.SystemVariableRegistry, strings.ToLower(name))
 }
 

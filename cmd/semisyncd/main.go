@@ -95,6 +95,11 @@ func serveFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "read-only", EnvVars: env("READ_ONLY"), Usage: "start with @@read_only ON: writes need SUPER or CONNECTION_ADMIN"},
 		&cli.BoolFlag{Name: "super-read-only", EnvVars: env("SUPER_READ_ONLY"), Usage: "start with @@super_read_only (and @@read_only) ON: no account may write; replication applies"},
 		&cli.StringFlag{Name: "secure-file-priv", EnvVars: env("SECURE_FILE_PRIV"), Usage: "directory LOAD_FILE, INTO OUTFILE and LOAD DATA are limited to; \"\" for anywhere, NULL for none (default: secure-file-priv under the data dir)"},
+		&cli.StringFlag{Name: "ssl-cert", EnvVars: env("SSL_CERT"), Usage: "server certificate (PEM) for TLS; relative to the data dir (default: server-cert.pem there, generated at the first start)"},
+		&cli.StringFlag{Name: "ssl-key", EnvVars: env("SSL_KEY"), Usage: "its private key (PEM); relative to the data dir (default: server-key.pem there)"},
+		&cli.StringFlag{Name: "ssl-ca", EnvVars: env("SSL_CA"), Usage: "CA certificate (PEM) client certificates are checked against; relative to the data dir (default: ca.pem there)"},
+		&cli.StringFlag{Name: "tls-version", EnvVars: env("TLS_VERSION"), Value: sqlserver.DefaultTLSVersion, Usage: "TLS versions offered: TLSv1.2, TLSv1.3, comma-separated"},
+		&cli.BoolFlag{Name: "require-secure-transport", EnvVars: env("REQUIRE_SECURE_TRANSPORT"), Usage: "start with @@require_secure_transport ON: TCP clients must use TLS (3159 otherwise)"},
 		&cli.BoolFlag{Name: "skip-replica-start", Aliases: []string{"skip-slave-start"}, EnvVars: env("SKIP_REPLICA_START"), Usage: "do not start a configured replica's threads at start (@@skip_replica_start)"},
 	}, semisyncFlags()...)
 }
@@ -226,6 +231,9 @@ func serve(c *cli.Context) error {
 	cfg.SkipReplicaStart = c.Bool("skip-replica-start")
 	cfg.MetricsAddr = c.String("metrics-addr")
 	cfg.ReadOnly, cfg.SuperReadOnly = c.Bool("read-only"), c.Bool("super-read-only")
+	cfg.SSLCert, cfg.SSLKey, cfg.SSLCA = c.String("ssl-cert"), c.String("ssl-key"), c.String("ssl-ca")
+	cfg.TLSVersion = c.String("tls-version")
+	cfg.RequireSecureTransport = c.Bool("require-secure-transport")
 	if c.IsSet("secure-file-priv") {
 		v := c.String("secure-file-priv")
 		cfg.SecureFilePriv = &v
