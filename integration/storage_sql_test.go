@@ -133,6 +133,26 @@ func TestEngineDefectsOverTheWire(t *testing.T) {
 			{query: "INSERT INTO ro VALUES (1)"},
 			{query: "SELECT id FROM ro", rows: []string{"1"}},
 		}},
+		{"index order as MySQL's", []wireStep{
+			{query: "CREATE TABLE o (a INT, b INT NOT NULL, c VARCHAR(100), d INT, KEY k1 (a), UNIQUE KEY u_null (a), UNIQUE KEY u_pref (c(10)), UNIQUE KEY u_nn (b), KEY k0 (d))"},
+			{query: "SELECT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'o'", rows: []string{"u_nn", "u_null", "u_pref", "k1", "k0"}},
+			{query: "SHOW CREATE TABLE o", rows: []string{"o|CREATE TABLE `o` (\n  `a` int DEFAULT NULL,\n  `b` int NOT NULL,\n  `c` varchar(100) DEFAULT NULL,\n  `d` int DEFAULT NULL,\n  UNIQUE KEY `u_nn` (`b`),\n  UNIQUE KEY `u_null` (`a`),\n  UNIQUE KEY `u_pref` (`c`(10)),\n  KEY `k1` (`a`),\n  KEY `k0` (`d`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci"}},
+			{query: "CREATE TABLE Mixed (Id INT PRIMARY KEY, Val1 INT, KEY idx_one (val1))"},
+			{query: "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'Mixed' AND INDEX_NAME = 'idx_one'", rows: []string{"Val1"}},
+		}},
+		{"foreign keys by name; a referenced index with the implicit primary key", []wireStep{
+			{query: "CREATE TABLE theparent (i INT PRIMARY KEY)"},
+			{query: "CREATE TABLE child5 (j INT PRIMARY KEY)"},
+			{query: "ALTER TABLE child5 ADD CONSTRAINT zz FOREIGN KEY (j) REFERENCES theparent (i)"},
+			{query: "ALTER TABLE child5 ADD CONSTRAINT AA FOREIGN KEY (j) REFERENCES theparent (i)"},
+			{query: "SHOW CREATE TABLE child5", rows: []string{"child5|CREATE TABLE `child5` (\n  `j` int NOT NULL,\n  PRIMARY KEY (`j`),\n  CONSTRAINT `AA` FOREIGN KEY (`j`) REFERENCES `theparent` (`i`),\n  CONSTRAINT `zz` FOREIGN KEY (`j`) REFERENCES `theparent` (`i`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci"}},
+			{query: "CREATE TABLE parent1 (fk1 INT, pk1 INT, pk2 INT, pk3 INT, PRIMARY KEY (pk1, pk2, pk3), INDEX (fk1, pk2))"},
+			{query: "INSERT INTO parent1 VALUES (0, 1, 2, 3)"},
+			{query: "CREATE TABLE child3 (fk1 INT, pk1 INT, pk2 INT, pk3 INT, PRIMARY KEY (pk1, pk2, pk3), CONSTRAINT fk3 FOREIGN KEY (fk1, pk2, pk1, pk3) REFERENCES parent1 (fk1, pk2, pk1, pk3))"},
+			{query: "INSERT INTO child3 VALUES (0, 1, 2, 3)"},
+			{query: "INSERT INTO child3 VALUES (0, 1, 2, 99)", code: 1452},
+			{query: "SELECT fk1, pk1, pk2, pk3 FROM child3", rows: []string{"0|1|2|3"}},
+		}},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			runWireScript(t, srv, fmt.Sprintf("wire%d", i), sc)
