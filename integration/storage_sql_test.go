@@ -153,6 +153,20 @@ func TestEngineDefectsOverTheWire(t *testing.T) {
 			{query: "INSERT INTO child3 VALUES (0, 1, 2, 99)", code: 1452},
 			{query: "SELECT fk1, pk1, pk2, pk3 FROM child3", rows: []string{"0|1|2|3"}},
 		}},
+		{"cascade through generated columns", []wireStep{
+			{query: "CREATE TABLE p (id INT PRIMARY KEY)"},
+			{query: "CREATE TABLE c (id INT PRIMARY KEY, x INT, pid INT, g INT GENERATED ALWAYS AS (x + 100) STORED, v INT GENERATED ALWAYS AS (pid * 10) VIRTUAL, KEY kv (v), FOREIGN KEY (pid) REFERENCES p (id) ON UPDATE CASCADE ON DELETE SET NULL)"},
+			{query: "INSERT INTO p VALUES (1), (2)"},
+			{query: "INSERT INTO c (id, x, pid) VALUES (1, 5, 1), (2, 6, 2)"},
+			{query: "UPDATE p SET id = 3 WHERE id = 1"},
+			{query: "UPDATE p SET id = 4 WHERE id = 3"},
+			{query: "SELECT id, x, pid, g, v FROM c ORDER BY id", rows: []string{"1|5|4|105|40", "2|6|2|106|20"}},
+			{query: "DELETE FROM p WHERE id = 2"},
+			{query: "SELECT id, pid, v FROM c WHERE v IS NULL", rows: []string{"2|NULL|NULL"}},
+			{query: "INSERT INTO c (id, x, pid) VALUES (3, 7, 4)"},
+			{query: "SELECT id, g, v FROM c WHERE v = 40 ORDER BY id", rows: []string{"1|105|40", "3|107|40"}},
+			{query: "SHOW CREATE TABLE c", rows: []string{"c|CREATE TABLE `c` (\n  `id` int NOT NULL,\n  `x` int DEFAULT NULL,\n  `pid` int DEFAULT NULL,\n  `g` int GENERATED ALWAYS AS ((`x` + 100)) STORED,\n  `v` int GENERATED ALWAYS AS ((`pid` * 10)) VIRTUAL,\n  PRIMARY KEY (`id`),\n  KEY `pid` (`pid`),\n  KEY `kv` (`v`),\n  CONSTRAINT `c_ibfk_1` FOREIGN KEY (`pid`) REFERENCES `p` (`id`) ON DELETE SET NULL ON UPDATE CASCADE\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci"}},
+		}},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			runWireScript(t, srv, fmt.Sprintf("wire%d", i), sc)

@@ -178,3 +178,25 @@ func TestForeignKeyImplicitPrimaryKeyColumns(t *testing.T) {
 		{sql: "select * from child3", rows: "[[0 1 2 3]]"},
 	}}})
 }
+
+// TestCascadeThroughGeneratedColumns: a foreign-key cascade into a table
+// with STORED and VIRTUAL generated columns (and an index over the virtual
+// one) recomputes them, and leaves the table's own expressions intact for
+// later statements (GMS's cascade used to shift their column indexes).
+func TestCascadeThroughGeneratedColumns(t *testing.T) {
+	runScripts(t, []script{{"cascade", []scriptStep{
+		{sql: "create table p (id int primary key)"},
+		{sql: "create table c (id int primary key, x int, pid int, g int generated always as (x + 100) stored, v int generated always as (pid * 10) virtual, key kv (v), foreign key (pid) references p(id) on update cascade on delete set null)"},
+		{sql: "insert into p values (1), (2)"},
+		{sql: "insert into c (id, x, pid) values (1, 5, 1), (2, 6, 2)"},
+		{sql: "update p set id = 3 where id = 1"},
+		{sql: "update p set id = 4 where id = 3"},
+		{sql: "select id, x, pid, g, v from c order by id", rows: "[[1 5 4 105 40] [2 6 2 106 20]]"},
+		{sql: "select id from c where v = 40", rows: "[[1]]"},
+		{sql: "delete from p where id = 2"},
+		{sql: "select id, pid, v from c order by id", rows: "[[1 4 40] [2 <nil> <nil>]]"},
+		{sql: "insert into c (id, x, pid) values (3, 7, 4)"},
+		{sql: "select id, g, v from c where id = 3", rows: "[[3 107 40]]"},
+		{sql: "select index_name from information_schema.statistics where table_schema = 'd' and table_name = 'c'", rows: "[[PRIMARY] [pid] [kv]]"},
+	}}})
+}
