@@ -98,6 +98,8 @@ type tableState struct {
 	// cloneMu serialises Copy() of this version's trees: tidwall's Copy
 	// writes a field of the source tree, so concurrent clones must not race.
 	cloneMu *sync.Mutex
+	// gms caches gmsSchema; shared by a version's clones.
+	gms *gmsSchemaCache
 }
 
 // indexState is a secondary index: an ordered set of the table's entries.
@@ -130,6 +132,7 @@ func newTableState(name string, pks sql.PrimaryKeySchema, collation sql.Collatio
 		collation: collation,
 		comment:   comment,
 		cloneMu:   &sync.Mutex{},
+		gms:       &gmsSchemaCache{},
 	}
 	for _, c := range sch {
 		if c.AutoIncrement {

@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"github.com/dolthub/vitess/go/mysql"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -460,7 +461,12 @@ func (t *Table) GetDeclaredForeignKeys(ctx *sql.Context) ([]sql.ForeignKeyConstr
 	if ts == nil {
 		return nil, nil
 	}
-	return append([]sql.ForeignKeyConstraint(nil), ts.fks...), nil
+	out := append([]sql.ForeignKeyConstraint(nil), ts.fks...)
+	// InnoDB keeps a table's foreign keys in a set ordered by name (byte
+	// order), and SHOW CREATE TABLE lists them in that order
+	// (testdata/mariadb/conformance.txt).
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }
 
 // GetReferencedForeignKeys implements sql.ForeignKeyTable: the keys of

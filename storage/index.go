@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -20,9 +21,18 @@ type Index struct {
 	primary   bool
 	vector    bool
 	comment   string
+	// implicit: the primary-key columns InnoDB appends to a secondary
+	// index (those not already in it), in primary-key order, and their
+	// types. GMS matches a foreign key's referenced columns against cols
+	// followed by implicit (sql.ExtendedIndex), as InnoDB does.
+	implicit      []sql.IndexColumn
+	implicitTypes []sql.Type
 }
 
-var _ sql.Index = (*Index)(nil)
+var (
+	_ sql.Index         = (*Index)(nil)
+	_ sql.ExtendedIndex = (*Index)(nil)
+)
 
 // PrimaryKeyName is the name MySQL gives every primary key.
 const PrimaryKeyName = "PRIMARY"
@@ -31,12 +41,14 @@ func (i *Index) ID() string       { return i.name }
 func (i *Index) Database() string { return i.db }
 func (i *Index) Table() string    { return i.table }
 
-// Expressions lists the indexed columns as "table.column", lower-case, the
-// form GMS's planner matches.
+// Expressions lists the indexed columns as "table.column" in the table's
+// and the columns' own letter case: GMS's planner matches them ignoring
+// case, and SHOW CREATE TABLE / SHOW INDEX find each column by comparing
+// with its Source and Name exactly.
 func (i *Index) Expressions() []string {
 	out := make([]string, len(i.cols))
 	for n, c := range i.cols {
-		out[n] = strings.ToLower(i.table + "." + c.Name)
+		out[n] = i.table + "." + c.Name
 	}
 	return out
 }
@@ -88,6 +100,25 @@ func (i *Index) hasPrefix() bool {
 	return false
 }
 
+// ExtendedExpressions implements sql.ExtendedIndex: Expressions, then
+// the implicit primary-key columns.
+func (i *Index) ExtendedExpressions(*sql.Context) []string {
+	out := i.Expressions()
+	for _, c := range i.implicit {
+		out = append(out, i.table+"."+c.Name)
+	}
+	return out
+}
+
+// ExtendedColumnExpressionTypes implements sql.ExtendedIndex.
+func (i *Index) ExtendedColumnExpressionTypes(ctx *sql.Context) []sql.ColumnExpressionType {
+	out := i.ColumnExpressionTypes(ctx)
+	for n, c := range i.implicit {
+		out = append(out, sql.ColumnExpressionType{Expression: i.table + "." + c.Name, Type: i.implicitTypes[n]})
+	}
+	return out
+}
+
 // ColumnExpressionTypes implements sql.Index.
 func (i *Index) ColumnExpressionTypes(*sql.Context) []sql.ColumnExpressionType {
 	exprs := i.Expressions()
@@ -115,9 +146,75 @@ func (ts *tableState) indexes4GMS(db string) []sql.Index {
 			ix.cols = append(ix.cols, sql.IndexColumn{Name: ts.schema[o].Name, Length: c.Length})
 			ix.types = append(ix.types, ts.schema[o].Type)
 		}
+		for _, o := range ts.pkOrds {
+			if !s.hasColumn(ts.schema[o].Name) {
+				ix.implicit = append(ix.implicit, sql.IndexColumn{Name: ts.schema[o].Name})
+				ix.implicitTypes = append(ix.implicitTypes, ts.schema[o].Type)
+			}
+		}
 		out = append(out, ix)
 	}
+	sortKeysAsMySQL(out, ts.schema)
 	return out
+}
+
+// sortKeysAsMySQL orders a table's indexes as MySQL 8.0 keeps them (the
+// order of SHOW CREATE TABLE, SHOW INDEX and information_schema.STATISTICS;
+// mysql-server sql/sql_table.cc, sort_keys): unique keys first, among them
+// those whose columns are all NOT NULL first, then PRIMARY, then those
+// without a column prefix; the non-unique keys after, those over a VIRTUAL
+// generated column last; otherwise the order of creation. ixs starts in
+// creation order (PRIMARY first) and the sort is stable.
+func sortKeysAsMySQL(ixs []sql.Index, sch sql.Schema) {
+	type flags struct{ unique, nullPart, prefix, virtual, primary bool }
+	of := func(ix sql.Index) flags {
+		i := ix.(*Index)
+		f := flags{unique: i.IsUnique(), primary: i.primary, prefix: i.hasPrefix()}
+		for _, c := range i.cols {
+			if o := sch.IndexOfColName(c.Name); o >= 0 {
+				f.nullPart = f.nullPart || sch[o].Nullable
+				f.virtual = f.virtual || sch[o].Virtual
+			}
+		}
+		return f
+	}
+	fs := make(map[sql.Index]flags, len(ixs))
+	for _, ix := range ixs {
+		fs[ix] = of(ix)
+	}
+	// less reports whether a sorts strictly before b.
+	less := func(a, b flags) bool {
+		if a.unique != b.unique {
+			return a.unique
+		}
+		if a.unique {
+			if a.nullPart != b.nullPart {
+				return !a.nullPart
+			}
+			if a.primary != b.primary {
+				return a.primary
+			}
+			if a.prefix != b.prefix {
+				return !a.prefix
+			}
+		}
+		if a.virtual != b.virtual {
+			return !a.virtual
+		}
+		return false
+	}
+	sort.SliceStable(ixs, func(i, j int) bool { return less(fs[ixs[i]], fs[ixs[j]]) })
+}
+
+// hasColumn reports whether the index holds the whole of column name
+// (not only a prefix of it).
+func (ix *indexState) hasColumn(name string) bool {
+	for _, c := range ix.cols {
+		if strings.EqualFold(c.Name, name) && c.Length == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // GetIndexes implements sql.IndexAddressable.
@@ -148,6 +245,10 @@ func newLookupIter(ctx *sql.Context, ts *tableState, l sql.IndexLookup) (sql.Row
 	}
 	var kd *keyDef
 	var tree *btree.BTreeG[*entry]
+	// ords: the row position of each column a range may constrain: the
+	// index's columns, then (secondary indexes) the implicit primary-key
+	// columns a foreign-key lookup through sql.ExtendedIndex adds.
+	var ords []int
 	if strings.EqualFold(l.Index.ID(), PrimaryKeyName) && len(ts.pkOrds) > 0 {
 		kd, tree = ts.pk, ts.readTree(ts.rows)
 	} else {
@@ -156,7 +257,13 @@ func newLookupIter(ctx *sql.Context, ts *tableState, l sql.IndexLookup) (sql.Row
 			return nil, fmt.Errorf("index %q not found on table %q", l.Index.ID(), ts.name)
 		}
 		kd, tree = ix.kd, ts.readTree(ix.tree)
+		for _, o := range ts.pkOrds {
+			if !ix.hasColumn(ts.schema[o].Name) {
+				ords = append(ords, o)
+			}
+		}
 	}
+	ords = append(keyOrds(kd), ords...)
 	ranges, ok := l.Ranges.(sql.MySQLRangeCollection)
 	if !ok {
 		return nil, fmt.Errorf("unsupported range collection %T", l.Ranges)
@@ -164,7 +271,10 @@ func newLookupIter(ctx *sql.Context, ts *tableState, l sql.IndexLookup) (sql.Row
 	var rows []sql.Row
 	for _, r := range ranges {
 		var err error
-		rows, err = scanRange(ctx, tree, kd, r, rows)
+		if len(r) > len(ords) {
+			return nil, fmt.Errorf("lookup on %d columns of index %q, which has %d", len(r), l.Index.ID(), len(ords))
+		}
+		rows, err = scanRange(ctx, tree, kd, ords, r, rows)
 		if err != nil {
 			return nil, err
 		}
@@ -177,10 +287,21 @@ func newLookupIter(ctx *sql.Context, ts *tableState, l sql.IndexLookup) (sql.Row
 	return &sliceIter{rows: rows}, nil
 }
 
+// keyOrds returns the row positions of kd's columns.
+func keyOrds(kd *keyDef) []int {
+	out := make([]int, len(kd.cols))
+	for i, c := range kd.cols {
+		out[i] = c.ord
+	}
+	return out
+}
+
 // scanRange appends the rows of tree inside r. It seeks to the range's
 // lower end over the leading equality columns and stops as soon as the
-// ordered scan leaves the range.
-func scanRange(ctx *sql.Context, tree *btree.BTreeG[*entry], kd *keyDef, r sql.MySQLRange, out []sql.Row) ([]sql.Row, error) {
+// ordered scan leaves the range. ords[i] is the row position of the column
+// r[i] constrains; columns past kd's (implicit primary-key columns) only
+// filter.
+func scanRange(ctx *sql.Context, tree *btree.BTreeG[*entry], kd *keyDef, ords []int, r sql.MySQLRange, out []sql.Row) ([]sql.Row, error) {
 	n := min(len(r), len(kd.cols))
 	// Leading columns with a single value (x = k, or x IS NULL).
 	var seek []interface{}
@@ -233,8 +354,8 @@ func scanRange(ctx *sql.Context, tree *btree.BTreeG[*entry], kd *keyDef, r sql.M
 				return false
 			}
 		}
-		for i := 0; i < n; i++ {
-			in, err := inColumnRange(ctx, r[i], row[kd.cols[i].ord])
+		for i := range r {
+			in, err := inColumnRange(ctx, r[i], row[ords[i]])
 			if err != nil {
 				scanErr = err
 				return false

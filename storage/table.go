@@ -64,7 +64,7 @@ func (t *Table) Schema(ctx *sql.Context) sql.Schema {
 	if ts == nil {
 		return sql.Schema{}
 	}
-	return ts.schema
+	return ts.gmsSchema()
 }
 
 // PrimaryKeySchema implements sql.PrimaryKeyTable.
@@ -73,7 +73,7 @@ func (t *Table) PrimaryKeySchema(ctx *sql.Context) sql.PrimaryKeySchema {
 	if ts == nil {
 		return sql.NewPrimaryKeySchema(sql.Schema{})
 	}
-	return sql.NewPrimaryKeySchema(ts.schema, ts.pkOrds...)
+	return sql.NewPrimaryKeySchema(ts.gmsSchema(), ts.pkOrds...)
 }
 
 // Comment implements sql.CommentedTable.
