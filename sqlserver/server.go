@@ -328,6 +328,11 @@ func (s *Server) newSession(_ context.Context, conn *mysql.Conn, addr string) (s
 		cc.bind(sess)
 	}
 	handshakeCollation(sess, conn.CharacterSet, s.log)
+	if sc := shimOf(conn); sc != nil {
+		if err := initInteractiveTimeout(sess, sc.interactive); err != nil {
+			s.log.WithError(err).Warn("interactive_timeout")
+		}
+	}
 	return sess, nil
 }
 
