@@ -35,8 +35,27 @@ var _ sql.AuthorizationHandler = accessDeniedHandler{}
 // commandDenied matches GMS's refusal and captures the account.
 var commandDenied = regexp.MustCompile(`^command denied to user (.*)$`)
 
+// authShowGrantsFor is the auth type fixStatement gives SHOW GRANTS FOR an account, whose
+// TargetNames[0] is the account's user name. MySQL 8.0 (Sql_cmd_show_grants) lets a session
+// see the grants of any account with its own user name, any host; another account's need
+// SELECT on mysql.user, else 1142 "SELECT command denied to user 'u'@'h' for table 'user'".
+const authShowGrantsFor = "semisyncd_show_grants_for"
+
 // HandleAuth implements sql.AuthorizationHandler.
 func (h accessDeniedHandler) HandleAuth(ctx *sql.Context, state sql.AuthorizationQueryState, auth ast.AuthInformation) error {
+	if auth.AuthType == authShowGrantsFor {
+		client := ctx.Session.Client()
+		if len(auth.TargetNames) == 1 && auth.TargetNames[0] == client.User {
+			return nil
+		}
+		sel := ast.AuthInformation{AuthType: ast.AuthType_SELECT, TargetType: ast.AuthTargetType_SingleTableIdentifier,
+			TargetNames: []string{"mysql", "user"}}
+		if h.AuthorizationHandler.HandleAuth(ctx, state, sel) != nil {
+			return mysql.NewSQLError(erTableAccessDenied, stateSyntaxOrAccess,
+				"SELECT command denied to user '%s'@'%s' for table 'user'", client.User, client.Address)
+		}
+		return nil
+	}
 	err := h.AuthorizationHandler.HandleAuth(ctx, state, auth)
 	if err == nil || !sql.ErrPrivilegeCheckFailed.Is(err) {
 		return err

@@ -62,17 +62,27 @@ func globalInt(name string, def int64) int64 {
 	if !ok {
 		return def
 	}
-	switch n := v.(type) {
-	case int64:
+	if n, ok := toInt64(v); ok {
 		return n
-	case uint64:
-		return int64(n)
-	case int:
-		return int64(n)
-	case int32:
-		return int64(n)
-	case uint32:
-		return int64(n)
 	}
 	return def
+}
+
+// toInt64 converts a system variable's integer value.
+func toInt64(v interface{}) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case uint64:
+		return int64(n), true
+	case int:
+		return int64(n), true
+	case int32:
+		return int64(n), true
+	case uint32:
+		return int64(n), true
+	case int8:
+		return int64(n), true
+	}
+	return 0, false
 }

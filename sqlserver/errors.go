@@ -94,6 +94,13 @@ var errorRules = []errorRule{
 		text: syntaxErrorMessage,
 	},
 	{
+		// vitess's grammar nests parentheses and subqueries at most 200 deep (README, limits).
+		name: "nesting", codes: unknownError,
+		pattern: regexp.MustCompile(`^max nesting level reached at position (\d+)(?: near '(.*)')?`),
+		code:    erParseError, state: stateSyntaxOrAccess,
+		text: syntaxErrorMessage,
+	},
+	{
 		name: "syntax, other", codes: unknownError,
 		pattern: regexp.MustCompile(`^syntax error(?: near '(.*)')?`),
 		code:    erParseError, state: stateSyntaxOrAccess,

@@ -123,17 +123,25 @@ func (h *handler) ConnectionAuthenticated(c *mysql.Conn) (err error) {
 	if err := h.limit.admit(c); err != nil {
 		return err
 	}
-	return h.finish(c, "", h.Handler.ConnectionAuthenticated(c))
+	if err := h.Handler.ConnectionAuthenticated(c); err != nil {
+		return h.finish(c, "", err)
+	}
+	if sc := shimOf(c); sc != nil {
+		sc.startIdle(h.waitTimeout(c.ConnectionID)) // the session exists now
+	}
+	return nil
 }
 
 // ComInitDB implements mysql.Handler.
 func (h *handler) ComInitDB(c *mysql.Conn, schemaName string) (err error) {
+	defer endCommand(beginCommand(c))
 	defer h.recoverTo(c, "", &err)
 	return h.finish(c, "", h.Handler.ComInitDB(c, schemaName))
 }
 
 // ComQuery implements mysql.Handler.
 func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (err error) {
+	defer endCommand(beginCommand(c))
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
 	return h.finish(c, query, h.Handler.ComQuery(ctx, c, query, h.newFixer(c, query).spool(callback)))
@@ -141,6 +149,7 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cal
 
 // ComMultiQuery implements mysql.Handler.
 func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (remainder string, err error) {
+	defer endCommand(beginCommand(c))
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
 	remainder, err = h.Handler.ComMultiQuery(ctx, c, query, h.newFixer(c, query).spool(callback))
@@ -149,6 +158,7 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 
 // ComPrepare implements mysql.Handler.
 func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) (fields []*querypb.Field, err error) {
+	defer endCommand(beginCommand(c))
 	defer h.recoverTo(c, query, &err)
 	h.clearWarnings(c, query)
 	if err := refuseManyParams(c, query, prepare); err != nil {
@@ -161,6 +171,7 @@ func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 
 // ComStmtExecute implements mysql.Handler.
 func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) (err error) {
+	defer endCommand(beginCommand(c))
 	var query string
 	if prepare != nil {
 		query = prepare.PrepareStmt
@@ -178,6 +189,7 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 
 // ComResetConnection implements mysql.Handler.
 func (h *handler) ComResetConnection(c *mysql.Conn) (err error) {
+	defer endCommand(beginCommand(c))
 	defer h.recoverTo(c, "", &err)
 	return h.finish(c, "", h.Handler.ComResetConnection(c))
 }

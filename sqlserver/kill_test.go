@@ -107,8 +107,9 @@ func TestKillOwnership(t *testing.T) {
 }
 
 // TestShowOwnGrants: an account with no privileges sees its own grants (SHOW GRANTS, FOR
-// CURRENT_USER and CURRENT_USER()), and another account's grants stay refused with 1044, as in
-// MySQL.
+// CURRENT_USER and CURRENT_USER(), and FOR its own name written out, any host, as MySQL 8.0
+// compares the user name only); another account's grants need SELECT on mysql.user (1142 for
+// table 'user'), which a grant of it allows.
 func TestShowOwnGrants(t *testing.T) {
 	s, _ := startServer(t, Config{})
 	root := open(t, dsn(s, "root", ""))
@@ -116,14 +117,23 @@ func TestShowOwnGrants(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := open(t, dsn(s, "nopriv", "pw"))
-	for _, q := range []string{"SHOW GRANTS", "SHOW GRANTS FOR CURRENT_USER", "SHOW GRANTS FOR CURRENT_USER()"} {
+	for _, q := range []string{"SHOW GRANTS", "SHOW GRANTS FOR CURRENT_USER", "SHOW GRANTS FOR CURRENT_USER()",
+		"SHOW GRANTS FOR 'nopriv'@'%'", "SHOW GRANTS FOR nopriv"} {
 		var g string
 		if err := u.QueryRow(q).Scan(&g); err != nil || g != "GRANT USAGE ON *.* TO `nopriv`@`%`" {
 			t.Fatalf("%s: %q, %v", q, g, err)
 		}
 	}
 	var g string
-	if err := u.QueryRow("SHOW GRANTS FOR root@localhost").Scan(&g); errNumber(err) != 1044 {
-		t.Fatalf("another account's grants: %q, %v; want 1044", g, err)
+	err := u.QueryRow("SHOW GRANTS FOR root@localhost").Scan(&g)
+	if errNumber(err) != 1142 || !strings.Contains(err.Error(), "SELECT command denied to user 'nopriv'@") ||
+		!strings.HasSuffix(err.Error(), "for table 'user'") {
+		t.Fatalf("another account's grants: %q, %v; want 1142 SELECT command denied … for table 'user'", g, err)
+	}
+	if _, err := root.Exec("GRANT SELECT ON mysql.user TO 'nopriv'@'%'"); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.QueryRow("SHOW GRANTS FOR root@localhost").Scan(&g); err != nil || !strings.Contains(g, "`root`@`localhost`") {
+		t.Fatalf("another account's grants with SELECT on mysql.user: %q, %v", g, err)
 	}
 }

@@ -31,7 +31,8 @@ const prefixLen = 96
 // Parser is the SQL parser the engine uses: vitess's MySQL grammar (sql.NewMysqlParser), plus
 // statements registered with RegisterStatement, which are tried first. Every query first goes
 // through rewriteQuery (MySQL's executable-comment rules and spellings vitess refuses) and, where
-// the parsed text is returned, quoteKeywordIdentifiers; fixStatement corrects what vitess parsed.
+// the parsed text is returned, quoteKeywordIdentifiers; fixStatement corrects what vitess parsed,
+// and checkDepth refuses a tree deeper than maxExprDepth (1436) before GMS plans it.
 // It is safe for concurrent use; registrations normally happen before the server starts.
 type Parser struct {
 	mysql sql.Parser
@@ -88,7 +89,7 @@ func (p *Parser) ParseSimple(query string) (ast.Statement, error) {
 		return runBuild(build, sql.NewContext(context.Background()), sql.RemoveSpaceAndDelimiter(query, ';'))
 	}
 	stmt, err := p.mysql.ParseSimple(query)
-	return fixStatement(stmt, query), err
+	return checkDepth(fixStatement(stmt, query), query), err
 }
 
 // Parse implements sql.Parser.
@@ -111,7 +112,7 @@ func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter r
 		return stmt, parsed, remainder, err
 	}
 	stmt, parsed, remainder, err := p.mysql.ParseWithOptions(ctx, query, delimiter, multi, options)
-	return fixStatement(stmt, parsed), parsed, remainder, err
+	return checkDepth(fixStatement(stmt, parsed), parsed), parsed, remainder, err
 }
 
 // ParseOneWithOptions implements sql.Parser.
@@ -126,7 +127,12 @@ func (p *Parser) ParseOneWithOptions(ctx context.Context, query string, options 
 		return stmt, end, err
 	}
 	stmt, end, err := p.mysql.ParseOneWithOptions(ctx, query, options)
-	return fixStatement(stmt, query[:min(end, len(query))]), end, err
+	text := query[:min(end, len(query))]
+	if err == nil {
+		// The caller (PREPARE among them) reports this error as it is.
+		err = depthError(stmt, text)
+	}
+	return fixStatement(stmt, text), end, err
 }
 
 // runBuild calls build. A *mysql.SQLError it returns becomes a statement that fails with it:

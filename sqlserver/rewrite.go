@@ -170,14 +170,15 @@ func rewriteStatement(q string, toks []lexToken, change func(from, to int, with 
 //     only falls back to db when there is none (registerCompatStatements runs it with db as the
 //     current database; this covers the parser paths registrations do not see);
 //   - SHOW GRANTS and SHOW GRANTS FOR CURRENT_USER need no privilege (vitess asks SELECT on
-//     mysql for every form; MySQL only for another account's grants).
+//     mysql for every form); SHOW GRANTS FOR an account is checked by accessDeniedHandler
+//     (authShowGrantsFor).
 func fixStatement(stmt ast.Statement, query string) ast.Statement {
 	switch s := stmt.(type) {
 	case *ast.ShowGrants:
-		// MySQL needs SELECT on the mysql schema for SHOW GRANTS, except for the current
-		// user's own (vitess's grammar asks it for every form).
 		if s.For == nil || s.CurrentUser {
 			s.Auth = NoAuth
+		} else {
+			s.Auth = ast.AuthInformation{AuthType: authShowGrantsFor, TargetNames: []string{s.For.Name}}
 		}
 	case *ast.Show:
 		if strings.EqualFold(s.Type, "triggers") && s.ShowTablesOpt != nil && s.ShowTablesOpt.DbName != "" && s.Table.DbQualifier.IsEmpty() {

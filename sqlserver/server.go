@@ -363,6 +363,9 @@ func (s *Server) newSession(_ context.Context, conn *mysql.Conn, addr string) (s
 			_ = sess.SetStatusVariable(nil, "Ssl_cipher", cipherName(cs.CipherSuite))
 			_ = sess.SetStatusVariable(nil, "Ssl_version", tlsVersionName(cs.Version))
 		}
+		if err := initInteractiveTimeout(sess, sc.interactive); err != nil {
+			s.log.WithError(err).Warn("interactive_timeout")
+		}
 	}
 	return sess, nil
 }

@@ -88,6 +88,9 @@ type shimConn struct {
 	authUser     string // the user named in the handshake response
 	sentPassword bool   // the client sent a non-empty auth response
 
+	interactive bool      // the handshake response had CLIENT_INTERACTIVE
+	idle        idleTimer // wait_timeout (idle.go)
+
 	// vc is the vitess connection on top of the shim, set by handler.NewConnection before
 	// vitess reads; checkStmtExecute reads its prepared statements on the reading goroutine.
 	vc *mysql.Conn
@@ -166,8 +169,12 @@ func (c *shimConn) Read(p []byte) (int, error) {
 			return n, err
 		}
 		var hdr [4]byte
+		c.armIdle()
 		if _, err := io.ReadFull(c.wire(), hdr[:]); err != nil {
 			return 0, err
+		}
+		if !c.disarmIdle() {
+			return 0, net.ErrClosed // wait_timeout closed the connection
 		}
 		if err := c.next(hdr); err != nil {
 			return 0, err
@@ -281,6 +288,7 @@ func (c *shimConn) next(hdr [4]byte) error {
 // noteHandshake records the user and whether a password was sent, from a handshake response
 // that passed checkHandshakeResponse.
 func (c *shimConn) noteHandshake(p []byte) {
+	c.interactive = binary.LittleEndian.Uint32(p)&capClientInteractive != 0
 	rest := p[32:]
 	end := bytes.IndexByte(rest, 0)
 	if end < 0 {

@@ -99,7 +99,13 @@ func handshakeResponse(user string) []byte {
 // login authenticates as root with no password.
 func (rc *rawConn) login() {
 	rc.t.Helper()
-	if err := rc.write(1, handshakeResponse("root")); err != nil {
+	rc.loginWith(handshakeResponse("root"))
+}
+
+// loginWith authenticates with the handshake response hr (for root, no password).
+func (rc *rawConn) loginWith(hr []byte) {
+	rc.t.Helper()
+	if err := rc.write(1, hr); err != nil {
 		rc.t.Fatal(err)
 	}
 	for {
