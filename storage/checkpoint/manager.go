@@ -226,7 +226,11 @@ func (m *Manager) takeLocked(reason string) error {
 		return err
 	}
 	meta := Meta{Seq: m.seq + 1, Binlog: pos, Executed: exec.String(), Created: time.Now(), Journal: journal}
-	return m.writeLocked(meta, img, at, reason)
+	if err := m.writeLocked(meta, img, at, reason); err != nil {
+		return err
+	}
+	m.pruneJournal()
+	return nil
 }
 
 func (m *Manager) writeLocked(meta Meta, img *storage.Image, at uint64, reason string) error {
@@ -246,15 +250,20 @@ func (m *Manager) writeLocked(meta Meta, img *storage.Image, at uint64, reason s
 	m.log.WithFields(logrus.Fields{"checkpoint": Name(meta.Seq), "binlog_pos": meta.Binlog.String(), "bytes": size,
 		"reason": reason, "elapsed": time.Since(start).Round(time.Millisecond).String()}).Info("checkpoint written")
 	m.prune()
-	// The journal files the older kept checkpoint covers can go (a damaged
-	// newest falls back to it, which needs the records after its own).
 	if older != nil && older.Journal > m.olderJournal {
 		m.olderJournal = older.Journal
 	}
+	return nil
+}
+
+// pruneJournal lets the unlogged-journal files go that the older kept
+// checkpoint covers (a damaged newest falls back to it, which needs the
+// records after its own). Called after writeLocked, never under the
+// binlog's lock (RESET MASTER writes its checkpoint holding it).
+func (m *Manager) pruneJournal() {
 	if err := m.w.PruneJournal(m.olderJournal); err != nil {
 		m.log.WithError(err).Warn("cannot prune the unlogged journal")
 	}
-	return nil
 }
 
 // prune deletes all but the newest checkpoints.
@@ -293,6 +302,7 @@ func (m *Manager) Reset() error {
 		err := m.w.Reset(meta.Seq, func() error { return m.writeLocked(meta, img, 0, "RESET MASTER") })
 		if err == nil {
 			m.lastAt.Store(m.w.Written())
+			m.pruneJournal()
 		}
 		return err
 	})
