@@ -355,6 +355,11 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
+	if j := w.journal; j != nil && j.f != nil {
+		// Every record was synced by its committer (or the commit failed).
+		j.f.Close()
+		j.f = nil
+	}
 	if w.Failed() != nil {
 		if w.f != nil {
 			w.f.Close()

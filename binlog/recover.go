@@ -58,6 +58,34 @@ type TxEvent struct {
 	Rows     *RowsEvent
 }
 
+// addEvent appends a transaction body's event (QUERY other than BEGIN and
+// COMMIT, TABLE_MAP, rows; others are ignored), decoded.
+func (tx *Transaction) addEvent(h Header, body []byte) error {
+	switch h.Type {
+	case QUERY_EVENT:
+		q, err := ParseQuery(body)
+		if err != nil {
+			return err
+		}
+		if s := strings.ToUpper(strings.TrimSpace(q.SQL)); s != "BEGIN" && s != "COMMIT" {
+			tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, Query: &q})
+		}
+	case TABLE_MAP_EVENT:
+		tm, err := ParseTableMap(body)
+		if err != nil {
+			return err
+		}
+		tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, TableMap: &tm})
+	case WRITE_ROWS_EVENT, UPDATE_ROWS_EVENT, DELETE_ROWS_EVENT:
+		re, err := ParseRows(h.Type, body)
+		if err != nil {
+			return err
+		}
+		tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, Rows: &re})
+	}
+	return nil
+}
+
 // ErrCorrupt marks a binlog that recovery refuses to repair.
 var ErrCorrupt = errors.New("binlog: corrupt")
 
@@ -79,6 +107,24 @@ func (w *Writer) recover(replay func(*Transaction) error) error {
 		}
 	}
 	w.files = files
+	covered := uint64(0)
+	if st := w.cfg.Start; st != nil {
+		covered = st.Journal
+	}
+	pending, err := w.loadJournal(covered)
+	if err != nil {
+		return err
+	}
+	jr := &journalReplay{w: w, pending: pending, replay: replay}
+	live := replay
+	if replay != nil {
+		live = func(tx *Transaction) error {
+			if err := jr.before(Position{tx.File, tx.End}); err != nil {
+				return err
+			}
+			return replay(tx)
+		}
+	}
 	first, from := 0, uint64(0)
 	if st := w.cfg.Start; st != nil {
 		if st.Executed != nil {
@@ -115,12 +161,19 @@ func (w *Writer) recover(replay func(*Transaction) error) error {
 			start = from
 		}
 		readGTIDs := i == 0 && w.cfg.Start == nil
-		if err := w.recoverPath(filepath.Join(w.cfg.Dir, name), name, readGTIDs, last, start, replay); err != nil {
+		if err := w.recoverPath(filepath.Join(w.cfg.Dir, name), name, readGTIDs, last, start, live); err != nil {
 			return err
 		}
 	}
 	w.progress.done()
-	return nil
+	end := Position{}
+	if n := len(w.files); n > 0 {
+		end = Position{w.files[n-1], w.sizeLocked(w.files[n-1])}
+	}
+	if err := jr.finish(end); err != nil {
+		return err
+	}
+	return w.openJournalTail()
 }
 
 // finishPurge completes a purge or reset that a crash interrupted, or undoes
@@ -315,29 +368,11 @@ func (w *Writer) recoverPath(path, name string, first, last bool, from uint64, r
 				return fmt.Errorf("binlog: %s at %d: %w", name, start, err)
 			}
 			tx, gtid, txStart = &Transaction{GTID: g.SID.String() + ":" + strconv.FormatInt(g.GNO, 10), File: name}, g, start
-		case QUERY_EVENT:
-			q, err := ParseQuery(body)
-			if err != nil {
-				return fmt.Errorf("binlog: %s at %d: %w", name, start, err)
-			}
-			if s := strings.ToUpper(strings.TrimSpace(q.SQL)); tx != nil && s != "BEGIN" && s != "COMMIT" {
-				tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, Query: &q})
-			}
-		case TABLE_MAP_EVENT:
+		case QUERY_EVENT, TABLE_MAP_EVENT, WRITE_ROWS_EVENT, UPDATE_ROWS_EVENT, DELETE_ROWS_EVENT:
 			if tx != nil {
-				tm, err := ParseTableMap(body)
-				if err != nil {
+				if err := tx.addEvent(h, body); err != nil {
 					return fmt.Errorf("binlog: %s at %d: %w", name, start, err)
 				}
-				tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, TableMap: &tm})
-			}
-		case WRITE_ROWS_EVENT, UPDATE_ROWS_EVENT, DELETE_ROWS_EVENT:
-			if tx != nil {
-				re, err := ParseRows(h.Type, body)
-				if err != nil {
-					return fmt.Errorf("binlog: %s at %d: %w", name, start, err)
-				}
-				tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, Rows: &re})
 			}
 		}
 		if end && tx != nil {

@@ -17,7 +17,6 @@ const maxRowsEventBody = 8192
 // row changes as GTID, BEGIN, table maps and rows events, XID; each DDL
 // change as GTID and its QUERY. Called with w.mu held.
 func (w *Writer) encodeChangeSet(enc *encoder, cs *changes.ChangeSet) error {
-	chs := cs.Changes
 	if cs.GTID != "" {
 		sid, gno, err := parseGTID(cs.GTID)
 		if err != nil {
@@ -29,10 +28,25 @@ func (w *Writer) encodeChangeSet(enc *encoder, cs *changes.ChangeSet) error {
 		w.forced = &forcedGTID{sid: sid, gno: gno}
 		defer func() { w.forced = nil }()
 	}
+	return w.encodeUnits(enc, cs, w.encodeTx, true)
+}
+
+// encodeUnlogged appends an unlogged commit's events (sql_log_bin = 0, for
+// the journal): what encodeChangeSet writes without the GTID and XID
+// events, so no GTID or Xid number is taken. Called with w.mu held.
+func (w *Writer) encodeUnlogged(enc *encoder, cs *changes.ChangeSet) error {
+	bare := func(enc *encoder, fill func(*encoder) error) error { return fill(enc) }
+	return w.encodeUnits(enc, cs, bare, false)
+}
+
+// encodeUnits writes each unit of cs (a DDL change; a run of row changes
+// as BEGIN, rows and, with xid, an XID) through tx, which frames it.
+func (w *Writer) encodeUnits(enc *encoder, cs *changes.ChangeSet, tx func(*encoder, func(*encoder) error) error, xid bool) error {
+	chs := cs.Changes
 	for i := 0; i < len(chs); {
 		if chs[i].Kind == changes.DDL {
 			ch := chs[i]
-			w.encodeTx(enc, func(body *encoder) error {
+			tx(enc, func(body *encoder) error {
 				body.query(cs.ConnectionID, ch.CurrentDB, ch.Query, 0)
 				return nil
 			})
@@ -44,13 +58,15 @@ func (w *Writer) encodeChangeSet(enc *encoder, cs *changes.ChangeSet) error {
 			j++
 		}
 		group := chs[i:j]
-		if err := w.encodeTx(enc, func(body *encoder) error {
+		if err := tx(enc, func(body *encoder) error {
 			body.query(cs.ConnectionID, "", "BEGIN", 0)
 			if err := w.encodeRowChanges(body, group); err != nil {
 				return err
 			}
-			w.xid++
-			body.xid(w.xid)
+			if xid {
+				w.xid++
+				body.xid(w.xid)
+			}
 			return nil
 		}); err != nil {
 			return err

@@ -81,6 +81,9 @@ type Start struct {
 	Reset bool
 	// Executed is gtid_executed at Pos.
 	Executed *GTIDSet
+	// Journal is the last unlogged commit the checkpoint holds (see
+	// journal.go); recovery replays the journal's records after it.
+	Journal uint64
 }
 
 // Position is a place in the binlog: a file name (base name) and offset.
@@ -217,12 +220,14 @@ type Writer struct {
 	hadArchive  bool         // Open replayed binlog-archive/ (RemoveArchive after a checkpoint)
 	replayed    RecoveryStats
 	progress    *progress // during Open only
+	journal     *journal  // the unlogged journal (sql_log_bin = 0), set by Open
 }
 
 // RecoveryStats say what Open replayed.
 type RecoveryStats struct {
 	Transactions int    // transactions handed to replay
 	Bytes        uint64 // binlog bytes read
+	Unlogged     int    // unlogged-journal commits replayed
 }
 
 // Recovered returns what Open replayed.

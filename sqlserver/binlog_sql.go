@@ -169,6 +169,7 @@ func errSyntax(q string) error {
 func (s *Server) binlogVariables() error {
 	w := s.repl.w
 	vars := []sql.SystemVariable{
+		newSQLLogBinVar(),
 		&sql.MysqlSystemVariable{Name: "log_bin", Scope: sql.GetMysqlScope(sql.SystemVariableScope_Global), Type: types.NewSystemBoolType("log_bin"), Default: int8(1)},
 		&sql.MysqlSystemVariable{Name: "gtid_mode", Scope: sql.GetMysqlScope(sql.SystemVariableScope_Global), Type: types.NewSystemEnumType("gtid_mode", "OFF", "OFF_PERMISSIVE", "ON_PERMISSIVE", "ON"), Default: "ON"},
 		&sql.MysqlSystemVariable{Name: "enforce_gtid_consistency", Scope: sql.GetMysqlScope(sql.SystemVariableScope_Global), Type: types.NewSystemEnumType("enforce_gtid_consistency", "OFF", "ON", "WARN"), Default: "ON"},

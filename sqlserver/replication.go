@@ -87,7 +87,7 @@ func openBinlog(cfg Config, st *storage.Engine, e *sqle.Engine, log *logrus.Entr
 		if err != nil {
 			return nil, nil, fmt.Errorf("sqlserver: checkpoint %s: %w", checkpoint.Name(meta.Seq), err)
 		}
-		bcfg.Start = &binlog.Start{Seq: meta.Seq, Pos: meta.Binlog, Reset: meta.Reset, Executed: executed}
+		bcfg.Start = &binlog.Start{Seq: meta.Seq, Pos: meta.Binlog, Reset: meta.Reset, Executed: executed, Journal: meta.Journal}
 	}
 	if bcfg.ServerID == 0 {
 		bcfg.ServerID = 1
@@ -98,8 +98,8 @@ func openBinlog(cfg Config, st *storage.Engine, e *sqle.Engine, log *logrus.Entr
 		return nil, nil, fmt.Errorf("sqlserver: binlog: %w", err)
 	}
 	rec := w.Recovered()
-	log.WithFields(logrus.Fields{"transactions": rec.Transactions, "bytes": rec.Bytes, "elapsed": time.Since(start).String()}).Info("replayed the binlog")
-	st.SetHook(w)
+	log.WithFields(logrus.Fields{"transactions": rec.Transactions, "unlogged": rec.Unlogged, "bytes": rec.Bytes, "elapsed": time.Since(start).String()}).Info("replayed the binlog")
+	st.SetHook(logBinHook{w})
 	ck.Start(st, w)
 	// A long replay, or data only an old binlog-archive/ held, goes into a
 	// checkpoint at once: the next start is short, and the archive can go.

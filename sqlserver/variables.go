@@ -151,6 +151,10 @@ func (r variableRegistry) SetGlobal(ctx *sql.Context, name string, val interface
 	if r.hidden(name) {
 		return sql.ErrUnknownSystemVariable.New(name)
 	}
+	if v, _, ok := r.SystemVariableRegistry.GetGlobal(name); ok && sessionOnly(v) {
+		// MySQL checks the scope before the privilege (1228, not 1227).
+		return sql.ErrSystemVariableSessionOnly.New(v.GetName())
+	}
 	if !mayChangeGlobals(ctx, r.privileges) {
 		return errSetGlobalDenied()
 	}
@@ -163,15 +167,29 @@ func (r variableRegistry) SetGlobal(ctx *sql.Context, name string, val interface
 	return coupleReadOnly(ctx, r.SystemVariableRegistry, strings.ToLower(name))
 }
 
-// GetAllGlobalVariables implements sql.SystemVariableRegistry.
+// GetAllGlobalVariables implements sql.SystemVariableRegistry: SHOW GLOBAL VARIABLES lists
+// neither hidden nor session-only variables (MySQL has no global value for the latter).
 func (r variableRegistry) GetAllGlobalVariables() map[string]interface{} {
 	all := r.SystemVariableRegistry.GetAllGlobalVariables()
 	for name := range all {
 		if r.hidden(name) {
 			delete(all, name)
+		} else if v, _, ok := r.SystemVariableRegistry.GetGlobal(name); ok && sessionOnly(v) {
+			delete(all, name)
 		}
 	}
 	return all
+}
+
+// sessionOnly reports whether v exists at session scope only (sql_log_bin, …).
+func sessionOnly(v sql.SystemVariable) bool {
+	switch m := v.(type) {
+	case sqlLogBinVar:
+		return true
+	case *sql.MysqlSystemVariable:
+		return m.Scope != nil && m.Scope.Type == sql.SystemVariableScope_Session
+	}
+	return false
 }
 
 // installVariables installs variableRegistry as sql.SystemVariables, checking privileges against

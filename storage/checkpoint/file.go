@@ -11,7 +11,8 @@
 //
 //	u32 length of type+payload | u32 CRC32 (IEEE) of type+payload | u8 type | payload
 //
-// Records: a header (binlog position, flags, GTID sets), then per database
+// Records: a header (binlog position, flags, GTID sets, the last unlogged
+// commit held; that last field is absent in an earlier version's files), then per database
 // its CREATE DATABASE, per table its CREATE TABLE, column definitions and
 // AUTO_INCREMENT, then chunks of rows (each row as a binlog row image, the
 // same codec as WRITE_ROWS events), then the statements that must follow
@@ -83,6 +84,10 @@ type Meta struct {
 	// Executed is @@gtid_executed at the image.
 	Executed string
 	Created  time.Time
+	// Journal is the last unlogged commit (sql_log_bin = 0) the image
+	// holds: recovery replays the binlog's unlogged journal after it. A
+	// checkpoint of an earlier version has none (0).
+	Journal uint64
 }
 
 // Name is the file name of checkpoint seq.
@@ -238,6 +243,7 @@ func write(out io.Writer, meta Meta, img *storage.Image) error {
 	h = putUvarint(h, flags)
 	h = putString(h, meta.Executed)
 	h = putUvarint(h, uint64(meta.Created.UnixMicro()))
+	h = putUvarint(h, meta.Journal)
 	rw.record(recHeader, h)
 
 	var after []struct{ db, stmt string }
@@ -366,6 +372,9 @@ func readRecords(path string, f func(typ byte, payload []byte) error) (Meta, err
 			meta.Reset = r.uvarint()&1 != 0
 			meta.Executed = r.string()
 			meta.Created = time.UnixMicro(int64(r.uvarint()))
+			if len(r.b) > 0 {
+				meta.Journal = r.uvarint()
+			}
 			if r.err != nil {
 				return meta, r.err
 			}

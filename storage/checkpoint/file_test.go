@@ -138,7 +138,7 @@ func TestRoundTrip(t *testing.T) {
 	src := newEngine()
 	fill(t, src, 3000)
 	dir := t.TempDir()
-	meta := Meta{Seq: 7, Binlog: binlog.Position{File: "binlog.000003", Pos: 1234}, Executed: "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-9"}
+	meta := Meta{Seq: 7, Binlog: binlog.Position{File: "binlog.000003", Pos: 1234}, Executed: "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-9", Journal: 42}
 	if _, err := Write(nil, dir, meta, src.st.CaptureImage(nil)); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Seq != 7 || got.Binlog != meta.Binlog || got.Executed != meta.Executed || got.Reset {
+	if got.Seq != 7 || got.Binlog != meta.Binlog || got.Executed != meta.Executed || got.Reset || got.Journal != 42 {
 		t.Fatalf("meta %+v", got)
 	}
 	if st.Rows != 2999+3+1 || st.Tables != 3 || st.Databases != 1 {

@@ -48,6 +48,12 @@ type Manager struct {
 	// which must not wait for mu.
 	lastAt   atomic.Uint64
 	lastSize atomic.Int64
+	// lastJournalAt is the binlog's JournalWritten at the newest
+	// checkpoint (unlogged bytes count toward the interval too);
+	// olderJournal the last unlogged commit the older kept checkpoint
+	// holds (0 until this process wrote one: nothing is pruned).
+	lastJournalAt atomic.Uint64
+	olderJournal  uint64
 
 	newest   atomic.Pointer[Meta]
 	interval atomic.Int64
@@ -143,6 +149,10 @@ func (m *Manager) Appended(binlog.Position) {
 	}
 }
 
+// JournalAppended implements binlog.JournalObserver: unlogged commits
+// (sql_log_bin = 0) count toward the interval like binlog bytes.
+func (m *Manager) JournalAppended() { m.Appended(binlog.Position{}) }
+
 // AfterSync implements binlog.Observer.
 func (m *Manager) AfterSync(context.Context, binlog.Position) {}
 
@@ -154,7 +164,7 @@ func (m *Manager) due() bool {
 	if size := uint64(m.lastSize.Load()); size > need {
 		need = size
 	}
-	return m.w.Written()-m.lastAt.Load() >= need
+	return m.w.Written()-m.lastAt.Load()+m.w.JournalWritten()-m.lastJournalAt.Load() >= need
 }
 
 func (m *Manager) run() {
@@ -198,36 +208,62 @@ func (m *Manager) Take(reason string) error {
 func (m *Manager) takeLocked(reason string) error {
 	var pos binlog.Position
 	var exec *binlog.GTIDSet
-	var at uint64
-	img := m.st.CaptureImage(func() { pos, exec, at = m.w.Mark() })
-	if n := m.newest.Load(); n != nil && !n.Reset && n.Binlog == pos {
+	var at, journal uint64
+	img := m.st.CaptureImage(func() {
+		pos, exec, at = m.w.Mark()
+		journal = m.w.JournalMark()
+	})
+	if n := m.newest.Load(); n != nil && !n.Reset && n.Binlog == pos && n.Journal == journal {
 		return nil // nothing new
 	}
 	// The image may hold commits whose group fsync is still running: the
-	// checkpoint must not hold anything the binlog might lose.
+	// checkpoint must not hold anything the binlog (or the unlogged
+	// journal) might lose.
 	if err := m.w.WaitDurable(at); err != nil {
 		return err
 	}
-	meta := Meta{Seq: m.seq + 1, Binlog: pos, Executed: exec.String(), Created: time.Now()}
-	return m.writeLocked(meta, img, at, reason)
+	if err := m.w.WaitJournalDurable(journal); err != nil {
+		return err
+	}
+	meta := Meta{Seq: m.seq + 1, Binlog: pos, Executed: exec.String(), Created: time.Now(), Journal: journal}
+	if err := m.writeLocked(meta, img, at, reason); err != nil {
+		return err
+	}
+	m.pruneJournal()
+	return nil
 }
 
 func (m *Manager) writeLocked(meta Meta, img *storage.Image, at uint64, reason string) error {
 	start := time.Now()
+	jw := m.w.JournalWritten()
 	size, err := Write(m.fs, m.dir, meta, img)
 	if err != nil {
 		return err
 	}
 	m.seq = meta.Seq
 	m.lastAt.Store(at)
+	m.lastJournalAt.Store(jw)
 	m.lastSize.Store(size)
 	stored := meta
-	m.newest.Store(&stored)
+	older := m.newest.Swap(&stored)
 	m.taken.Add(1)
 	m.log.WithFields(logrus.Fields{"checkpoint": Name(meta.Seq), "binlog_pos": meta.Binlog.String(), "bytes": size,
 		"reason": reason, "elapsed": time.Since(start).Round(time.Millisecond).String()}).Info("checkpoint written")
 	m.prune()
+	if older != nil && older.Journal > m.olderJournal {
+		m.olderJournal = older.Journal
+	}
 	return nil
+}
+
+// pruneJournal lets the unlogged-journal files go that the older kept
+// checkpoint covers (a damaged newest falls back to it, which needs the
+// records after its own). Called after writeLocked, never under the
+// binlog's lock (RESET MASTER writes its checkpoint holding it).
+func (m *Manager) pruneJournal() {
+	if err := m.w.PruneJournal(m.olderJournal); err != nil {
+		m.log.WithError(err).Warn("cannot prune the unlogged journal")
+	}
 }
 
 // prune deletes all but the newest checkpoints.
@@ -262,10 +298,11 @@ func (m *Manager) Reset() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.st.Exclusive(func(img *storage.Image) error {
-		meta := Meta{Seq: m.seq + 1, Reset: true, Created: time.Now()}
+		meta := Meta{Seq: m.seq + 1, Reset: true, Created: time.Now(), Journal: m.w.JournalMark()}
 		err := m.w.Reset(meta.Seq, func() error { return m.writeLocked(meta, img, 0, "RESET MASTER") })
 		if err == nil {
 			m.lastAt.Store(m.w.Written())
+			m.pruneJournal()
 		}
 		return err
 	})
