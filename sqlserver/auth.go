@@ -126,24 +126,20 @@ func mayChangeGlobals(ctx *sql.Context, db *mysql_db.MySQLDb) bool {
 		db.UserHasPrivileges(ctx, sql.NewDynamicPrivilegedOperation("system_variables_admin"))
 }
 
-// setupAccounts loads the accounts persisted in dataDir (none when dataDir is empty), makes
-// changes persist there, and (re)defines user@localhost with every privilege and password, as
-// the configuration says. Defining a user turns authentication on: a wrong password gets 1045.
+// setupAccounts loads the accounts persisted in dataDir, makes changes persist there, and
+// (re)defines user@localhost with every privilege and password, as the configuration says.
+// Defining a user turns authentication on: a wrong password gets 1045.
 func setupAccounts(e *sqle.Engine, dataDir, user, password string) error {
 	db := e.Analyzer.Catalog.MySQLDb
-	if dataDir == "" {
-		db.SetPersister(&mysql_db.NoopPersister{})
-	} else {
-		path := filepath.Join(dataDir, privilegesFile)
-		buf, err := os.ReadFile(path)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("sqlserver: read accounts: %w", err)
-		}
-		if err := db.LoadData(sql.NewEmptyContext(), buf); err != nil {
-			return fmt.Errorf("sqlserver: load accounts from %s: %w", path, err)
-		}
-		db.SetPersister(filePersister{path: path})
+	path := filepath.Join(dataDir, privilegesFile)
+	buf, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("sqlserver: read accounts: %w", err)
 	}
+	if err := db.LoadData(sql.NewEmptyContext(), buf); err != nil {
+		return fmt.Errorf("sqlserver: load accounts from %s: %w", path, err)
+	}
+	db.SetPersister(filePersister{path: path})
 	ed := db.Editor()
 	defer ed.Close()
 	ed.RemoveUser(mysql_db.UserPrimaryKey{Host: "localhost", User: user})

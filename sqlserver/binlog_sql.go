@@ -80,10 +80,8 @@ func (s *Server) registerBinlogStatements() {
 			if err := r.ck.Reset(); err != nil {
 				return nil, err
 			}
-			if s.source != nil {
-				// The semi-sync positions and counters restart with the binlog.
-				s.source.Reset()
-			}
+			// The semi-sync positions and counters restart with the binlog.
+			s.source.Reset()
 			return nil, nil
 		}), nil
 	})

@@ -24,8 +24,7 @@ const (
 )
 
 // resolveServerUUID returns the UUID the server runs with: the configured one when given (it
-// must parse), otherwise the one kept in dataDir, generated and stored the first time. With
-// neither a configured UUID nor a data directory it returns "" (GMS's per-process UUID).
+// must parse), otherwise the one kept in dataDir, generated and stored the first time.
 func resolveServerUUID(dataDir, configured string) (string, error) {
 	if configured != "" {
 		u, err := uuid.Parse(configured)
@@ -33,9 +32,6 @@ func resolveServerUUID(dataDir, configured string) (string, error) {
 			return "", fmt.Errorf("sqlserver: server UUID %q: %w", configured, err)
 		}
 		return u.String(), nil
-	}
-	if dataDir == "" {
-		return "", nil
 	}
 	path := filepath.Join(dataDir, uuidFile)
 	buf, err := os.ReadFile(path)

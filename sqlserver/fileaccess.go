@@ -51,9 +51,6 @@ const fileAccessRuleID analyzer.RuleId = 10_001
 func resolveSecureFilePriv(cfg Config) (interface{}, error) {
 	v := cfg.SecureFilePriv
 	if v == nil {
-		if cfg.DataDir == "" {
-			return SecureFilePrivNull, nil
-		}
 		dir := filepath.Join(cfg.DataDir, SecureFilePrivDir)
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, err

@@ -100,10 +100,10 @@ func TestFileAccess(t *testing.T) {
 	}
 }
 
-// TestFileAccessDisabled: secure_file_priv NULL (the default without a data directory) refuses
-// every file access, FILE or not.
+// TestFileAccessDisabled: secure_file_priv NULL refuses every file access, FILE or not.
 func TestFileAccessDisabled(t *testing.T) {
-	s, _ := startServer(t, Config{})
+	null := SecureFilePrivNull
+	s, _ := startServer(t, Config{SecureFilePriv: &null})
 	root := open(t, dsn(s, "root", ""))
 	var v gosql.NullString
 	if err := root.QueryRow("SELECT @@secure_file_priv").Scan(&v); err != nil || v.String != SecureFilePrivNull {

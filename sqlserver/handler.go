@@ -28,7 +28,7 @@ import (
 type handler struct {
 	mysql.Handler
 	log  *logrus.Entry
-	repl *replication // nil without a binlog
+	repl *replication
 
 	mu      sync.Mutex
 	conns   map[uint32]*mysql.Conn
@@ -198,14 +198,7 @@ func (h *handler) ComResetConnection(c *mysql.Conn) (err error) {
 // recorded for SHOW REPLICAS.
 func (h *handler) ComRegisterReplica(c *mysql.Conn, replicaHost string, replicaPort uint16, replicaUser string, replicaPassword string) (err error) {
 	defer h.recoverTo(c, "", &err)
-	if h.repl != nil {
-		return h.finish(c, "", h.repl.register(c, replicaHost, replicaPort))
-	}
-	rh, ok := h.Handler.(mysql.BinlogReplicaHandler)
-	if !ok {
-		return nil
-	}
-	return h.finish(c, "", rh.ComRegisterReplica(c, replicaHost, replicaPort, replicaUser, replicaPassword))
+	return h.finish(c, "", h.repl.register(c, replicaHost, replicaPort))
 }
 
 // ComBinlogDumpGTID implements mysql.BinlogReplicaHandler: the dump
@@ -216,14 +209,7 @@ func (h *handler) ComBinlogDumpGTID(c *mysql.Conn, logFile string, logPos uint64
 	if sc := shimOf(c); sc != nil {
 		defer sc.endDump()
 	}
-	if h.repl != nil {
-		return h.finish(c, "", h.repl.dump(c, logFile, logPos, gtidSet))
-	}
-	rh, ok := h.Handler.(mysql.BinlogReplicaHandler)
-	if !ok {
-		return nil
-	}
-	return h.finish(c, "", rh.ComBinlogDumpGTID(c, logFile, logPos, gtidSet))
+	return h.finish(c, "", h.repl.dump(c, logFile, logPos, gtidSet))
 }
 
 // finish maps err to MySQL's code and text, logging panics GMS recovered by itself.

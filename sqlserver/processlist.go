@@ -203,19 +203,17 @@ func (s *Server) processRows(ctx *sql.Context, full bool) []sql.Row {
 		rows = append(rows, sql.NewRow(uint64(proc.Connection), proc.User, host, nullable(proc.Database),
 			string(proc.Command), int64(proc.Seconds()), state, nullable(info)))
 	}
-	if r := s.replica; r != nil {
-		if st, ok := r.Status(); ok {
-			now := time.Now()
-			if st.IORunning != "No" {
-				since := s.procs.threadSince("io", st.IOState)
-				rows = append(rows, sql.NewRow(uint64(replicaIOThreadID), "system user", "", nil, commandConnect,
-					int64(now.Sub(since)/time.Second), st.IOState, nil))
-			}
-			if st.SQLRunning == "Yes" {
-				since := s.procs.threadSince("sql", st.SQLRunningState)
-				rows = append(rows, sql.NewRow(uint64(replicaSQLThreadID), "system user", "", nil, commandConnect,
-					int64(now.Sub(since)/time.Second), st.SQLRunningState, nil))
-			}
+	if st, ok := s.replica.Status(); ok {
+		now := time.Now()
+		if st.IORunning != "No" {
+			since := s.procs.threadSince("io", st.IOState)
+			rows = append(rows, sql.NewRow(uint64(replicaIOThreadID), "system user", "", nil, commandConnect,
+				int64(now.Sub(since)/time.Second), st.IOState, nil))
+		}
+		if st.SQLRunning == "Yes" {
+			since := s.procs.threadSince("sql", st.SQLRunningState)
+			rows = append(rows, sql.NewRow(uint64(replicaSQLThreadID), "system user", "", nil, commandConnect,
+				int64(now.Sub(since)/time.Second), st.SQLRunningState, nil))
 		}
 	}
 	return rows

@@ -21,7 +21,7 @@ import (
 	"github.com/semisyncd/semisyncd/replica"
 )
 
-// Replica returns the replica side of the server (nil without a binlog):
+// Replica returns the replica side of the server:
 // the semi-sync replica plugin drives it through SetSemiSyncEnabled and
 // reads SemiSyncStatus.
 func (s *Server) Replica() *replica.Replica { return s.replica }
@@ -31,9 +31,6 @@ func (s *Server) Replica() *replica.Replica { return s.replica }
 // through it with the source's GTIDs.
 func (s *Server) setupReplica(port int) error {
 	st := s.backend
-	if s.repl == nil {
-		return nil
-	}
 	r, err := replica.New(replica.Config{
 		DataDir:    s.cfg.DataDir,
 		FS:         s.cfg.FS,
@@ -60,7 +57,7 @@ func (s *Server) setupReplica(port int) error {
 // startReplica starts replication at server start, as MySQL does when a
 // source is configured and skip_replica_start is off.
 func (s *Server) startReplica() {
-	if s.replica != nil && !s.cfg.SkipReplicaStart {
+	if !s.cfg.SkipReplicaStart {
 		s.replica.AutoStart()
 	}
 }

@@ -35,7 +35,7 @@ var replicasTableColumns = []struct {
 }
 
 // replicasTable builds information_schema.RPL_SEMI_SYNC_SOURCE_REPLICAS; its rows are read
-// from the server's semi-sync source when queried (none on a server without a binlog).
+// from the server's semi-sync source when queried.
 func (s *Server) replicasTable() *information_schema.InformationSchemaTable {
 	schema := make(sql.Schema, len(replicasTableColumns))
 	for i, c := range replicasTableColumns {
@@ -60,16 +60,11 @@ func yesNo(b bool) string {
 // replicaRows are the table's rows: NULL where nothing is known (no ACK yet, an asynchronous
 // replica's ACK columns, no registration).
 func (s *Server) replicaRows() []sql.Row {
-	if s.source == nil {
-		return nil
-	}
 	var rows []sql.Row
 	for _, st := range s.source.Replicas() {
 		var host, port any
-		if s.repl != nil {
-			if ri, ok := s.repl.knownReplica(st.ServerID); ok {
-				host, port = ri.Host, uint32(ri.Port)
-			}
+		if ri, ok := s.repl.knownReplica(st.ServerID); ok {
+			host, port = ri.Host, uint32(ri.Port)
 		}
 		var file, pos, lastAck, p50, p99, evs, bytes any
 		if st.HasAck {

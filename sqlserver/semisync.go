@@ -50,13 +50,9 @@ func newSemisync(cfg Config, log *logrus.Entry) (*sysvars.State, error) {
 // a package-level table list, so the catalog's copy is rebuilt after the registry's table is
 // added to it (docs/gms-notes.md §7).
 func (s *Server) installPlugins(a *analyzer.Analyzer) {
-	var store plugins.Store
-	if s.cfg.DataDir != "" {
-		store = pluginFile{path: filepath.Join(s.cfg.DataDir, pluginsFile)}
-	}
 	s.plugins = plugins.New(s.vars, plugins.Options{
 		PluginDir:  s.cfg.PluginDir,
-		Store:      store,
+		Store:      pluginFile{path: filepath.Join(s.cfg.DataDir, pluginsFile)},
 		Privileges: a.Catalog.MySQLDb,
 		Log:        s.log,
 	})

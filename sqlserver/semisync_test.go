@@ -94,6 +94,9 @@ func TestSemisyncRuntimeAPI(t *testing.T) {
 	}
 	mu.Unlock()
 
+	// The server's source runtime copies its own counters in at every read; this test sets
+	// them itself, as a runtime without a refresh function would.
+	ss.SetStatusRefresh(nil)
 	st := &ss.Source.Status
 	st.Status.Store(true)
 	st.Clients.Store(2)

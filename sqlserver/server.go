@@ -19,6 +19,7 @@ import (
 	"github.com/semisyncd/semisyncd/replica"
 	"github.com/semisyncd/semisyncd/storage"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -57,12 +58,14 @@ type Config struct {
 	Host string
 	// Port is the TCP port; 0 picks a free port (see Server.Addr).
 	Port int
-	// DataDir is the server's data directory (server-uuid, privileges; the binlog later).
+	// DataDir is the server's data directory (the binlog, checkpoints, server-uuid, privileges,
+	// the replica's files). Empty: New creates a fresh temporary directory and Close removes it,
+	// as `semisyncd serve` without --data-dir does.
 	DataDir string
 	// ServerID is @@server_id; 0 keeps GMS's default of 1.
 	ServerID uint32
 	// ServerUUID is @@server_uuid. Empty: the one kept in DataDir (file server-uuid), generated
-	// at the first start; with no DataDir either, GMS's per-process one.
+	// at the first start.
 	ServerUUID string
 	// User and Password define the one administrative account, User@localhost with every
 	// privilege. User defaults to root; Password may be empty.
@@ -91,7 +94,7 @@ type Config struct {
 	FS vfs.FS
 	// SecureFilePriv is @@secure_file_priv (mysqld's --secure-file-priv): a directory file
 	// access is limited to, "" for anywhere, SecureFilePrivNull for none. Nil: the directory
-	// SecureFilePrivDir under DataDir (created at start), or NULL without a DataDir.
+	// SecureFilePrivDir under DataDir (created at start).
 	SecureFilePriv *string
 	// OnBinlogAbort is called when a binlog write or fsync fails under binlog_error_action =
 	// ABORT_SERVER, after MySQL's message is logged. Nil: the process exits with status 1.
@@ -121,8 +124,8 @@ type Server struct {
 	sessions *server.SessionManager
 	handler  *handler
 	repl     *replication
-	source   *semisync.Source // nil without a binlog
-	replica  *replica.Replica // nil without a binlog
+	source   *semisync.Source // the semi-sync source: commit waits, ACKs
+	replica  *replica.Replica // the replica side (replica_sql.go)
 	vars     *sysvars.State   // the semi-sync variables and status variables
 	status   *serverStatus    // the server status variables GMS does not keep (status.go)
 	procs    *processList     // the engine's process list with MySQL's Command/State (processlist.go)
@@ -130,6 +133,7 @@ type Server struct {
 	metrics  *metrics.Exporter // nil without Config.MetricsAddr
 	dirLock  *dirLock          // the data directory's lock, held until Close
 	tls      *tls.Config       // the clients' TLS configuration; nil: no TLS (tls.go)
+	tempDir  string            // the data directory New created (Config.DataDir empty), removed by Close
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -143,14 +147,33 @@ type Server struct {
 // server; it does not accept connections until Start. Errors: another process holds the data
 // directory (its lock file, taken before anything else in it is touched), the address cannot
 // be bound (port in use), the data directory's files cannot be read or written, or the
-// configuration cannot be applied to the system variables.
+// configuration cannot be applied to the system variables. With no Config.DataDir it creates a
+// temporary data directory (removed again when New fails, or by Close).
 func New(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server, error) {
-	var lock *dirLock
-	if cfg.DataDir != "" {
-		var err error
-		if lock, err = lockDataDir(cfg.DataDir); err != nil {
-			return nil, err
+	var tempDir string
+	if cfg.DataDir == "" {
+		dir, err := os.MkdirTemp("", "semisyncd-")
+		if err != nil {
+			return nil, fmt.Errorf("sqlserver: temporary data directory: %w", err)
 		}
+		cfg.DataDir, tempDir = dir, dir
+	}
+	s, err := openServer(cfg, backend, log)
+	if err != nil {
+		if tempDir != "" {
+			_ = os.RemoveAll(tempDir)
+		}
+		return nil, err
+	}
+	s.tempDir = tempDir
+	return s, nil
+}
+
+// openServer locks cfg.DataDir and builds the server on it.
+func openServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server, error) {
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
 	}
 	s, err := newServer(cfg, backend, log)
 	if err != nil {
@@ -263,34 +286,29 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 		s.engine.Close()
 		return nil, err
 	}
-	if st := backend; cfg.DataDir != "" {
-		w, ck, err := openBinlog(cfg, st, s.engine, log)
-		if err != nil {
-			s.engine.Close()
-			return nil, err
-		}
-		s.repl = &replication{w: w, ck: ck, log: log.WithField("component", "dump"), serverID: cfg.ServerID,
-			mysqlDB: a.Catalog.MySQLDb, sessions: func() *server.SessionManager { return s.sessions },
-			replicas: map[uint32]replicaInfo{}, procs: s.procs}
-		a.Catalog.BinlogPrimaryController = s.repl
-		s.source = semisync.NewSource(log)
-		s.source.SetWaitObserver(s.procs.waitObserver)
-		w.AddObserver(s.source)
-		s.repl.SetDumpHooks(s.source)
-		s.registerBinlogStatements()
-		if err := s.binlogVariables(); err != nil {
-			s.engine.Close()
-			return nil, err
-		}
+	w, ck, err := openBinlog(cfg, backend, s.engine, log)
+	if err != nil {
+		s.engine.Close()
+		return nil, err
 	}
-	if s.source != nil {
-		s.attachSource(s.source)
+	s.repl = &replication{w: w, ck: ck, log: log.WithField("component", "dump"), serverID: cfg.ServerID,
+		mysqlDB: a.Catalog.MySQLDb, sessions: func() *server.SessionManager { return s.sessions },
+		replicas: map[uint32]replicaInfo{}, procs: s.procs}
+	a.Catalog.BinlogPrimaryController = s.repl
+	s.source = semisync.NewSource(log)
+	s.source.SetWaitObserver(s.procs.waitObserver)
+	w.AddObserver(s.source)
+	s.repl.SetDumpHooks(s.source)
+	s.registerBinlogStatements()
+	if err := s.binlogVariables(); err != nil {
+		s.engine.Close()
+		_ = w.Close()
+		return nil, err
 	}
+	s.attachSource(s.source)
 	if err := s.plugins.Start(cfg.PluginLoad, cfg.PluginLoadAdd); err != nil {
 		s.engine.Close()
-		if s.repl != nil {
-			_ = s.repl.w.Close()
-		}
+		_ = w.Close()
 		return nil, fmt.Errorf("sqlserver: %w", err)
 	}
 
@@ -298,6 +316,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		s.engine.Close()
+		_ = w.Close()
 		return nil, fmt.Errorf("sqlserver: listen on %s: %w", addr, err)
 	}
 	l = &shimListener{Listener: &statusListener{Listener: l, st: s.status}, tls: s.tls, st: s.status}
@@ -328,15 +347,14 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	if err != nil {
 		_ = l.Close()
 		s.engine.Close()
+		_ = w.Close()
 		return nil, fmt.Errorf("sqlserver: %w", err)
 	}
 	if cfg.MetricsAddr != "" {
 		if err := s.startMetrics(cfg.MetricsAddr); err != nil {
 			_ = l.Close()
 			s.engine.Close()
-			if s.repl != nil {
-				_ = s.repl.w.Close()
-			}
+			_ = w.Close()
 			return nil, fmt.Errorf("sqlserver: metrics endpoint on %s: %w", cfg.MetricsAddr, err)
 		}
 	}
@@ -432,15 +450,11 @@ func (s *Server) Plugins() *plugins.Registry { return s.plugins }
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		deadline := time.Now().Add(closeTimeout)
-		if s.source != nil {
-			// Commits waiting for an ACK are released first: shutdown
-			// never hangs on semi-sync.
-			s.source.Shutdown()
-		}
-		if s.replica != nil {
-			if err := s.replica.Close(); err != nil {
-				s.log.WithError(err).Warn("closing the replica")
-			}
+		// Commits waiting for an ACK are released first: shutdown
+		// never hangs on semi-sync.
+		s.source.Shutdown()
+		if err := s.replica.Close(); err != nil {
+			s.log.WithError(err).Warn("closing the replica")
 		}
 		_ = s.gms.Close() // closes the listener; Accept returns
 		s.startOnce.Do(func() { close(s.served) })
@@ -453,20 +467,23 @@ func (s *Server) Close() error {
 			s.log.WithField("connections", n).Warn("connections still running a statement at shutdown")
 		}
 		s.engine.Close()
-		if s.repl != nil {
-			// A clean shutdown leaves a checkpoint of everything: the next
-			// start replays nothing.
-			if err := s.repl.ck.Close(); err != nil {
-				s.log.WithError(err).Error("the shutdown checkpoint failed; the next start replays the binlog")
-			}
-			if err := s.repl.w.Close(); err != nil {
-				s.log.WithError(err).Error("closing the binlog")
-			}
+		// A clean shutdown leaves a checkpoint of everything: the next
+		// start replays nothing.
+		if err := s.repl.ck.Close(); err != nil {
+			s.log.WithError(err).Error("the shutdown checkpoint failed; the next start replays the binlog")
+		}
+		if err := s.repl.w.Close(); err != nil {
+			s.log.WithError(err).Error("closing the binlog")
 		}
 		if s.metrics != nil {
 			_ = s.metrics.Close()
 		}
 		s.dirLock.release()
+		if s.tempDir != "" {
+			if err := os.RemoveAll(s.tempDir); err != nil {
+				s.log.WithError(err).WithField("data_dir", s.tempDir).Warn("removing the temporary data directory")
+			}
+		}
 		s.log.Info("stopped")
 	})
 	return nil
@@ -476,21 +493,13 @@ func (s *Server) Close() error {
 // waits, ACK latencies, per-replica state) and the binlog (commit latency, bytes): it is
 // registered after the source, so a commit's latency includes its AFTER_COMMIT wait.
 func (s *Server) startMetrics(addr string) error {
-	var replicas func() []semisync.ReplicaState
-	if s.source != nil {
-		replicas = s.source.Replicas
-	}
-	e := metrics.New(replicas)
+	e := metrics.New(s.source.Replicas)
 	if err := e.Listen(addr, s.log); err != nil {
 		return err
 	}
 	s.metrics = e
-	if s.source != nil {
-		s.source.SetMetricsObservers(e.ObserveCommitWait, e.ObserveAckLatency)
-	}
-	if s.repl != nil {
-		s.repl.w.AddObserver(e)
-	}
+	s.source.SetMetricsObservers(e.ObserveCommitWait, e.ObserveAckLatency)
+	s.repl.w.AddObserver(e)
 	s.log.WithField("addr", e.Addr()).Info("metrics endpoint listening")
 	return nil
 }
@@ -507,11 +516,9 @@ func (s *Server) MetricsAddr() string {
 // applyConfigVariables sets the system variables that come from the configuration.
 func applyConfigVariables(cfg Config) error {
 	vals := map[string]interface{}{"version": cfg.Version, "plugin_dir": cfg.PluginDir, "version_comment": VersionComment}
-	if cfg.DataDir != "" {
-		// MySQL's @@datadir: absolute, with a trailing slash.
-		if abs, err := filepath.Abs(cfg.DataDir); err == nil {
-			vals["datadir"] = strings.TrimSuffix(abs, "/") + "/"
-		}
+	// MySQL's @@datadir: absolute, with a trailing slash.
+	if abs, err := filepath.Abs(cfg.DataDir); err == nil {
+		vals["datadir"] = strings.TrimSuffix(abs, "/") + "/"
 	}
 	// MySQL 8.0's default collation (GMS defaults to utf8mb4_0900_bin):
 	// new databases, tables and literals compare case-insensitively.
@@ -548,6 +555,5 @@ func applyConfigVariables(cfg Config) error {
 // mysqlDefaultCollation is MySQL 8.0's @@collation_server.
 const mysqlDefaultCollation = "utf8mb4_0900_ai_ci"
 
-// SemiSyncSource returns the semi-sync source runtime (nil when the server
-// has no binlog, i.e. no data directory).
+// SemiSyncSource returns the semi-sync source runtime.
 func (s *Server) SemiSyncSource() *semisync.Source { return s.source }

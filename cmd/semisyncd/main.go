@@ -183,12 +183,11 @@ func serve(c *cli.Context) error {
 		return err
 	}
 
-	dataDir, cleanup, err := prepareDataDir(c.String("data-dir"))
+	dataDir, err := prepareDataDir(c.String("data-dir"))
 	if err != nil {
 		log.WithError(err).Error("cannot prepare the data directory")
 		return cli.Exit("", 1)
 	}
-	defer cleanup()
 
 	port := c.Int("port")
 	if port < 0 || port > 65535 {
@@ -303,28 +302,18 @@ func setupLogging(level, format string) (*logrus.Entry, error) {
 	return logrus.NewEntry(log), nil
 }
 
-// prepareDataDir returns the data directory to use, creating it when needed, and a cleanup
-// function: a temporary directory (dir empty) is removed by it, a given one is left alone.
-func prepareDataDir(dir string) (string, func(), error) {
+// prepareDataDir returns the absolute data directory to use, created when it does not exist.
+// An empty dir stays empty: sqlserver.New then makes a temporary one, which Close removes.
+func prepareDataDir(dir string) (string, error) {
 	if dir == "" {
-		tmp, err := os.MkdirTemp("", "semisyncd-")
-		if err != nil {
-			return "", nil, err
-		}
-		var removed bool
-		return tmp, func() {
-			if !removed {
-				removed = true
-				_ = os.RemoveAll(tmp)
-			}
-		}, nil
+		return "", nil
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	if err := os.MkdirAll(abs, 0o750); err != nil {
-		return "", nil, err
+		return "", err
 	}
-	return abs, func() {}, nil
+	return abs, nil
 }

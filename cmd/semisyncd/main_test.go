@@ -11,27 +11,19 @@ import (
 	"github.com/semisyncd/semisyncd/sysvars"
 )
 
+// TestPrepareDataDir: a given directory is created; none given stays "" (sqlserver.New makes
+// the temporary one, sqlserver.TestTemporaryDataDir).
 func TestPrepareDataDir(t *testing.T) {
-	tmp, cleanup, err := prepareDataDir("")
-	if err != nil {
-		t.Fatal(err)
+	if dir, err := prepareDataDir(""); err != nil || dir != "" {
+		t.Fatalf(`prepareDataDir("") = %q, %v; want ""`, dir, err)
 	}
-	if st, err := os.Stat(tmp); err != nil || !st.IsDir() {
-		t.Fatalf("temporary data dir %q: %v", tmp, err)
-	}
-	cleanup()
-	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
-		t.Fatalf("temporary data dir survives cleanup: %v", err)
-	}
-
 	given := filepath.Join(t.TempDir(), "a", "b")
-	dir, cleanup, err := prepareDataDir(given)
+	dir, err := prepareDataDir(given)
 	if err != nil || dir != given {
 		t.Fatalf("prepareDataDir(%q) = %q, %v", given, dir, err)
 	}
-	cleanup()
-	if _, err := os.Stat(given); err != nil {
-		t.Fatalf("a given data dir was removed: %v", err)
+	if st, err := os.Stat(given); err != nil || !st.IsDir() {
+		t.Fatalf("the given data dir was not created: %v", err)
 	}
 }
 
