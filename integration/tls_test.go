@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -163,5 +164,33 @@ func TestReplicationOverTLS(t *testing.T) {
 	}
 	if yes2, _ := strconv.Atoi(semiSyncStatus(t, pdb, "Rpl_semi_sync_source_yes_tx")); yes2 != yes1+1 {
 		t.Errorf("Rpl_semi_sync_source_yes_tx = %d after one more commit, want %d", yes2, yes1+1)
+	}
+}
+
+// TestTLSFlags: --ssl-cert, --ssl-key and --ssl-ca name the certificates (nothing is generated
+// in the data dir then), --tls-version limits the versions, and a bad --tls-version stops the
+// start.
+func TestTLSFlags(t *testing.T) {
+	client := mariadbClient(t)
+	first := StartServer(t)
+	certs := first.DataDir
+	srv := StartServer(t, WithArgs("--ssl-cert", filepath.Join(certs, "server-cert.pem"), "--ssl-key", filepath.Join(certs, "server-key.pem"),
+		"--ssl-ca", filepath.Join(certs, "ca.pem"), "--tls-version", "TLSv1.3"))
+	if _, err := os.Stat(filepath.Join(srv.DataDir, "ca.pem")); err == nil {
+		t.Error("ca.pem was generated although --ssl-cert was given")
+	}
+	out, err := runTLSClient(t, client, srv, "SHOW VARIABLES LIKE 'ssl_cert';\nSHOW VARIABLES LIKE 'tls_version';\nSHOW STATUS LIKE 'Ssl_version';\n",
+		"--ssl", "--ssl-ca="+filepath.Join(certs, "ca.pem"), "--ssl-verify-server-cert", "-B", "-N")
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", client, err, out)
+	}
+	want := "ssl_cert\t" + filepath.Join(certs, "server-cert.pem") + "\ntls_version\tTLSv1.3\nSsl_version\tTLSv1.3\n"
+	if out != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+
+	bad := exec.Command(binary, "serve", "--port", "0", "--data-dir", t.TempDir(), "--tls-version", "TLSv1")
+	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "tls_version") {
+		t.Errorf("--tls-version TLSv1: %v\n%s", err, out)
 	}
 }

@@ -5,12 +5,16 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	gosql "database/sql"
+	"encoding/binary"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	vmysql "github.com/dolthub/vitess/go/mysql"
 	"github.com/go-sql-driver/mysql"
 )
 
@@ -313,4 +317,101 @@ func asMySQLError(err error, me **mysql.MySQLError) bool {
 		*me = e
 	}
 	return ok
+}
+
+// tlsRaw opens a raw connection to s and upgrades it to TLS after an SSLRequest, as a client
+// does; the greeting must offer CLIENT_SSL.
+func tlsRaw(t *testing.T, s *Server) *rawConn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", s.Addr(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	rc := &rawConn{t: t, conn: c}
+	greet, _, err := rc.read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := bytes.IndexByte(greet[1:], 0)
+	off := 1 + end + 1 + 4 + 8 + 1
+	if binary.LittleEndian.Uint16(greet[off:])&uint16(capSSL) == 0 {
+		t.Fatal("the greeting does not offer CLIENT_SSL")
+	}
+	req := handshakeResponse("root")[:32]
+	binary.LittleEndian.PutUint32(req, binary.LittleEndian.Uint32(req)|uint32(capSSL))
+	if err := rc.write(1, req); err != nil {
+		t.Fatal(err)
+	}
+	tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	rc.conn = tc
+	return rc
+}
+
+// TestShimInsideTLS: inside TLS the shim still guards vitess: the login's sequence numbers
+// follow the protocol (the response is packet 2, the OK packet 3), a malformed handshake
+// response gets 1043, a malformed COM_BINLOG_DUMP or COM_REGISTER_SLAVE 1835 and an empty
+// packet 1047, the connection keeps serving, and nothing panics.
+func TestShimInsideTLS(t *testing.T) {
+	s, hook := wireServer(t)
+	before := vitessPanics.Load()
+
+	rc := tlsRaw(t, s)
+	if err := rc.write(2, handshakeResponse("root")); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		p, seq, err := rc.read()
+		if err != nil {
+			t.Fatalf("login over TLS: %v", err)
+		}
+		if p[0] == 0xfe { // auth switch: an empty response
+			if err := rc.write(seq+1, nil); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if p[0] != 0 || seq < 3 {
+			t.Fatalf("login over TLS answered %x with sequence %d", p, seq)
+		}
+		break
+	}
+	for _, tc := range []struct {
+		name    string
+		payload []byte
+		code    uint16
+	}{
+		{"empty packet", nil, 1047},
+		{"COM_BINLOG_DUMP short", []byte{comBinlogDump, 4, 0, 0}, 1835},
+		{"COM_REGISTER_SLAVE no port", []byte{comRegisterSlave, 7, 0, 0, 0, 0, 0, 0, 1}, 1835},
+	} {
+		p, err := rc.command(tc.payload)
+		if err != nil {
+			t.Fatalf("%s: no answer: %v", tc.name, err)
+		}
+		if code, _, _ := errOf(p); code != tc.code {
+			t.Fatalf("%s: got %x, want %d", tc.name, p, tc.code)
+		}
+		if p, err = rc.command([]byte{vmysql.ComPing}); err != nil || p[0] != 0 {
+			t.Fatalf("COM_PING after %s: %x %v", tc.name, p, err)
+		}
+	}
+
+	bad := tlsRaw(t, s)
+	if err := bad.write(2, handshakeResponse("root")[:40]); err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := bad.read()
+	if err != nil {
+		t.Fatalf("bad handshake inside TLS: %v", err)
+	}
+	if code, _, _ := errOf(p); code != 1043 {
+		t.Fatalf("bad handshake inside TLS: %x, want 1043", p)
+	}
+	noPanics(t, hook, before)
+	assertServes(t, s)
 }
