@@ -229,13 +229,11 @@ func (t *Table) GetNextAutoIncrementValue(ctx *sql.Context, insertVal interface{
 		if !ok {
 			return ts.autoInc, nil
 		}
-		if v >= ts.autoInc {
-			ts.autoInc = v + 1
-		}
+		ts.advanceAutoInc(v)
 		return v, nil
 	}
 	v := ts.autoInc
-	ts.autoInc++
+	ts.advanceAutoInc(v)
 	return v, nil
 }
 
