@@ -176,6 +176,11 @@ func TestEngineDefectsOverTheWire(t *testing.T) {
 			{query: "INSERT INTO tu VALUES (18446744073709551615)"},
 			{query: "SHOW CREATE TABLE tu", rows: []string{"tu|CREATE TABLE `tu` (\n  `i` bigint unsigned NOT NULL AUTO_INCREMENT,\n  PRIMARY KEY (`i`)\n) ENGINE=InnoDB AUTO_INCREMENT=18446744073709551615 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci"}},
 		}},
+		{"table status sizes as InnoDB's", []wireStep{
+			{query: "CREATE TABLE othertable (s2 TEXT, i2 BIGINT PRIMARY KEY)"},
+			{query: "INSERT INTO othertable VALUES ('first', 1), ('second', 2), ('third', 3)"},
+			{query: "SELECT TABLE_ROWS, AVG_ROW_LENGTH, DATA_LENGTH, AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'othertable'", rows: []string{"3|5461|16384|NULL"}},
+		}},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			runWireScript(t, srv, fmt.Sprintf("wire%d", i), sc)

@@ -221,3 +221,17 @@ func TestAutoIncrementAtTypeMaximum(t *testing.T) {
 		{sql: "insert into ti (v) values (5)", code: ErDupEntry},
 	}}})
 }
+
+// TestTableStatusSizesAsInnoDB: Data_length in whole 16 KiB pages (one
+// for a small or empty table), Avg_row_length Data_length/rows,
+// Auto_increment NULL without an AUTO_INCREMENT column (MariaDB 10.11's
+// InnoDB: testdata/mariadb/conformance.txt).
+func TestTableStatusSizesAsInnoDB(t *testing.T) {
+	runScripts(t, []script{{"status", []scriptStep{
+		{sql: "create table othertable (s2 text, i2 bigint primary key)"},
+		{sql: "insert into othertable values ('first', 1), ('second', 2), ('third', 3)"},
+		{sql: "select table_rows, avg_row_length, data_length, auto_increment from information_schema.tables where table_schema = 'd' and table_name = 'othertable'", rows: "[[3 5461 16384 <nil>]]"},
+		{sql: "create table emptyt (i int primary key)"},
+		{sql: "select table_rows, avg_row_length, data_length, auto_increment from information_schema.tables where table_schema = 'd' and table_name = 'emptyt'", rows: "[[0 0 16384 <nil>]]"},
+	}}})
+}

@@ -12,6 +12,9 @@ import "sync/atomic"
 // engine's index order.
 const indexOrder = "expects GMS's memory engine's index order (by name); MySQL 8.0 keeps PRIMARY, then the UNIQUE keys (NOT NULL ones first, prefix ones last), then the other keys, each group in creation order (mysql-server sql/sql_table.cc, sort_keys), and so does our engine; MariaDB 10.11, whose rule is the same, prints our order for these very tables (testdata/mariadb/conformance.txt)"
 
+// tableStatusSizes is the reason of the SHOW TABLE STATUS entries.
+const tableStatusSizes = "expects the memory engine's size estimates (Avg_row_length 88, Data_length 264 for this 3-row table); InnoDB, and so our engine, reports the clustered index in whole 16 KiB pages: Data_length 16384 and Avg_row_length 16384/3 = 5461 for this very table in MariaDB 10.11's InnoDB (testdata/mariadb/conformance.txt); the other columns (Auto_increment NULL, Rows 3) agree"
+
 // skip is one reviewed skip-list entry.
 type skip struct {
 	Suite, Name, Why string
@@ -19,6 +22,8 @@ type skip struct {
 }
 
 var skips = []skip{
+	{Suite: "ShowTableStatus", Name: `filter table status by comment`,
+		Why: "expects Data_length 0 for an empty table (the memory engine's estimate); InnoDB, and so our engine, reports one 16 KiB page: Data_length 16384 for an empty table in MariaDB 10.11's InnoDB (testdata/mariadb/conformance.txt, table emptyt)"},
 	{Suite: "AlterTable", Name: `multi alter with invalid schemas`,
 		Why: "a row wider than MySQL's 65535-byte limit is accepted by our engine (MySQL 8.0: 1118), and a failed multi-clause ALTER is not undone before the next one: open defect (listed in #11)"},
 	{Suite: "CreateTable", Name: `CREATE TABLE t1 (pk int primary key) TARGET_ROW_SIZE=4096`,
@@ -80,25 +85,25 @@ var skips = []skip{
 	{Suite: "ScriptsPrepared", Name: `test index naming`,
 		Why: indexOrder},
 	{Suite: "ShowTableStatus", Name: `SHOW TABLE STATUS`,
-		Why: "expects the memory engine's Avg_row_length/Data_length estimates (88/264 bytes for this table); ours estimates 16 bytes per column (48/144); neither is InnoDB's page-based statistic (MySQL 8.0 reports 16384-byte pages): sizes are estimates on both, listed in #11"},
+		Why: tableStatusSizes},
 	{Suite: "ShowTableStatus", Name: `SHOW TABLE STATUS FROM mydb`,
-		Why: "expects the memory engine's Avg_row_length/Data_length estimates (88/264 bytes for this table); ours estimates 16 bytes per column (48/144); neither is InnoDB's page-based statistic (MySQL 8.0 reports 16384-byte pages): sizes are estimates on both, listed in #11"},
+		Why: tableStatusSizes},
 	{Suite: "ShowTableStatus", Name: `SHOW TABLE STATUS FROM mydb LIKE 'othertable'`,
-		Why: "expects the memory engine's Avg_row_length/Data_length estimates (88/264 bytes for this table); ours estimates 16 bytes per column (48/144); neither is InnoDB's page-based statistic (MySQL 8.0 reports 16384-byte pages): sizes are estimates on both, listed in #11"},
+		Why: tableStatusSizes},
 	{Suite: "ShowTableStatus", Name: `SHOW TABLE STATUS LIKE '%table'`,
-		Why: "expects the memory engine's Avg_row_length/Data_length estimates (88/264 bytes for this table); ours estimates 16 bytes per column (48/144); neither is InnoDB's page-based statistic (MySQL 8.0 reports 16384-byte pages): sizes are estimates on both, listed in #11"},
+		Why: tableStatusSizes},
 	{Suite: "ShowTableStatus", Name: `SHOW TABLE STATUS WHERE Name = 'mytable'`,
-		Why: "expects the memory engine's Avg_row_length/Data_length estimates (88/264 bytes for this table); ours estimates 16 bytes per column (48/144); neither is InnoDB's page-based statistic (MySQL 8.0 reports 16384-byte pages): sizes are estimates on both, listed in #11"},
+		Why: tableStatusSizes},
 	{Suite: "ShowTableStatusPrepared", Name: `SHOW TABLE STATUS`,
-		Why: "expects the memory engine's Avg_row_length/Data_length estimates (88/264 bytes for this table); ours estimates 16 bytes per column (48/144); neither is InnoDB's page-based statistic (MySQL 8.0 reports 16384-byte pages): sizes are estimates on both, listed in #11"},
+		Why: tableStatusSizes},
 	{Suite: "ShowTableStatusPrepared", Name: `SHOW TABLE STATUS FROM mydb`,
-		Why: "expects the memory engine's Avg_row_length/Data_length estimates (88/264 bytes for this table); ours estimates 16 bytes per column (48/144); neither is InnoDB's page-based statistic (MySQL 8.0 reports 16384-byte pages): sizes are estimates on both, listed in #11"},
+		Why: tableStatusSizes},
 	{Suite: "ShowTableStatusPrepared", Name: `SHOW TABLE STATUS FROM mydb LIKE 'othertable'`,
-		Why: "expects the memory engine's Avg_row_length/Data_length estimates (88/264 bytes for this table); ours estimates 16 bytes per column (48/144); neither is InnoDB's page-based statistic (MySQL 8.0 reports 16384-byte pages): sizes are estimates on both, listed in #11"},
+		Why: tableStatusSizes},
 	{Suite: "ShowTableStatusPrepared", Name: `SHOW TABLE STATUS LIKE '%table'`,
-		Why: "expects the memory engine's Avg_row_length/Data_length estimates (88/264 bytes for this table); ours estimates 16 bytes per column (48/144); neither is InnoDB's page-based statistic (MySQL 8.0 reports 16384-byte pages): sizes are estimates on both, listed in #11"},
+		Why: tableStatusSizes},
 	{Suite: "ShowTableStatusPrepared", Name: `SHOW TABLE STATUS WHERE Name = 'mytable'`,
-		Why: "expects the memory engine's Avg_row_length/Data_length estimates (88/264 bytes for this table); ours estimates 16 bytes per column (48/144); neither is InnoDB's page-based statistic (MySQL 8.0 reports 16384-byte pages): sizes are estimates on both, listed in #11"},
+		Why: tableStatusSizes},
 	{Suite: "Triggers", Name: `insert trigger with subquery projections`,
 		Why: "expects GMS's own error text \"duplicate primary key given: [1]\"; ours is MySQL 8.0's ER_DUP_ENTRY text \"Duplicate entry '1' for key 't.PRIMARY'\" (same error kind)"},
 	{Suite: "Views", Name: `event contains CREATE VIEW AS`,
