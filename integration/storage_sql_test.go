@@ -181,6 +181,10 @@ func TestEngineDefectsOverTheWire(t *testing.T) {
 			{query: "INSERT INTO othertable VALUES ('first', 1), ('second', 2), ('third', 3)"},
 			{query: "SELECT TABLE_ROWS, AVG_ROW_LENGTH, DATA_LENGTH, AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'othertable'", rows: []string{"3|5461|16384|NULL"}},
 		}},
+		{"information_schema.ROUTINES lists procedures", []wireStep{
+			{query: "CREATE PROCEDURE p1() SELECT 1"},
+			{query: "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()", rows: []string{"p1|PROCEDURE"}},
+		}},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			runWireScript(t, srv, fmt.Sprintf("wire%d", i), sc)
