@@ -167,6 +167,24 @@ func TestEngineDefectsOverTheWire(t *testing.T) {
 			{query: "SELECT id, g, v FROM c WHERE v = 40 ORDER BY id", rows: []string{"1|105|40", "3|107|40"}},
 			{query: "SHOW CREATE TABLE c", rows: []string{"c|CREATE TABLE `c` (\n  `id` int NOT NULL,\n  `x` int DEFAULT NULL,\n  `pid` int DEFAULT NULL,\n  `g` int GENERATED ALWAYS AS ((`x` + 100)) STORED,\n  `v` int GENERATED ALWAYS AS ((`pid` * 10)) VIRTUAL,\n  PRIMARY KEY (`id`),\n  KEY `pid` (`pid`),\n  KEY `kv` (`v`),\n  CONSTRAINT `c_ibfk_1` FOREIGN KEY (`pid`) REFERENCES `p` (`id`) ON DELETE SET NULL ON UPDATE CASCADE\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci"}},
 		}},
+		{"auto_increment stops at the type's maximum", []wireStep{
+			{query: "CREATE TABLE t8 (i TINYINT AUTO_INCREMENT PRIMARY KEY)"},
+			{query: "INSERT INTO t8 VALUES (127)"},
+			{query: "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't8'", rows: []string{"127"}},
+			{query: "INSERT INTO t8 VALUES ()", code: 1062},
+			{query: "CREATE TABLE tu (i BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY)"},
+			{query: "INSERT INTO tu VALUES (18446744073709551615)"},
+			{query: "SHOW CREATE TABLE tu", rows: []string{"tu|CREATE TABLE `tu` (\n  `i` bigint unsigned NOT NULL AUTO_INCREMENT,\n  PRIMARY KEY (`i`)\n) ENGINE=InnoDB AUTO_INCREMENT=18446744073709551615 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci"}},
+		}},
+		{"table status sizes as InnoDB's", []wireStep{
+			{query: "CREATE TABLE othertable (s2 TEXT, i2 BIGINT PRIMARY KEY)"},
+			{query: "INSERT INTO othertable VALUES ('first', 1), ('second', 2), ('third', 3)"},
+			{query: "SELECT TABLE_ROWS, AVG_ROW_LENGTH, DATA_LENGTH, AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'othertable'", rows: []string{"3|5461|16384|NULL"}},
+		}},
+		{"information_schema.ROUTINES lists procedures", []wireStep{
+			{query: "CREATE PROCEDURE p1() SELECT 1"},
+			{query: "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()", rows: []string{"p1|PROCEDURE"}},
+		}},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			runWireScript(t, srv, fmt.Sprintf("wire%d", i), sc)

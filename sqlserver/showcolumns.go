@@ -146,13 +146,24 @@ func (it *columnsIter) Next(ctx *sql.Context) (sql.Row, error) {
 		} else {
 			row[it.at["EXTRA"]] = "STORED GENERATED"
 		}
-		expr := col.Generated.String()
+		expr := columnExprText(col.Generated)
 		if strings.HasPrefix(expr, "(") && strings.HasSuffix(expr, ")") {
 			expr = expr[1 : len(expr)-1]
 		}
 		row[it.at["GENERATION_EXPRESSION"]] = expr
 	}
 	return row, nil
+}
+
+// columnExprText is a column expression's SQL as its ColumnDefaultValue
+// prints it resolved ("((`a` * 2))"). The storage engine hands expressions
+// that read columns over unresolved, their text being that rendering
+// already (storage gmsSchema); String() would add a pair of parentheses.
+func columnExprText(d *sql.ColumnDefaultValue) string {
+	if u, ok := d.Expr.(*sql.UnresolvedColumnDefault); ok {
+		return u.ExprString
+	}
+	return d.String()
 }
 
 // tableSchema is the schema of db.table, or nil.

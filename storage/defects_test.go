@@ -200,3 +200,41 @@ func TestCascadeThroughGeneratedColumns(t *testing.T) {
 		{sql: "select index_name from information_schema.statistics where table_schema = 'd' and table_name = 'c'", rows: "[[PRIMARY] [pid] [kv]]"},
 	}}})
 }
+
+// TestAutoIncrementAtTypeMaximum: the counter stops at the column type's
+// largest value (SHOW CREATE TABLE's AUTO_INCREMENT=max, also for BIGINT
+// UNSIGNED), and the next insert is a duplicate key, not a wrap-around.
+func TestAutoIncrementAtTypeMaximum(t *testing.T) {
+	runScripts(t, []script{{"max", []scriptStep{
+		{sql: "create table t8 (i tinyint auto_increment primary key)"},
+		{sql: "insert into t8 values (127)"},
+		{sql: "select auto_increment from information_schema.tables where table_schema = 'd' and table_name = 't8'", rows: "[[127]]"},
+		{sql: "insert into t8 values ()", code: ErDupEntry},
+		{sql: "create table tu (i bigint unsigned auto_increment primary key)"},
+		{sql: "insert into tu values (18446744073709551615)"},
+		{sql: "select auto_increment from information_schema.tables where table_schema = 'd' and table_name = 'tu'", rows: "[[18446744073709551615]]"},
+		{sql: "create table ti (i int auto_increment primary key, v int)"},
+		{sql: "insert into ti (v) values (1), (2)"},
+		{sql: "insert into ti values (2147483646, 3)"},
+		{sql: "insert into ti (v) values (4)"},
+		{sql: "select i from ti order by i", rows: "[[1] [2] [2147483646] [2147483647]]"},
+		{sql: "insert into ti (v) values (5)", code: ErDupEntry},
+	}}})
+}
+
+// TestTableStatusSizesAsInnoDB: Data_length in whole 16 KiB pages (one
+// for a small or empty table), Avg_row_length Data_length/rows,
+// Auto_increment NULL without an AUTO_INCREMENT column (MariaDB 10.11's
+// InnoDB: testdata/mariadb/conformance.txt).
+func TestTableStatusSizesAsInnoDB(t *testing.T) {
+	runScripts(t, []script{{"status", []scriptStep{
+		// The empty table first: GMS's information_schema.TABLES does not
+		// reset AVG_ROW_LENGTH between tables, so an empty table listed
+		// after another shows the other's (README, differences).
+		{sql: "create table emptyt (i int primary key)"},
+		{sql: "select table_rows, avg_row_length, data_length, auto_increment from information_schema.tables where table_schema = 'd' and table_name = 'emptyt'", rows: "[[0 0 16384 <nil>]]"},
+		{sql: "create table othertable (s2 text, i2 bigint primary key)"},
+		{sql: "insert into othertable values ('first', 1), ('second', 2), ('third', 3)"},
+		{sql: "select table_rows, avg_row_length, data_length, auto_increment from information_schema.tables where table_schema = 'd' and table_name = 'othertable'", rows: "[[3 5461 16384 <nil>]]"},
+	}}})
+}

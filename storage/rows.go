@@ -1,7 +1,10 @@
 package storage
 
 import (
+	"math"
+
 	"github.com/dolthub/go-mysql-server/sql"
+	sqltypes "github.com/dolthub/vitess/go/sqltypes"
 )
 
 // Row operations on a transaction's private table version. Each checks the
@@ -131,10 +134,54 @@ func (ts *tableState) bumpAutoInc(row sql.Row) {
 		return
 	}
 	if ord := ts.autoIncOrd(); ord >= 0 {
-		if v, ok := toUint64(row[ord]); ok && v >= ts.autoInc {
-			ts.autoInc = v + 1
+		if v, ok := toUint64(row[ord]); ok {
+			ts.advanceAutoInc(v)
 		}
 	}
+}
+
+// advanceAutoInc moves the AUTO_INCREMENT counter past used value v when v
+// is at or above it. As in InnoDB the counter stops at the column type's
+// largest value (the next insert then fails with a duplicate key instead
+// of wrapping; SHOW CREATE TABLE shows AUTO_INCREMENT=<max>).
+func (ts *tableState) advanceAutoInc(v uint64) {
+	if v < ts.autoInc {
+		return
+	}
+	max := uint64(math.MaxUint64)
+	if ord := ts.autoIncOrd(); ord >= 0 {
+		max = autoIncMax(ts.schema[ord].Type)
+	}
+	if v >= max {
+		ts.autoInc = max
+		return
+	}
+	ts.autoInc = v + 1
+}
+
+// autoIncMax is the largest value of an AUTO_INCREMENT column of type t.
+func autoIncMax(t sql.Type) uint64 {
+	switch t.Type() {
+	case sqltypes.Int8:
+		return math.MaxInt8
+	case sqltypes.Uint8:
+		return math.MaxUint8
+	case sqltypes.Int16:
+		return math.MaxInt16
+	case sqltypes.Uint16:
+		return math.MaxUint16
+	case sqltypes.Int24:
+		return 1<<23 - 1
+	case sqltypes.Uint24:
+		return 1<<24 - 1
+	case sqltypes.Int32:
+		return math.MaxInt32
+	case sqltypes.Uint32:
+		return math.MaxUint32
+	case sqltypes.Int64:
+		return math.MaxInt64
+	}
+	return math.MaxUint64
 }
 
 func pkValues(ts *tableState, row sql.Row) []interface{} {

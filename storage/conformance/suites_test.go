@@ -17,8 +17,8 @@ var suites = []struct {
 }{
 	{"Queries", func(t *testing.T, h enginetest.Harness) { enginetest.TestQueries(t, h) }},
 	{"QueriesPrepared", func(t *testing.T, h enginetest.Harness) { enginetest.TestQueriesPrepared(t, h) }},
-	{"Scripts", func(t *testing.T, h enginetest.Harness) { enginetest.TestScripts(t, h) }},
-	{"ScriptsPrepared", func(t *testing.T, h enginetest.Harness) { enginetest.TestScriptsPrepared(t, h) }},
+	{"Scripts", func(t *testing.T, h enginetest.Harness) { withGlobals(func() { enginetest.TestScripts(t, h) }) }},
+	{"ScriptsPrepared", func(t *testing.T, h enginetest.Harness) { withGlobals(func() { enginetest.TestScriptsPrepared(t, h) }) }},
 	{"JoinQueries", func(t *testing.T, h enginetest.Harness) { enginetest.TestJoinQueries(t, h) }},
 	{"JoinQueriesPrepared", func(t *testing.T, h enginetest.Harness) { enginetest.TestJoinQueriesPrepared(t, h) }},
 	{"ComplexIndexQueries", func(t *testing.T, h enginetest.Harness) { enginetest.TestComplexIndexQueries(t, h) }},
@@ -55,6 +55,17 @@ var suites = []struct {
 	{"ShowTableStatus", func(t *testing.T, h enginetest.Harness) { enginetest.TestShowTableStatus(t, h) }},
 	{"ShowTableStatusPrepared", func(t *testing.T, h enginetest.Harness) { enginetest.TestShowTableStatusPrepared(t, h) }},
 	{"CharsetCollationEngine", func(t *testing.T, h enginetest.Harness) { enginetest.TestCharsetCollationEngine(t, h) }},
+}
+
+// globalsMu serialises the suites that set global system variables
+// (Scripts and ScriptsPrepared both set @@global.validate_password.*, which
+// GMS keeps per process): run in parallel, one saw the other's value.
+var globalsMu sync.Mutex
+
+func withGlobals(f func()) {
+	globalsMu.Lock()
+	defer globalsMu.Unlock()
+	f()
 }
 
 // ran records the suites TestEngineSuites ran to the end.
