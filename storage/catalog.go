@@ -98,6 +98,50 @@ type tableState struct {
 	// cloneMu serialises Copy() of this version's trees: tidwall's Copy
 	// writes a field of the source tree, so concurrent clones must not race.
 	cloneMu *sync.Mutex
+	// ai is the AUTO_INCREMENT counter shared by every version of this
+	// table definition (see autoIncShared).
+	ai *autoIncShared
+}
+
+// autoIncShared hands out AUTO_INCREMENT values across transactions that
+// insert into one table concurrently under row locks, as InnoDB's
+// interleaved mode does: values are never handed out twice, and a rolled
+// back transaction's values are not reused. next is at least every value
+// handed out plus one; a version's own autoInc may be higher (values given
+// explicitly) and the larger wins. A commit installing the table whole
+// (under its X lock: TRUNCATE, ALTER TABLE … AUTO_INCREMENT) resets it.
+type autoIncShared struct {
+	mu   sync.Mutex
+	next uint64
+}
+
+// take returns the next value for ts (a private version) and moves both
+// counters past it.
+func (a *autoIncShared) take(ts *tableState) uint64 {
+	a.mu.Lock()
+	v := max(a.next, ts.autoInc)
+	a.next = v + 1
+	a.mu.Unlock()
+	ts.autoInc = v + 1
+	return v
+}
+
+// bump moves both counters past v, a value used explicitly.
+func (a *autoIncShared) bump(ts *tableState, v uint64) {
+	a.mu.Lock()
+	if v >= a.next {
+		a.next = v + 1
+	}
+	a.mu.Unlock()
+	if v >= ts.autoInc {
+		ts.autoInc = v + 1
+	}
+}
+
+func (a *autoIncShared) reset(v uint64) {
+	a.mu.Lock()
+	a.next = v
+	a.mu.Unlock()
 }
 
 // indexState is a secondary index: an ordered set of the table's entries.
@@ -130,6 +174,7 @@ func newTableState(name string, pks sql.PrimaryKeySchema, collation sql.Collatio
 		collation: collation,
 		comment:   comment,
 		cloneMu:   &sync.Mutex{},
+		ai:        &autoIncShared{},
 	}
 	for _, c := range sch {
 		if c.AutoIncrement {
