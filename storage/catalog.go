@@ -100,6 +100,48 @@ type tableState struct {
 	cloneMu *sync.Mutex
 	// gms caches gmsSchema; shared by a version's clones.
 	gms *gmsSchemaCache
+	// ai is the AUTO_INCREMENT counter shared by every version of this
+	// table definition (see autoIncShared).
+	ai *autoIncShared
+}
+
+// autoIncShared hands out AUTO_INCREMENT values across transactions that
+// insert into one table concurrently under row locks, as InnoDB's
+// interleaved mode does: values are never handed out twice, and a rolled
+// back transaction's values are not reused. next is at least every value
+// handed out plus one; a version's own autoInc may be higher (values given
+// explicitly) and the larger wins. A commit installing the table whole
+// (under its X lock: TRUNCATE, ALTER TABLE … AUTO_INCREMENT) resets it.
+type autoIncShared struct {
+	mu   sync.Mutex
+	next uint64
+}
+
+// take returns the next value for ts (a private version) and moves both
+// counters past it. At the column type's maximum it returns the maximum
+// again (the insert then fails with 1062, as in MySQL).
+func (a *autoIncShared) take(ts *tableState) uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	v := min(max(a.next, ts.autoInc), ts.autoIncLimit())
+	ts.advanceAutoInc(v)
+	a.next = max(a.next, ts.autoInc)
+	return v
+}
+
+// bump moves both counters past v, a value used explicitly (capped at the
+// column type's maximum, see advanceAutoInc).
+func (a *autoIncShared) bump(ts *tableState, v uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ts.advanceAutoInc(v)
+	a.next = max(a.next, ts.autoInc)
+}
+
+func (a *autoIncShared) reset(v uint64) {
+	a.mu.Lock()
+	a.next = v
+	a.mu.Unlock()
 }
 
 // indexState is a secondary index: an ordered set of the table's entries.
@@ -133,6 +175,7 @@ func newTableState(name string, pks sql.PrimaryKeySchema, collation sql.Collatio
 		comment:   comment,
 		cloneMu:   &sync.Mutex{},
 		gms:       &gmsSchemaCache{},
+		ai:        &autoIncShared{},
 	}
 	for _, c := range sch {
 		if c.AutoIncrement {

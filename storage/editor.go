@@ -6,8 +6,10 @@ import (
 
 // editor is the sql.TableEditor of a Table: every GMS write path (INSERT,
 // UPDATE, DELETE, REPLACE, foreign-key cascades) goes through it. It takes
-// the table's exclusive lock when created, before GMS reads the rows it
-// will change, so those rows are the newest committed ones.
+// what prepareDML takes when created, before GMS reads the rows it will
+// change: on a table with a primary key IX, and record locks on each row
+// as it is read (PartitionRows) and written (rows.go); on a table without
+// one, the table's X lock.
 type editor struct {
 	t    *Table
 	tx   *txn
@@ -28,7 +30,7 @@ var (
 
 func (t *Table) newEditor(ctx *sql.Context) *editor {
 	tx := txnFor(ctx, t.db.eng)
-	_, err := tx.writable(ctx, t.db.name, t.name)
+	err := tx.prepareDML(ctx, t.db.name, t.name)
 	return &editor{t: t, tx: tx, err: err}
 }
 

@@ -81,7 +81,7 @@ func (e *Engine) newTxn(s *Session, readOnly bool) *txn {
 		sess:     s,
 		id:       e.nextTx.Add(1),
 		dbs:      map[string]*txDB{},
-		held:     map[lockKey]struct{}{},
+		held:     map[lockKey]modeSet{},
 		readOnly: readOnly,
 	}
 }
@@ -106,6 +106,7 @@ func (e *Engine) commit(ctx *sql.Context, tx *txn) error {
 	for k, v := range base.dbs {
 		next.dbs[k] = v
 	}
+	var installed []*tableState
 	for key, d := range tx.dbs {
 		if d.dropped {
 			delete(next.dbs, key)
@@ -126,13 +127,29 @@ func (e *Engine) commit(ctx *sql.Context, tx *txn) error {
 			if !slot.written {
 				continue
 			}
+			ts := slot.state
+			if !slot.exclusive && ts != nil {
+				// Row-level: apply the touched rows to the newest
+				// version (others may have committed other rows).
+				lt := cur.tables[tkey]
+				if slot.touched == nil || slot.touched.Len() == 0 || lt == nil {
+					continue
+				}
+				if lt != slot.base {
+					ts = rebaseOnto(tx, lt, slot)
+				}
+			}
 			if nd == nil {
 				nd = cur.shallowClone()
 			}
-			if slot.state == nil {
+			if ts == nil {
 				delete(nd.tables, tkey)
 			} else {
-				nd.tables[tkey] = slot.state
+				nd.tables[tkey] = ts
+				installed = append(installed, ts)
+				if slot.exclusive {
+					ts.ai.reset(ts.autoInc)
+				}
 			}
 		}
 		if d.meta != nil {
@@ -163,12 +180,8 @@ func (e *Engine) commit(ctx *sql.Context, tx *txn) error {
 		}
 	}
 	// The versions are shared from here on: mark them committed.
-	for _, d := range tx.dbs {
-		for _, slot := range d.tables {
-			if slot.written && slot.state != nil {
-				slot.state.owner = nil
-			}
-		}
+	for _, ts := range installed {
+		ts.owner = nil
 	}
 	e.latest.Store(next)
 	e.commitMu.Unlock()

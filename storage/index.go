@@ -455,3 +455,31 @@ func belowUpper(ctx *sql.Context, rce sql.MySQLRangeColumnExpr, v interface{}) (
 	}
 	return false, fmt.Errorf("unknown range cut %T", rce.UpperBound)
 }
+
+// rangeCheck returns a test of whether a row lies inside the lookup's
+// ranges over its index's columns (for a row whose newer version may have
+// moved out of the range the scan found it in).
+func rangeCheck(ctx *sql.Context, ts *tableState, l sql.IndexLookup) func(sql.Row) (bool, error) {
+	_, ix := ts.index(l.Index.ID())
+	ranges, ok := l.Ranges.(sql.MySQLRangeCollection)
+	if ix == nil || !ok {
+		return nil
+	}
+	kd := ix.kd
+	return func(row sql.Row) (bool, error) {
+		for _, r := range ranges {
+			in := true
+			for i := 0; i < min(len(r), len(kd.cols)) && in; i++ {
+				var err error
+				in, err = inColumnRange(ctx, r[i], truncatePrefix(row[kd.cols[i].ord], kd.cols[i].prefix))
+				if err != nil {
+					return false, err
+				}
+			}
+			if in {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+}

@@ -10,73 +10,205 @@ import (
 // Row operations on a transaction's private table version. Each checks the
 // primary and unique keys (GMS's unique-key error, MySQL text, code 1062),
 // maintains every index and records the change.
+//
+// On a table with a primary key (a row-level slot) each operation first
+// takes X record locks: on the primary key of every row it inserts,
+// updates or deletes, and on every non-NULL unique-key value it adds or
+// removes. Holding them, the row's newest committed version is the truth
+// for any row the transaction has not changed itself (syncRow), so an
+// insert of a key another transaction inserted waits for it, then gets
+// 1062 if it committed or succeeds if it rolled back.
 
 func (tx *txn) insertRow(ctx *sql.Context, db, name string, row sql.Row) error {
-	ts, err := tx.writable(ctx, db, name)
+	ts, slot, err := tx.writableRows(ctx, db, name)
 	if err != nil {
 		return err
 	}
 	row = row.Copy()
 	e := &entry{row: row}
-	if len(ts.pkOrds) == 0 {
-		ts.nextRowID++
-		e.id = ts.nextRowID
-	} else if old, found := ts.rows.Get(e); found {
-		return dupKeyError(ts.name, PrimaryKeyName, pkValues(ts, row), old.row, true)
-	}
-	for _, ix := range ts.indexes {
-		if ix.unique {
-			if other := ix.conflict(row, nil); other != nil {
-				return dupKeyError(ts.name, ix.name, ix.values(row), other.row, false)
+	if slot != nil {
+		if err := tx.lockRow(ctx, db, ts, row, lockExclusive, waitNormal); err != nil {
+			return err
+		}
+		if old := tx.syncRow(db, ts, slot, e); old != nil {
+			return dupKeyError(ts.name, PrimaryKeyName, pkValues(ts, row), old.row, true)
+		}
+		for _, ix := range ts.indexes {
+			if !ix.unique {
+				continue
+			}
+			if err := tx.checkUnique(ctx, db, ts, slot, ix, row, nil); err != nil {
+				return err
+			}
+		}
+	} else {
+		if len(ts.pkOrds) == 0 {
+			ts.nextRowID++
+			e.id = ts.nextRowID
+		} else if old, found := ts.rows.Get(e); found {
+			return dupKeyError(ts.name, PrimaryKeyName, pkValues(ts, row), old.row, true)
+		}
+		for _, ix := range ts.indexes {
+			if ix.unique {
+				if other := ix.conflict(row, nil); other != nil {
+					return dupKeyError(ts.name, ix.name, ix.values(row), other.row, false)
+				}
 			}
 		}
 	}
 	ts.put(e)
+	if slot != nil {
+		slot.touch(ts, row)
+	}
 	ts.bumpAutoInc(row)
 	tx.record(Change{Kind: RowInsert, Database: db, Table: ts.name, Schema: ts.schema, After: row})
 	return nil
 }
 
+// checkUnique locks row's value of the unique index ix and fails with
+// 1062 when another row holds it: one the transaction changed, as its own
+// version has it, or any other as latest has it. self (the row being
+// updated) does not conflict. The conflicting row is locked too and
+// returned in its current version, for ON DUPLICATE KEY UPDATE and
+// REPLACE.
+func (tx *txn) checkUnique(ctx *sql.Context, db string, ts *tableState, slot *tableSlot, ix *indexState, row sql.Row, self *entry) error {
+	locked, err := tx.lockUnique(ctx, db, ts, ix, row)
+	if err != nil || !locked {
+		return err
+	}
+	isSelf := func(e *entry) bool { return self != nil && ts.pk.cmp(e, self) == 0 }
+	var other *entry
+	ix.each(row, func(e *entry) bool {
+		if slot.isTouched(e) && !isSelf(e) {
+			other = e
+			return false
+		}
+		return true
+	})
+	if other == nil {
+		if lt := tx.eng.latest.Load().table(db, ts.name); lt != nil {
+			if _, lix := lt.index(ix.name); lix != nil {
+				lix.each(row, func(e *entry) bool {
+					if !slot.isTouched(e) && !isSelf(e) {
+						other = e
+						return false
+					}
+					return true
+				})
+			}
+		}
+	}
+	if other == nil {
+		return nil
+	}
+	if err := tx.lockRow(ctx, db, ts, other.row, lockExclusive, waitNormal); err != nil {
+		return err
+	}
+	if cur := tx.syncRow(db, ts, slot, other); cur != nil {
+		other = cur
+	}
+	return dupKeyError(ts.name, ix.name, ix.values(row), other.row, false)
+}
+
+// uniqueChanged reports whether a and b differ in ix's columns.
+func uniqueChanged(ix *indexState, a, b sql.Row) bool {
+	return cmpCols(ix.kd.cols, a, b) != 0
+}
+
 func (tx *txn) updateRow(ctx *sql.Context, db, name string, old, new sql.Row) error {
-	ts, err := tx.writable(ctx, db, name)
+	ts, slot, err := tx.writableRows(ctx, db, name)
 	if err != nil {
 		return err
 	}
-	cur := ts.find(old)
+	var cur *entry
+	if slot != nil {
+		if err := tx.lockRow(ctx, db, ts, old, lockExclusive, waitNormal); err != nil {
+			return err
+		}
+		cur = tx.syncRow(db, ts, slot, &entry{row: old})
+	} else {
+		cur = ts.find(old)
+	}
 	if cur == nil {
 		return errKeyNotFound(ts.name)
 	}
 	new = new.Copy()
 	e := &entry{row: new, id: cur.id}
-	if len(ts.pkOrds) > 0 && ts.pk.cmp(cur, e) != 0 {
-		if other, found := ts.rows.Get(e); found {
-			return dupKeyError(ts.name, PrimaryKeyName, pkValues(ts, new), other.row, true)
+	if slot != nil {
+		if ts.pk.cmp(cur, e) != 0 {
+			if err := tx.lockRow(ctx, db, ts, new, lockExclusive, waitNormal); err != nil {
+				return err
+			}
+			if other := tx.syncRow(db, ts, slot, e); other != nil {
+				return dupKeyError(ts.name, PrimaryKeyName, pkValues(ts, new), other.row, true)
+			}
 		}
-	}
-	for _, ix := range ts.indexes {
-		if ix.unique {
-			if other := ix.conflict(new, cur); other != nil {
-				return dupKeyError(ts.name, ix.name, ix.values(new), other.row, false)
+		for _, ix := range ts.indexes {
+			if !ix.unique || !uniqueChanged(ix, cur.row, new) {
+				continue
+			}
+			if _, err := tx.lockUnique(ctx, db, ts, ix, cur.row); err != nil {
+				return err
+			}
+			if err := tx.checkUnique(ctx, db, ts, slot, ix, new, cur); err != nil {
+				return err
+			}
+		}
+	} else {
+		if len(ts.pkOrds) > 0 && ts.pk.cmp(cur, e) != 0 {
+			if other, found := ts.rows.Get(e); found {
+				return dupKeyError(ts.name, PrimaryKeyName, pkValues(ts, new), other.row, true)
+			}
+		}
+		for _, ix := range ts.indexes {
+			if ix.unique {
+				if other := ix.conflict(new, cur); other != nil {
+					return dupKeyError(ts.name, ix.name, ix.values(new), other.row, false)
+				}
 			}
 		}
 	}
 	ts.remove(cur)
 	ts.put(e)
+	if slot != nil {
+		slot.touch(ts, cur.row)
+		slot.touch(ts, new)
+	}
 	ts.bumpAutoInc(new)
 	tx.record(Change{Kind: RowUpdate, Database: db, Table: ts.name, Schema: ts.schema, Before: cur.row, After: new})
 	return nil
 }
 
 func (tx *txn) deleteRow(ctx *sql.Context, db, name string, row sql.Row) error {
-	ts, err := tx.writable(ctx, db, name)
+	ts, slot, err := tx.writableRows(ctx, db, name)
 	if err != nil {
 		return err
 	}
-	cur := ts.find(row)
+	var cur *entry
+	if slot != nil {
+		if err := tx.lockRow(ctx, db, ts, row, lockExclusive, waitNormal); err != nil {
+			return err
+		}
+		cur = tx.syncRow(db, ts, slot, &entry{row: row})
+		if cur != nil {
+			for _, ix := range ts.indexes {
+				if ix.unique {
+					if _, err := tx.lockUnique(ctx, db, ts, ix, cur.row); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	} else {
+		cur = ts.find(row)
+	}
 	if cur == nil {
 		return errKeyNotFound(ts.name)
 	}
 	ts.remove(cur)
+	if slot != nil {
+		slot.touch(ts, cur.row)
+	}
 	tx.record(Change{Kind: RowDelete, Database: db, Table: ts.name, Schema: ts.schema, Before: cur.row})
 	return nil
 }
@@ -135,7 +267,7 @@ func (ts *tableState) bumpAutoInc(row sql.Row) {
 	}
 	if ord := ts.autoIncOrd(); ord >= 0 {
 		if v, ok := toUint64(row[ord]); ok {
-			ts.advanceAutoInc(v)
+			ts.ai.bump(ts, v)
 		}
 	}
 }
@@ -148,15 +280,20 @@ func (ts *tableState) advanceAutoInc(v uint64) {
 	if v < ts.autoInc {
 		return
 	}
-	max := uint64(math.MaxUint64)
-	if ord := ts.autoIncOrd(); ord >= 0 {
-		max = autoIncMax(ts.schema[ord].Type)
-	}
+	max := ts.autoIncLimit()
 	if v >= max {
 		ts.autoInc = max
 		return
 	}
 	ts.autoInc = v + 1
+}
+
+// autoIncLimit is the largest value ts's AUTO_INCREMENT column can hold.
+func (ts *tableState) autoIncLimit() uint64 {
+	if ord := ts.autoIncOrd(); ord >= 0 {
+		return autoIncMax(ts.schema[ord].Type)
+	}
+	return math.MaxUint64
 }
 
 // autoIncMax is the largest value of an AUTO_INCREMENT column of type t.
@@ -203,18 +340,8 @@ func (ix *indexState) values(row sql.Row) []interface{} {
 // conflict returns an entry other than self whose unique key equals row's,
 // or nil. Keys with a NULL part never conflict, as in MySQL.
 func (ix *indexState) conflict(row sql.Row, self *entry) *entry {
-	vals := make([]interface{}, len(ix.kd.cols))
-	for i, c := range ix.kd.cols {
-		if row[c.ord] == nil {
-			return nil
-		}
-		vals[i] = row[c.ord]
-	}
 	var found *entry
-	ix.tree.Ascend(&entry{probe: &probe{vals: vals}}, func(e *entry) bool {
-		if cmpCols(ix.kd.cols, row, e.row) != 0 {
-			return false
-		}
+	ix.each(row, func(e *entry) bool {
 		if e != self {
 			found = e
 			return false
@@ -222,6 +349,24 @@ func (ix *indexState) conflict(row sql.Row, self *entry) *entry {
 		return true
 	})
 	return found
+}
+
+// each calls fn, until it returns false, for every entry whose key equals
+// row's in ix's columns; none when row's key has a NULL part.
+func (ix *indexState) each(row sql.Row, fn func(*entry) bool) {
+	vals := make([]interface{}, len(ix.kd.cols))
+	for i, c := range ix.kd.cols {
+		if row[c.ord] == nil {
+			return
+		}
+		vals[i] = row[c.ord]
+	}
+	ix.tree.Ascend(&entry{probe: &probe{vals: vals}}, func(e *entry) bool {
+		if cmpCols(ix.kd.cols, row, e.row) != 0 {
+			return false
+		}
+		return fn(e)
+	})
 }
 
 // build fills a new index from the table's rows, failing with a

@@ -235,8 +235,12 @@ func (s *Session) lockingRead(ctx *sql.Context) (lockMode, lockWaitPolicy) {
 	case strings.Contains(l, "for share"), strings.Contains(l, "lock in share mode"):
 		s.lockMode = lockShared
 	}
-	if s.lockMode != 0 && strings.Contains(l, "nowait") {
+	switch {
+	case s.lockMode == 0:
+	case strings.Contains(l, "nowait"):
 		s.lockPolicy = waitNoWait
+	case strings.Contains(l, "skip locked"):
+		s.lockPolicy = waitSkipLocked
 	}
 	return s.lockMode, s.lockPolicy
 }

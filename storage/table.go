@@ -107,29 +107,150 @@ func (t *Table) LookupPartitions(ctx *sql.Context, l sql.IndexLookup) (sql.Parti
 	return sql.PartitionsToPartitionIter(&lookupPartition{partition: partition{key: []byte(t.name)}, lookup: l}), nil
 }
 
-// PartitionRows implements sql.Table. A locking read (FOR UPDATE / FOR
-// SHARE) first takes the table lock and then reads the newest rows.
+// PartitionRows implements sql.Table.
+//
+// Reads that lock rows, on tables with a primary key, take an intention
+// lock on the table and a record lock on each row before returning it, and
+// return the row's newest committed version (or the transaction's own), as
+// InnoDB's locking reads do; a row deleted meanwhile is skipped:
+//   - SELECT … FOR UPDATE (X) and FOR SHARE / LOCK IN SHARE MODE (S), over
+//     latest with the transaction's own changes; NOWAIT fails with 3572
+//     instead of waiting, SKIP LOCKED skips the rows it would wait for;
+//   - the scan of a table by the statement that writes it (UPDATE, DELETE,
+//     INSERT … SELECT), X, over the version frozen at the statement's start;
+//   - foreign-key checks (handles with ownWrites), S.
+//
+// On tables without a primary key a locking read takes the table's S or X
+// lock instead (and DML its X lock, see prepareDML).
 func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, error) {
 	tx := txnFor(ctx, t.db.eng)
+	var mode lockMode
+	policy := waitNormal
 	if s, ok := ctx.Session.(*Session); ok {
-		if mode, policy := s.lockingRead(ctx); mode != 0 {
-			if err := tx.lockTable(ctx, t.db.name, t.name, mode, policy); err != nil {
+		mode, policy = s.lockingRead(ctx)
+	}
+	key := tableKey(t.db.name, t.name)
+	f := tx.frozen[key]
+	frozenDML := !t.ownWrites && f != nil && (ctx.Pid() == 0 || ctx.Pid() == f.pid)
+	rowLevel := tx.rowLevelTable(t.db.name, t.name)
+
+	var ts *tableState
+	var slot *tableSlot
+	recMode := lockMode(0)
+	switch {
+	case rowLevel && frozenDML:
+		ts = f.state
+		slot = tx.rowSlot(t.db.name, t.name, false)
+		recMode, policy = lockExclusive, waitNormal
+	case rowLevel && t.ownWrites:
+		slot = tx.rowSlot(t.db.name, t.name, true)
+		ts = slot.state
+		recMode, policy = lockShared, waitNormal
+	case rowLevel && mode != 0:
+		intent := lockIS
+		if mode == lockExclusive {
+			intent = lockIX
+		}
+		if err := tx.lockTable(ctx, t.db.name, t.name, intent, waitNormal); err != nil {
+			return nil, err
+		}
+		if d := tx.dbs[key.db]; d != nil && d.tables[key.table] != nil {
+			slot = tx.rowSlot(t.db.name, t.name, true)
+			ts = slot.state
+		} else {
+			ts = tx.eng.latest.Load().table(t.db.name, t.name)
+		}
+		recMode = mode
+	default:
+		if mode != 0 {
+			if err := tx.lockTable(ctx, t.db.name, t.name, mode, policy); err == errSkipLocked {
+				return &sliceIter{}, nil
+			} else if err != nil {
 				return nil, err
 			}
 		}
-	}
-	ts := tx.table(t.db.name, t.name)
-	if !t.ownWrites {
-		ts = tx.readTable(t.db.name, t.name, ctx.Pid())
+		ts = tx.table(t.db.name, t.name)
+		if !t.ownWrites {
+			ts = tx.readTable(t.db.name, t.name, ctx.Pid())
+		}
 	}
 	if ts == nil {
 		return nil, sql.ErrTableNotFound.New(t.name)
 	}
+	var iter sql.RowIter
+	var recheck func(sql.Row) (bool, error)
 	if lp, ok := p.(*lookupPartition); ok {
-		return newLookupIter(ctx, ts, lp.lookup)
+		it, err := newLookupIter(ctx, ts, lp.lookup)
+		if err != nil {
+			return nil, err
+		}
+		iter = it
+		if recMode != 0 && !strings.EqualFold(lp.lookup.Index.ID(), PrimaryKeyName) {
+			// A newer version of a row may have left the range.
+			recheck = rangeCheck(ctx, ts, lp.lookup)
+		}
+	} else {
+		iter = newTreeIter(ts.readTree(ts.rows))
 	}
-	return newTreeIter(ts.readTree(ts.rows)), nil
+	if recMode == 0 {
+		return iter, nil
+	}
+	return &lockingIter{inner: iter, tx: tx, db: t.db.name, ts: ts, slot: slot, mode: recMode, policy: policy, recheck: recheck}, nil
 }
+
+// lockingIter locks each row its inner iterator returns and returns the
+// row's current version (see PartitionRows).
+type lockingIter struct {
+	inner   sql.RowIter
+	tx      *txn
+	db      string
+	ts      *tableState // the version scanned
+	slot    *tableSlot  // the transaction's slot, or nil
+	mode    lockMode
+	policy  lockWaitPolicy
+	recheck func(sql.Row) (bool, error)
+}
+
+func (i *lockingIter) Next(ctx *sql.Context) (sql.Row, error) {
+	for {
+		row, err := i.inner.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := i.tx.lockRow(ctx, i.db, i.ts, row, i.mode, i.policy); err != nil {
+			if err == errSkipLocked {
+				continue
+			}
+			return nil, err
+		}
+		k := &entry{row: row}
+		if i.slot.isTouched(k) {
+			// The transaction's own row, as the scanned version has it
+			// (a statement does not see its own changes while it scans).
+			return row, nil
+		}
+		lt := i.tx.eng.latest.Load().table(i.db, i.ts.name)
+		if lt == nil {
+			return nil, sql.ErrTableNotFound.New(i.ts.name)
+		}
+		e, ok := lt.rows.Get(k)
+		if !ok {
+			continue
+		}
+		if i.recheck != nil {
+			in, err := i.recheck(e.row)
+			if err != nil {
+				return nil, err
+			}
+			if !in {
+				continue
+			}
+		}
+		return e.row, nil
+	}
+}
+
+func (i *lockingIter) Close(ctx *sql.Context) error { return i.inner.Close(ctx) }
 
 // treeIter walks a whole tree in order.
 type treeIter struct {
@@ -229,7 +350,7 @@ func (t *Table) PeekNextAutoIncrementValue(ctx *sql.Context) (uint64, error) {
 // passing each row's value and using the result.)
 func (t *Table) GetNextAutoIncrementValue(ctx *sql.Context, insertVal interface{}) (uint64, error) {
 	tx := txnFor(ctx, t.db.eng)
-	ts, err := tx.writable(ctx, t.db.name, t.name)
+	ts, slot, err := tx.writableRows(ctx, t.db.name, t.name)
 	if err != nil {
 		return 0, err
 	}
@@ -238,11 +359,17 @@ func (t *Table) GetNextAutoIncrementValue(ctx *sql.Context, insertVal interface{
 		if !ok {
 			return ts.autoInc, nil
 		}
-		ts.advanceAutoInc(v)
+		ts.ai.bump(ts, v)
 		return v, nil
 	}
+	if slot != nil {
+		// Row-level: other transactions insert concurrently.
+		return ts.ai.take(ts), nil
+	}
+	// Under the table's X lock this version's counter is the truth (it
+	// may have been reset by TRUNCATE in this transaction).
 	v := ts.autoInc
-	ts.advanceAutoInc(v)
+	ts.ai.bump(ts, v)
 	return v, nil
 }
 
@@ -270,7 +397,8 @@ func (a *autoIncSetter) SetAutoIncrementValue(ctx *sql.Context, v uint64) error 
 }
 
 func (a *autoIncSetter) AcquireAutoIncrementLock(ctx *sql.Context) (func(), error) {
-	// The table's exclusive lock already serialises its inserts.
+	// Values come from the table's shared counter (autoIncShared), which
+	// never hands one out twice: no lock is needed.
 	return func() {}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/tidwall/btree"
 )
 
 // txn is one storage transaction: a snapshot plus a private overlay of the
@@ -20,7 +21,10 @@ type txn struct {
 	dbs  map[string]*txDB
 	// changes made so far, in order.
 	changes []Change
-	held    map[lockKey]struct{}
+	// held: the table locks held, with their modes; records: the record
+	// locks held (see lockManager).
+	held    map[lockKey]modeSet
+	records []heldRecord
 
 	// epoch numbers statement marks: a table cloned in an older epoch is
 	// cloned again before the next write, so marks keep their versions.
@@ -134,9 +138,22 @@ type txDB struct {
 	tables map[string]*tableSlot
 }
 
+// tableSlot is a transaction's version of one table. A slot is either
+// exclusive (the transaction holds the table's X lock, or created or
+// replaced the table: state is installed whole at commit) or row-level
+// (the transaction holds IX and record locks: state is base plus the
+// transaction's changes to the rows in touched, and at commit exactly
+// those rows are applied to the newest committed version; see rebase).
 type tableSlot struct {
 	state   *tableState
 	written bool
+
+	exclusive bool
+	// base is the committed version (from latest) state was built on.
+	base *tableState
+	// touched holds the primary keys of the rows the transaction
+	// inserted, updated or deleted, ordered by the table's primary key.
+	touched *btree.BTreeG[*entry]
 }
 
 func (d *txDB) copy() *txDB {
@@ -144,6 +161,9 @@ func (d *txDB) copy() *txDB {
 	n.tables = make(map[string]*tableSlot, len(d.tables))
 	for k, v := range d.tables {
 		s := *v
+		if s.touched != nil {
+			s.touched = s.touched.Copy()
+		}
 		n.tables[k] = &s
 	}
 	return &n
@@ -321,8 +341,11 @@ func (c *catalog) dbTables(db string) map[string]*tableState {
 	return nil
 }
 
-// lockTable takes a table lock; the first lock on a table makes the
-// transaction read that table from latest from then on.
+// lockTable takes a table (or, with name "", database) lock. For S and X
+// the transaction reads the table from latest from then on (a slot taken
+// from latest); X makes the slot exclusive, rebasing a row-level slot onto
+// latest first (nobody else can write the table any more). IS and IX only
+// take the lock: row-level slots are made by rowSlot.
 func (tx *txn) lockTable(ctx *sql.Context, db, name string, mode lockMode, policy lockWaitPolicy) error {
 	if tx.done {
 		return errTxnDone
@@ -337,15 +360,26 @@ func (tx *txn) lockTable(ctx *sql.Context, db, name string, mode lockMode, polic
 			return err
 		}
 	}
+	if mode != lockShared && mode != lockExclusive {
+		return nil
+	}
 	d := tx.overlay(db)
-	if _, ok := d.tables[key.table]; !ok {
-		d.tables[key.table] = &tableSlot{state: tx.eng.latest.Load().table(db, name)}
+	lt := tx.eng.latest.Load().table(db, name)
+	slot, ok := d.tables[key.table]
+	if !ok {
+		slot = &tableSlot{state: lt, base: lt}
+		d.tables[key.table] = slot
+	}
+	if mode == lockExclusive && !slot.exclusive {
+		tx.rebase(slot, lt)
+		slot.exclusive = true
 	}
 	return nil
 }
 
 // writable locks a table exclusively and returns the transaction's private
-// version of it for the current statement epoch.
+// version of it for the current statement epoch (DDL, TRUNCATE, and DML on
+// tables without a primary key).
 func (tx *txn) writable(ctx *sql.Context, db, name string) (*tableState, error) {
 	if tx.readOnly {
 		return nil, sql.ErrReadOnlyTransaction.New()
@@ -354,6 +388,12 @@ func (tx *txn) writable(ctx *sql.Context, db, name string) (*tableState, error) 
 		return nil, err
 	}
 	slot := tx.dbs[strings.ToLower(db)].tables[strings.ToLower(name)]
+	return tx.ownVersion(slot, name)
+}
+
+// ownVersion returns slot's version private to the current statement
+// epoch, cloning it when needed, and marks the slot written.
+func (tx *txn) ownVersion(slot *tableSlot, name string) (*tableState, error) {
 	if slot.state == nil {
 		return nil, sql.ErrTableNotFound.New(name)
 	}
@@ -364,14 +404,200 @@ func (tx *txn) writable(ctx *sql.Context, db, name string) (*tableState, error) 
 	return slot.state, nil
 }
 
+// rowLevelTable reports whether DML on db.name takes IX and record locks
+// (the table has a primary key and the transaction has no exclusive slot
+// for it) rather than the table's X lock.
+func (tx *txn) rowLevelTable(db, name string) bool {
+	if d := tx.dbs[strings.ToLower(db)]; d != nil {
+		if slot, ok := d.tables[strings.ToLower(name)]; ok && slot.exclusive {
+			return false
+		}
+		if d.created {
+			return false
+		}
+	}
+	lt := tx.eng.latest.Load().table(db, name)
+	return lt != nil && len(lt.pkOrds) > 0
+}
+
+// rowSlot returns the row-level slot of db.name, made from latest when the
+// transaction has none; with rebase set, a slot built on an older version
+// than latest's is rebased onto it, so a statement that starts now scans
+// every row committed before it. The caller holds IS or IX on the table.
+func (tx *txn) rowSlot(db, name string, rebase bool) *tableSlot {
+	d := tx.overlay(db)
+	tkey := strings.ToLower(name)
+	lt := tx.eng.latest.Load().table(db, name)
+	slot, ok := d.tables[tkey]
+	if !ok {
+		slot = &tableSlot{state: lt, base: lt}
+		d.tables[tkey] = slot
+		return slot
+	}
+	if rebase && !slot.exclusive && slot.base != lt {
+		tx.rebase(slot, lt)
+	}
+	return slot
+}
+
+// rebase rebuilds slot on lt (the newest committed version): lt with the
+// transaction's own version of every touched row. Rows the transaction
+// did not change come from lt; those it changed are protected by its
+// record locks, so lt holds no other transaction's change to them.
+func (tx *txn) rebase(slot *tableSlot, lt *tableState) {
+	if slot.state == nil || lt == nil {
+		return
+	}
+	if slot.touched == nil || slot.touched.Len() == 0 {
+		if slot.state.autoInc > lt.autoInc {
+			n := lt.clone(tx, tx.epoch)
+			n.autoInc = slot.state.autoInc
+			slot.state, slot.base = n, lt
+			return
+		}
+		slot.state, slot.base = lt, lt
+		return
+	}
+	slot.state, slot.base = rebaseOnto(tx, lt, slot), lt
+}
+
+// rebaseOnto returns a version of lt with slot's touched rows as slot has
+// them. The result is owned by tx in the current epoch.
+func rebaseOnto(tx *txn, lt *tableState, slot *tableSlot) *tableState {
+	own := slot.state
+	n := lt.clone(tx, tx.epoch)
+	slot.touched.Scan(func(k *entry) bool {
+		if e, ok := n.rows.Get(k); ok {
+			n.remove(e)
+		}
+		if e, ok := own.rows.Get(k); ok {
+			n.put(e)
+		}
+		return true
+	})
+	if own.autoInc > n.autoInc {
+		n.autoInc = own.autoInc
+	}
+	return n
+}
+
+// writableRows returns the transaction's private version of db.name for a
+// row operation: row-level (IX held; the caller takes record locks) when
+// the table has a primary key, else under the table's X lock.
+func (tx *txn) writableRows(ctx *sql.Context, db, name string) (*tableState, *tableSlot, error) {
+	if tx.readOnly {
+		return nil, nil, sql.ErrReadOnlyTransaction.New()
+	}
+	if !tx.rowLevelTable(db, name) {
+		ts, err := tx.writable(ctx, db, name)
+		return ts, nil, err
+	}
+	if err := tx.lockTable(ctx, db, name, lockIX, waitNormal); err != nil {
+		return nil, nil, err
+	}
+	slot := tx.rowSlot(db, name, false)
+	ts, err := tx.ownVersion(slot, name)
+	return ts, slot, err
+}
+
+// prepareDML is what a statement writing db.name does before GMS reads
+// the rows it will change: the table's X lock for tables without a
+// primary key, else IX and a slot rebased onto latest.
+func (tx *txn) prepareDML(ctx *sql.Context, db, name string) error {
+	if tx.readOnly {
+		return sql.ErrReadOnlyTransaction.New()
+	}
+	if !tx.rowLevelTable(db, name) {
+		_, err := tx.writable(ctx, db, name)
+		return err
+	}
+	if err := tx.lockTable(ctx, db, name, lockIX, waitNormal); err != nil {
+		return err
+	}
+	tx.rowSlot(db, name, true)
+	return nil
+}
+
+// lockRecord takes the record lock on row's key cols in space. A deadlock
+// rolls the whole transaction back, as InnoDB does.
+func (tx *txn) lockRecord(ctx *sql.Context, space spaceKey, cols []keyCol, row sql.Row, mode lockMode, policy lockWaitPolicy) error {
+	if tx.done {
+		return errTxnDone
+	}
+	err := tx.eng.locks.acquireRecord(ctx, tx, space, cols, row, mode, lockWaitTimeout(ctx), policy)
+	if err != nil && isDeadlock(err) {
+		tx.reset()
+	}
+	return err
+}
+
+// lockRow takes the record lock on row's primary key.
+func (tx *txn) lockRow(ctx *sql.Context, db string, ts *tableState, row sql.Row, mode lockMode, policy lockWaitPolicy) error {
+	return tx.lockRecord(ctx, spaceKey{lockKey: tableKey(db, ts.name)}, ts.pk.cols, row, mode, policy)
+}
+
+// lockUnique takes the record lock on row's value of the unique index ix;
+// it reports false (taking nothing) when the value has a NULL part, which
+// never conflicts.
+func (tx *txn) lockUnique(ctx *sql.Context, db string, ts *tableState, ix *indexState, row sql.Row) (bool, error) {
+	for _, c := range ix.kd.cols {
+		if row[c.ord] == nil {
+			return false, nil
+		}
+	}
+	sk := spaceKey{lockKey: tableKey(db, ts.name), index: strings.ToLower(ix.name)}
+	return true, tx.lockRecord(ctx, sk, ix.kd.cols, row, lockExclusive, waitNormal)
+}
+
+func (slot *tableSlot) isTouched(k *entry) bool {
+	if slot == nil || slot.touched == nil {
+		return false
+	}
+	_, ok := slot.touched.Get(k)
+	return ok
+}
+
+func (slot *tableSlot) touch(ts *tableState, row sql.Row) {
+	if slot.touched == nil {
+		slot.touched = newTree(ts.pk)
+	}
+	slot.touched.Set(&entry{row: row})
+}
+
+// syncRow brings the transaction's private version ts of a row-level
+// slot up to date for the row with key k, which the transaction has
+// locked: a row it changed is its own; any other is taken from latest (the
+// newest committed version, which no one can change while the lock is
+// held). It returns the row's current entry, or nil when there is none.
+func (tx *txn) syncRow(db string, ts *tableState, slot *tableSlot, k *entry) *entry {
+	if slot.isTouched(k) {
+		e, _ := ts.rows.Get(k)
+		return e
+	}
+	var le *entry
+	if lt := tx.eng.latest.Load().table(db, ts.name); lt != nil {
+		le, _ = lt.rows.Get(k)
+	}
+	pe, _ := ts.rows.Get(k)
+	if pe != le {
+		if pe != nil {
+			ts.remove(pe)
+		}
+		if le != nil {
+			ts.put(le)
+		}
+	}
+	return le
+}
+
 // setTable installs a new version (or nil: dropped) of a table the
-// transaction holds exclusively.
+// transaction holds exclusively (or creates).
 func (tx *txn) setTable(db, name string, ts *tableState) {
 	d := tx.overlay(db)
 	if ts != nil {
 		ts.owner, ts.epoch = tx, tx.epoch
 	}
-	d.tables[strings.ToLower(name)] = &tableSlot{state: ts, written: true}
+	d.tables[strings.ToLower(name)] = &tableSlot{state: ts, written: true, exclusive: true}
 }
 
 func (tx *txn) record(ch Change) {
