@@ -14,14 +14,21 @@
 // # Transactions
 //
 // A transaction reads one snapshot (taken at its first table access, as
-// InnoDB's consistent read is) with its own writes layered on top. Writers
-// take table locks (lockManager): shared for FOR SHARE reads, exclusive for
-// writes, FOR UPDATE reads and DDL, held to commit or rollback. When a
-// transaction first locks a table it re-reads that table from latest, so an
-// UPDATE always applies to the newest committed row — no lost updates — while
-// plain SELECTs keep their snapshot. Waits are bounded by
-// innodb_lock_wait_timeout (error 1205); a wait that would close a cycle fails
-// at once with 1213 and rolls the transaction back, as InnoDB does.
+// InnoDB's consistent read is) with its own writes layered on top. Locks
+// (lockManager) are held to commit or rollback. DML and locking reads on a
+// table with a primary key take an intention lock on the table (IS, IX)
+// and record locks on the primary-key (and changed unique-key) values of
+// the rows they lock or write; their per-table slot is the newest
+// committed version plus the transaction's own rows (touched), rebased
+// onto latest at each statement's start, and each locked row is read in
+// its newest committed version — no lost updates — while plain SELECTs
+// keep their snapshot. At commit exactly the touched rows are applied to
+// latest's version (others may have committed other rows since). There
+// are no gap locks: a locking range read can see phantoms inserted later.
+// Tables without a primary key, TRUNCATE and DDL take the table's S/X
+// lock, and such a slot is installed whole. Waits are bounded by
+// innodb_lock_wait_timeout (error 1205); a wait that would close a cycle
+// fails at once with 1213 and rolls the transaction back, as InnoDB does.
 //
 // # Change capture
 //
