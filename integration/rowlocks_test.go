@@ -132,6 +132,7 @@ func TestRowLocksDifferentRowsOverTheWire(t *testing.T) {
 		{"insert auto_increment", "INSERT INTO t (n) VALUES (8)", "INSERT INTO t (n) VALUES (9)", "1 0 a; 2 0 b; 3 0 c; 4 8 NULL; 5 9 NULL"},
 		{"select for update", "SELECT * FROM t WHERE id = 1 FOR UPDATE", "SELECT * FROM t WHERE id = 2 FOR UPDATE", "1 0 a; 2 0 b; 3 0 c"},
 		{"update and lock in share mode", "UPDATE t SET code = 'z' WHERE id = 1", "SELECT * FROM t WHERE id = 2 LOCK IN SHARE MODE", "1 0 z; 2 0 b; 3 0 c"},
+		{"update and for share", "UPDATE t SET code = 'y' WHERE id = 1", "SELECT * FROM t WHERE id = 2 FOR SHARE", "1 0 y; 2 0 b; 3 0 c"},
 		{"update by secondary key", "UPDATE t SET n = 5 WHERE code = 'a'", "UPDATE t SET n = 6 WHERE code = 'b'", "1 5 a; 2 6 b; 3 0 c"},
 	}
 	for i, tc := range cases {
@@ -228,6 +229,11 @@ func TestRowLocksNowaitSkipLockedOverTheWire(t *testing.T) {
 	rows.Close()
 	if fmt.Sprint(ids) != "[1 3]" {
 		t.Fatalf("SKIP LOCKED returned %v, want [1 3]", ids)
+	}
+	// FOR SHARE NOWAIT (MySQL 8.0's spelling; vitess parses only LOCK IN SHARE MODE) on a's
+	// X-locked row fails at once too.
+	if got := mysqlErrorNumber(<-runAsync(b, "SELECT * FROM t WHERE id = 2 FOR SHARE NOWAIT")); got != 3572 {
+		t.Fatalf("FOR SHARE NOWAIT: number %d, want 3572", got)
 	}
 	// b now holds 1 and 3: a's NOWAIT on them fails too.
 	if got := mysqlErrorNumber(<-runAsync(a, "SELECT * FROM t WHERE id = 3 FOR UPDATE NOWAIT")); got != 3572 {

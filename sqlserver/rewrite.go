@@ -236,6 +236,7 @@ func lastWordIs(toks []lexToken, w string) bool {
 // returned (ParseSimple, ParseWithOptions, the listener's COM_STMT_PREPARE), not in
 // ParseOneWithOptions, whose caller slices the original text with the returned offset.
 func quoteKeywordIdentifiers(query string) string {
+	query = rewriteForShare(query)
 	if !containsFold(query, "plan") && !containsFold(query, "locked") {
 		return query
 	}
@@ -302,4 +303,43 @@ func containsFold(s, w string) bool {
 		}
 	}
 	return false
+}
+
+// rewriteForShare spells MySQL 8.0's locking clause FOR SHARE [NOWAIT | SKIP LOCKED] as
+// LOCK IN SHARE MODE, the form vitess parses (it has no FOR SHARE). NOWAIT and SKIP LOCKED
+// are dropped from the parsed text: the engine reads them, as it reads the lock mode, from the
+// statement's own text (storage Session.lockingRead). A quoted `share` is left alone.
+func rewriteForShare(query string) string {
+	if !containsFold(query, "share") {
+		return query
+	}
+	toks := scanTokens(query, func(int, int, string) {})
+	var b strings.Builder
+	last := 0
+	for i := 0; i+1 < len(toks); i++ {
+		if !strings.EqualFold(toks[i].text, "FOR") || !strings.EqualFold(toks[i+1].text, "SHARE") ||
+			(toks[i].pos > 0 && query[toks[i].pos-1] == '`') {
+			continue
+		}
+		end := i + 2
+		switch {
+		case end < len(toks) && strings.EqualFold(toks[end].text, "NOWAIT"):
+			end++
+		case end+1 < len(toks) && strings.EqualFold(toks[end].text, "SKIP") && strings.EqualFold(toks[end+1].text, "LOCKED"):
+			end += 2
+		}
+		stop, with := len(query), "LOCK IN SHARE MODE"
+		if end < len(toks) {
+			stop, with = toks[end].pos, with+" "
+		}
+		b.WriteString(query[last:toks[i].pos])
+		b.WriteString(with)
+		last = stop
+		i = end - 1
+	}
+	if last == 0 {
+		return query
+	}
+	b.WriteString(query[last:])
+	return b.String()
 }

@@ -49,7 +49,10 @@ func TestQuoteKeywordIdentifiers(t *testing.T) {
 		{"CREATE DATABASE locked", "CREATE DATABASE `locked`"},
 		{"SELECT locked FROM t.locked", "SELECT `locked` FROM t.`locked`"},
 		{"SELECT * FROM t FOR UPDATE SKIP LOCKED", "SELECT * FROM t FOR UPDATE SKIP LOCKED"},
-		{"SELECT * FROM t FOR SHARE skip locked", "SELECT * FROM t FOR SHARE skip locked"},
+		{"SELECT * FROM t FOR SHARE skip locked", "SELECT * FROM t LOCK IN SHARE MODE"},
+		{"SELECT * FROM t WHERE id = 1 FOR SHARE", "SELECT * FROM t WHERE id = 1 LOCK IN SHARE MODE"},
+		{"SELECT * FROM t FOR SHARE NOWAIT; SELECT 1", "SELECT * FROM t LOCK IN SHARE MODE ; SELECT 1"},
+		{"SELECT 'for share' FROM t", "SELECT 'for share' FROM t"},
 	}
 	for _, tt := range tests {
 		if got := quoteKeywordIdentifiers(tt.in); got != tt.want {
