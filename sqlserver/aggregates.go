@@ -26,7 +26,7 @@ import (
 // aggregate carry the DECIMAL type. As window functions (SUM(x) OVER …) they keep GMS's
 // arithmetic and only format as DECIMAL.
 
-// exactAggregates provides SUM and AVG, and nothing else.
+// exactAggregates provides SUM and AVG, and BENCHMARK (benchmark.go), which GMS lacks.
 type exactAggregates struct{}
 
 var _ sql.FunctionProvider = exactAggregates{}
@@ -42,6 +42,8 @@ func (exactAggregates) Function(_ *sql.Context, _, name string) (sql.Function, b
 		return sql.Function1{Name: "avg", Fn: func(ctx *sql.Context, e sql.Expression) sql.Expression {
 			return newExactAggregate(ctx, e, true)
 		}}, true
+	case "benchmark":
+		return benchmarkFunction, true
 	}
 	return nil, false
 }

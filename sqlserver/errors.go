@@ -33,6 +33,7 @@ const (
 	erManyPlaceholders        = 1390 // ER_PS_MANY_PARAM
 	erBadDB                   = 1049 // ER_BAD_DB_ERROR
 	erQueryInterrupted        = 1317 // ER_QUERY_INTERRUPTED
+	erCTEMaxRecursionDepth    = 3636 // ER_CTE_MAX_RECURSION_DEPTH
 
 	stateSyntaxOrAccess     = "42000"
 	stateGeneral            = "HY000"
@@ -230,6 +231,14 @@ var errorRules = []errorRule{
 			}
 			return msg
 		},
+	},
+	{
+		// GMS stops every recursive CTE after 10,001 iterations (it ignores
+		// cte_max_recursion_depth); MySQL's error for the limit, with GMS's count.
+		name: "CTE recursion", codes: unknownError,
+		pattern: regexp.MustCompile(`^WITH RECURSIVE iteration limit exceeded$`),
+		code:    erCTEMaxRecursionDepth, state: stateGeneral,
+		text: fill("Recursive query aborted after 10001 iterations. Try increasing @@cte_max_recursion_depth to a larger value."),
 	},
 	{
 		// KILL QUERY (or KILL) cancelled the statement's context.

@@ -2,6 +2,7 @@ package sqlserver
 
 import (
 	"context"
+	gosql "database/sql"
 	"strconv"
 	"strings"
 	"testing"
@@ -135,5 +136,126 @@ func TestShowOwnGrants(t *testing.T) {
 	}
 	if err := u.QueryRow("SHOW GRANTS FOR root@localhost").Scan(&g); err != nil || !strings.Contains(g, "`root`@`localhost`") {
 		t.Fatalf("another account's grants with SELECT on mysql.user: %q, %v", g, err)
+	}
+}
+
+// TestKillStopsEvaluation: KILL QUERY stops a statement wherever its time goes (a sleep,
+// BENCHMARK's loop, a billion-row cross join, a recursive CTE): its client gets 1317 and the
+// connection keeps serving. KILL (CONNECTION) stops it too and closes the connection: the
+// killed client's next command fails.
+func TestKillStopsEvaluation(t *testing.T) {
+	s, _ := startServer(t, Config{})
+	admin := open(t, dsn(s, "root", ""))
+	for _, q := range []string{"CREATE DATABASE d", "CREATE TABLE d.t (a INT PRIMARY KEY)"} {
+		if _, err := admin.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ins strings.Builder
+	ins.WriteString("INSERT INTO d.t VALUES (0)")
+	for i := 1; i < 1000; i++ {
+		ins.WriteString(",(" + strconv.Itoa(i) + ")")
+	}
+	if _, err := admin.Exec(ins.String()); err != nil {
+		t.Fatal(err)
+	}
+	// A recursion that never ends stops at GMS's limit with MySQL's 3636.
+	var n int64
+	err := admin.QueryRow("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) SELECT COUNT(*) FROM r").Scan(&n)
+	if errNumber(err) != 3636 || !strings.Contains(err.Error(), "Recursive query aborted after 10001 iterations.") {
+		t.Fatalf("an endless recursive CTE: %v, want 3636", err)
+	}
+	statements := []struct{ name, query, marker string }{
+		{"sleep", "SELECT SLEEP(100) AS kill_sleep", "kill_sleep"},
+		{"benchmark", "SELECT BENCHMARK(10000000000, MD5('a')) AS kill_bench", "kill_bench"},
+		{"cross join", "SELECT COUNT(*) AS kill_join FROM d.t a, d.t b, d.t c", "kill_join"},
+		// Each of 9,999 iterations hashes 100,000 times (GMS stops a recursion at 10,001).
+		{"recursive CTE", "WITH RECURSIVE kill_cte(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM kill_cte WHERE n < 9999 AND BENCHMARK(100000, MD5(n)) = 0) SELECT COUNT(*) FROM kill_cte", "kill_cte"},
+	}
+	ctx := context.Background()
+	for _, st := range statements {
+		for _, query := range []bool{true, false} {
+			name := st.name + ", KILL"
+			if query {
+				name += " QUERY"
+			}
+			t.Run(name, func(t *testing.T) {
+				c, err := open(t, dsn(s, "root", "")).Conn(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				var id int64
+				if err := c.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() {
+					var v interface{}
+					done <- c.QueryRowContext(ctx, st.query).Scan(&v)
+				}()
+				wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+				defer cancel()
+				for !processListHas(t, admin, st.marker) {
+					if wait.Err() != nil {
+						t.Fatal("the statement never showed in the process list")
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				time.Sleep(300 * time.Millisecond) // past planning, into evaluation
+				kill := "KILL "
+				if query {
+					kill = "KILL QUERY "
+				}
+				if _, err := admin.Exec(kill + strconv.FormatInt(id, 10)); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case err = <-done:
+				case <-wait.Done():
+					t.Fatalf("%s did not stop the statement", kill)
+				}
+				var one int
+				next := c.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+				if query {
+					if errNumber(err) != 1317 || !strings.Contains(err.Error(), "Query execution was interrupted") {
+						t.Fatalf("killed statement: %v, want 1317", err)
+					}
+					if next != nil || one != 1 {
+						t.Fatalf("the connection after KILL QUERY: %v", next)
+					}
+				} else {
+					if err == nil {
+						t.Fatal("the killed statement returned a result")
+					}
+					if next == nil {
+						t.Fatal("the connection still serves after KILL")
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestBenchmarkFunction: BENCHMARK returns 0 after its loop, NULL for a NULL count, and NULL
+// with warning 1411 for a negative one, as in MySQL.
+func TestBenchmarkFunction(t *testing.T) {
+	s, _ := startServer(t, Config{})
+	db := open(t, dsn(s, "root", ""))
+	db.SetMaxOpenConns(1)
+	var v gosql.NullInt64
+	if err := db.QueryRow("SELECT BENCHMARK(1000, MD5('a'))").Scan(&v); err != nil || !v.Valid || v.Int64 != 0 {
+		t.Fatalf("BENCHMARK(1000, …): %v %v", v, err)
+	}
+	if err := db.QueryRow("SELECT BENCHMARK(NULL, 1)").Scan(&v); err != nil || v.Valid {
+		t.Fatalf("BENCHMARK(NULL, 1): %v %v", v, err)
+	}
+	if err := db.QueryRow("SELECT BENCHMARK(-1, 1)").Scan(&v); err != nil || v.Valid {
+		t.Fatalf("BENCHMARK(-1, 1): %v %v", v, err)
+	}
+	var level, msg string
+	var code int
+	if err := db.QueryRow("SHOW WARNINGS").Scan(&level, &code, &msg); err != nil || code != 1411 || msg != "Incorrect count value: '-1' for function benchmark" {
+		t.Fatalf("warning after BENCHMARK(-1, 1): %d %q %v", code, msg, err)
 	}
 }
