@@ -87,7 +87,7 @@ type planTemplate struct {
 	lookup    sql.IndexLookup
 	litSlots  map[*expression.Literal]int // analyzed literal → bound literal index
 	cutSlots  [][2]int                    // per range column: bound literal index of lower, upper cut (-1: not a keyed cut)
-	indexSig  string
+	indexID   any                         // indexIdentity when the template was made
 	indexName string
 }
 
@@ -638,7 +638,9 @@ func makeTemplate(ctx *sql.Context, analyzed sql.Node, lits []*expression.Litera
 		t.cutSlots = append(t.cutSlots, slots)
 	}
 	t.indexName = t.lookup.Index.ID()
-	t.indexSig = indexSignature(t.lookup.Index)
+	if t.indexID = t.indexIdentity(ctx); t.indexID == nil {
+		return nil
+	}
 	return t
 }
 
@@ -654,22 +656,38 @@ func indexSignature(idx sql.Index) string {
 	return b.String()
 }
 
-// indexStillThere reports whether the template's table still has its index, unchanged.
-func (t *planTemplate) indexStillThere(ctx *sql.Context) bool {
-	it, ok := t.ita.TableNode.UnderlyingTable().(sql.IndexAddressableTable)
+// indexKeyer is storage.Table's IndexKey: an identity of an index's definition.
+type indexKeyer interface {
+	IndexKey(ctx *sql.Context, name string) any
+}
+
+// indexIdentity is the identity of the template's index now: storage's IndexKey, or for another
+// table its signature (name, columns, uniqueness) among GetIndexes.
+func (t *planTemplate) indexIdentity(ctx *sql.Context) any {
+	table := t.ita.TableNode.UnderlyingTable()
+	if k, ok := table.(indexKeyer); ok {
+		return k.IndexKey(ctx, t.indexName)
+	}
+	it, ok := table.(sql.IndexAddressableTable)
 	if !ok {
-		return false
+		return nil
 	}
 	idxs, err := it.GetIndexes(ctx)
 	if err != nil {
-		return false
+		return nil
 	}
 	for _, idx := range idxs {
 		if idx.ID() == t.indexName {
-			return indexSignature(idx) == t.indexSig
+			return indexSignature(idx)
 		}
 	}
-	return false
+	return nil
+}
+
+// indexStillThere reports whether the template's table still has its index, unchanged.
+func (t *planTemplate) indexStillThere(ctx *sql.Context) bool {
+	id := t.indexIdentity(ctx)
+	return id != nil && id == t.indexID
 }
 
 // rebind returns the template's plan for the bound plan's literals lits, or false when GMS
