@@ -35,8 +35,9 @@ type handler struct {
 	closing bool
 	drained chan struct{} // closed when closing and the last connection ended
 
-	sessions sync.Map  // connection ID → sql.Session, for clearWarnings
-	limit    connLimit // max_connections
+	sessions sync.Map   // connection ID → sql.Session, for clearWarnings
+	plans    *planCache // forgets a closed connection's plans
+	limit    connLimit  // max_connections
 }
 
 var (
@@ -81,6 +82,9 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 // untrack forgets a closed connection and signals Close when it was the last one.
 func (h *handler) untrack(c *mysql.Conn) {
 	h.sessions.Delete(c.ConnectionID)
+	if h.plans != nil {
+		h.plans.forget(c.ConnectionID)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.conns[c.ConnectionID]; ok {

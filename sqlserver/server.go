@@ -129,6 +129,7 @@ type Server struct {
 	vars     *sysvars.State   // the semi-sync variables and status variables
 	status   *serverStatus    // the server status variables GMS does not keep (status.go)
 	procs    *processList     // the engine's process list with MySQL's Command/State (processlist.go)
+	plans    *planCache       // analyzed plans of repeated simple SELECTs (plancache.go)
 	plugins  *plugins.Registry
 	metrics  *metrics.Exporter // nil without Config.MetricsAddr
 	dirLock  *dirLock          // the data directory's lock, held until Close
@@ -260,6 +261,8 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 		log.WithField("missing", tlsSt.missingAutoFiles).Warn("some auto_generate_certs files are missing: TLS is disabled")
 	}
 	s.tls = tlsSt.config
+	s.plans = &planCache{}
+	installPlanCache(a, s.plans)
 	s.engine = sqle.New(a, &sqle.Config{})
 	s.procs = newProcessList(s.engine.ProcessList)
 	s.engine.ProcessList = s.procs
@@ -334,6 +337,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 		s.sessions = sm
 		s.handler = newHandler(&statusHandler{Handler: h, st: s.status}, log)
 		s.handler.repl = s.repl
+		s.handler.plans = s.plans
 		s.handler.limit.db = s.engine.Analyzer.Catalog.MySQLDb
 		return e, sm, s.handler
 	}

@@ -226,6 +226,28 @@ func (t *Table) GetIndexes(ctx *sql.Context) ([]sql.Index, error) {
 	return ts.indexes4GMS(t.db.name), nil
 }
 
+// IndexKey returns an identity of the definition of the index name (PrimaryKeyName: the primary
+// key) in the calling context's version of the table: equal values as long as the index exists
+// unchanged, another value after any DDL that creates or rebuilds it, nil when there is no such
+// index. It allocates nothing: the SQL layer's plan cache checks it for every statement it
+// answers from a cached plan.
+func (t *Table) IndexKey(ctx *sql.Context, name string) any {
+	ts, _ := t.state(ctx)
+	if ts == nil {
+		return nil
+	}
+	if strings.EqualFold(name, PrimaryKeyName) {
+		if len(ts.pkOrds) == 0 {
+			return nil
+		}
+		return ts.pk
+	}
+	if _, ix := ts.index(name); ix != nil {
+		return ix.kd
+	}
+	return nil
+}
+
 // IndexedAccess implements sql.IndexAddressable.
 func (t *Table) IndexedAccess(ctx *sql.Context, l sql.IndexLookup) sql.IndexedTable {
 	n := *t
