@@ -16,6 +16,7 @@ import (
 
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/semisyncd/semisyncd/binlog/vfs"
+	"github.com/semisyncd/semisyncd/storage/changes"
 	"github.com/sirupsen/logrus"
 )
 
@@ -46,7 +47,12 @@ func openFaulty(t *testing.T, dir string) *faultWriter {
 // tryCommit runs one DDL through the whole pipeline and returns the error
 // the committer would get (nil: acknowledged).
 func tryCommit(w *Writer, q string) error {
-	tk, err := w.Append(context.Background(), ddl(q))
+	return finishTicket(w.Append(context.Background(), ddl(q)))
+}
+
+// finishTicket runs an appended commit's ticket to the end, as the engine
+// does, and returns the error the committer would get (nil: acknowledged).
+func finishTicket(tk changes.CommitTicket, err error) error {
 	if err != nil {
 		return err
 	}

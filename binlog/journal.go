@@ -81,14 +81,13 @@ type journalFile struct {
 }
 
 // journal is the Writer's unlogged journal. Its fields other than the
-// sync state are guarded by w.mu; the sync state by syncMu (taken after
-// w.mu, never before).
+// sync state are guarded by w.mu; the sync state by syncMu (see the lock
+// order in writer.go: after w.mu, before w.syncMu).
 type journal struct {
 	files   []journalFile // in order; the last is written to
 	f       vfs.File      // the last file, open (nil: none yet)
 	size    uint64        // its size
 	nextSeq uint64
-	last    uint64        // the last seq appended
 	written atomic.Uint64 // bytes appended by this process (read without w.mu)
 
 	syncMu   sync.Mutex
@@ -98,6 +97,9 @@ type journal struct {
 	tailF    vfs.File // file holding seq tailSeq
 	tailSeq  uint64
 }
+
+// lastSeq is the seq of the last record appended (0: none).
+func (j *journal) lastSeq() uint64 { return j.nextSeq - 1 }
 
 // JournalName is the name of journal file n.
 func JournalName(n int) string { return fmt.Sprintf("%s%06d", journalPrefix, n) }
@@ -242,8 +244,7 @@ func (w *Writer) loadJournal(covered uint64) ([]journalRecord, error) {
 		}
 		j.files = append(j.files, jf)
 	}
-	j.last = j.nextSeq - 1
-	j.synced, j.tailSeq = j.last, j.last
+	j.synced, j.tailSeq = j.lastSeq(), j.lastSeq()
 	return pending, nil
 }
 
@@ -378,7 +379,6 @@ func (w *Writer) AppendUnlogged(ctx context.Context, cs *changes.ChangeSet) (cha
 		return nil, errWrite(name, err)
 	}
 	j.nextSeq++
-	j.last = seq
 	j.size += uint64(len(rec))
 	j.written.Add(uint64(len(rec)))
 	j.files[len(j.files)-1].last = seq
@@ -466,7 +466,7 @@ func (w *Writer) waitJournalSynced(seq uint64) error {
 func (w *Writer) JournalMark() uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.journal.last
+	return w.journal.lastSeq()
 }
 
 // JournalWritten is the number of journal bytes this process appended. It

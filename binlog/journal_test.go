@@ -15,15 +15,7 @@ import (
 // tryUnlogged runs one DDL through the unlogged pipeline (sql_log_bin = 0)
 // and returns the error the committer would get (nil: acknowledged).
 func tryUnlogged(w *Writer, q string) error {
-	tk, err := w.AppendUnlogged(context.Background(), ddl(q))
-	if err != nil {
-		return err
-	}
-	if err := tk.BeforePublish(context.Background()); err != nil {
-		return err
-	}
-	tk.AfterPublish(context.Background())
-	return nil
+	return finishTicket(w.AppendUnlogged(context.Background(), ddl(q)))
 }
 
 // binlogBytes is every binlog file's content, concatenated.

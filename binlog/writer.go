@@ -24,7 +24,7 @@ import (
 // Lock order. A goroutine may take these locks only in this order, never
 // an earlier one while it holds a later one:
 //
-//	w.mu  →  w.syncMu  →  { w.visMu, w.notifyMu }
+//	w.mu  →  w.journal.syncMu  →  w.syncMu  →  { w.visMu, w.notifyMu }
 //
 //   - w.mu guards the files and the GTID state: Append, rotation, purge,
 //     reset and Close hold it.
@@ -33,6 +33,10 @@ import (
 //     lock while it fsyncs; it never takes w.mu. closeCurrent, holding
 //     w.mu, waits (on syncCond) for the token: the leader does not need w.mu
 //     to finish, so the wait always ends.
+//   - w.journal.syncMu guards the unlogged journal's group-fsync state
+//     (journal.go). Its leader fsyncs holding no lock; waitJournalSynced
+//     reads w.Failed (w.syncMu) while holding it and calls w.fail only
+//     after releasing it; PruneJournal takes it under w.mu.
 //   - w.visMu (gtid_executed as readers see it) and w.notifyMu (the
 //     streamers' wake-up channel) are leaves.
 

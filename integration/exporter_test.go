@@ -137,16 +137,7 @@ func TestMysqldExporterScrapes(t *testing.T) {
 	primary := StartServer(t, WithArgs("--server-id", "1"))
 	replica := StartServer(t, WithArgs("--server-id", "2"))
 	pdb, rdb := primary.DB(t, ""), replica.DB(t, "")
-	mustExec(t, pdb, "INSTALL PLUGIN rpl_semi_sync_source SONAME 'semisync_source.so'")
-	mustExec(t, pdb, "SET GLOBAL rpl_semi_sync_source_timeout = 60000")
-	mustExec(t, pdb, "SET GLOBAL rpl_semi_sync_source_enabled = 1")
-	mustExec(t, rdb, "INSTALL PLUGIN rpl_semi_sync_replica SONAME 'semisync_replica.so'")
-	mustExec(t, rdb, "SET GLOBAL rpl_semi_sync_replica_enabled = 1")
-	rplConnect(t, rdb, primary, "")
-	waitFor(t, replicationTimeout, "semi-sync negotiated", func() bool {
-		return semiSyncStatus(t, rdb, "Rpl_semi_sync_replica_status") == "ON" &&
-			semiSyncStatus(t, pdb, "Rpl_semi_sync_source_clients") == "1"
-	})
+	semiSyncPair(t, primary, pdb, rdb)
 	mustExec(t, pdb, "CREATE DATABASE x")
 	mustExec(t, pdb, "CREATE TABLE x.t (id INT PRIMARY KEY, v VARCHAR(20))")
 	for i := 0; i < 20; i++ {

@@ -33,11 +33,7 @@ func benchMetrics(b *testing.B, on bool) {
 	pdb, rdb := primary.DB(b, ""), replica.DB(b, "")
 	pdb.SetMaxOpenConns(64)
 	pdb.SetMaxIdleConns(64)
-	mustExec(b, pdb, "INSTALL PLUGIN rpl_semi_sync_source SONAME 'semisync_source.so'")
-	mustExec(b, pdb, "SET GLOBAL rpl_semi_sync_source_timeout = 60000")
-	mustExec(b, pdb, "SET GLOBAL rpl_semi_sync_source_enabled = 1")
-	mustExec(b, rdb, "INSTALL PLUGIN rpl_semi_sync_replica SONAME 'semisync_replica.so'")
-	mustExec(b, rdb, "SET GLOBAL rpl_semi_sync_replica_enabled = 1")
+	enableSemiSync(b, pdb, rdb)
 	rplConnect(b, rdb, primary, "")
 	deadline := time.Now().Add(replicationTimeout)
 	for semiSyncStatus(b, pdb, "Rpl_semi_sync_source_clients") != "1" {

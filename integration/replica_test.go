@@ -55,6 +55,29 @@ func rplConnect(t testing.TB, db *sql.DB, source *Server, extra string) {
 	mustExec(t, db, "START REPLICA")
 }
 
+// enableSemiSync installs and enables the semi-sync plugins on a primary (timeout 60 s) and
+// its replica.
+func enableSemiSync(t testing.TB, pdb, rdb *sql.DB) {
+	t.Helper()
+	mustExec(t, pdb, "INSTALL PLUGIN rpl_semi_sync_source SONAME 'semisync_source.so'")
+	mustExec(t, pdb, "SET GLOBAL rpl_semi_sync_source_timeout = 60000")
+	mustExec(t, pdb, "SET GLOBAL rpl_semi_sync_source_enabled = 1")
+	mustExec(t, rdb, "INSTALL PLUGIN rpl_semi_sync_replica SONAME 'semisync_replica.so'")
+	mustExec(t, rdb, "SET GLOBAL rpl_semi_sync_replica_enabled = 1")
+}
+
+// semiSyncPair enables semi-sync on primary and replica, starts replication and waits until
+// it is negotiated: the replica's status is ON and the primary counts one client.
+func semiSyncPair(t testing.TB, primary *Server, pdb, rdb *sql.DB) {
+	t.Helper()
+	enableSemiSync(t, pdb, rdb)
+	rplConnect(t, rdb, primary, "")
+	waitFor(t, replicationTimeout, "semi-sync negotiated", func() bool {
+		return semiSyncStatus(t, rdb, "Rpl_semi_sync_replica_status") == "ON" &&
+			semiSyncStatus(t, pdb, "Rpl_semi_sync_source_clients") == "1"
+	})
+}
+
 // rplStatus returns SHOW REPLICA STATUS (or the statement given) as a map;
 // NULL is "NULL"; nil when the result is empty.
 func rplStatus(t testing.TB, db *sql.DB, stmt string) map[string]string {
@@ -181,16 +204,7 @@ func TestReplicationWithSemiSync(t *testing.T) {
 	primary := StartServer(t, WithArgs("--server-id", "1"))
 	replica := StartServer(t, WithArgs("--server-id", "2"))
 	pdb, rdb := primary.DB(t, ""), replica.DB(t, "")
-	mustExec(t, pdb, "INSTALL PLUGIN rpl_semi_sync_source SONAME 'semisync_source.so'")
-	mustExec(t, pdb, "SET GLOBAL rpl_semi_sync_source_timeout = 60000")
-	mustExec(t, pdb, "SET GLOBAL rpl_semi_sync_source_enabled = 1")
-	mustExec(t, rdb, "INSTALL PLUGIN rpl_semi_sync_replica SONAME 'semisync_replica.so'")
-	mustExec(t, rdb, "SET GLOBAL rpl_semi_sync_replica_enabled = 1")
-	rplConnect(t, rdb, primary, "")
-	waitFor(t, replicationTimeout, "semi-sync negotiated", func() bool {
-		return semiSyncStatus(t, rdb, "Rpl_semi_sync_replica_status") == "ON" &&
-			semiSyncStatus(t, pdb, "Rpl_semi_sync_source_clients") == "1"
-	})
+	semiSyncPair(t, primary, pdb, rdb)
 
 	binlogWorkload(t, pdb, "w", true)
 	// A multi-statement transaction over two tables.

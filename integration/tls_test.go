@@ -91,11 +91,7 @@ func TestReplicationOverTLS(t *testing.T) {
 	primary := StartServer(t, WithArgs("--server-id", "1", "--require-secure-transport"))
 	replica := StartServer(t, WithArgs("--server-id", "2"))
 	pdb, rdb := openDB(t, tlsDSN(t, primary)), replica.DB(t, "")
-	mustExec(t, pdb, "INSTALL PLUGIN rpl_semi_sync_source SONAME 'semisync_source.so'")
-	mustExec(t, pdb, "SET GLOBAL rpl_semi_sync_source_timeout = 60000")
-	mustExec(t, pdb, "SET GLOBAL rpl_semi_sync_source_enabled = 1")
-	mustExec(t, rdb, "INSTALL PLUGIN rpl_semi_sync_replica SONAME 'semisync_replica.so'")
-	mustExec(t, rdb, "SET GLOBAL rpl_semi_sync_replica_enabled = 1")
+	enableSemiSync(t, pdb, rdb)
 
 	ioErrno := func(want string) {
 		t.Helper()

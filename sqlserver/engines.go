@@ -49,7 +49,7 @@ const (
 func classifyEngine(engine string) engineDisposition {
 	e := strings.ToUpper(strings.Trim(engine, "`'\""))
 	switch {
-	case e == "" || e == "INNODB" || e == "DEFAULT":
+	case e == "" || e == "INNODB":
 		return engineOK
 	case mysqlEngines[e]:
 		return engineSubstituted
@@ -88,8 +88,10 @@ func engineRule(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scop
 		}
 		return n, transform.SameTree, nil
 	}
+	// The rule runs for every analyzed statement: a scan without allocation
+	// first, the prefix only for statements that name an engine at all.
 	q := ctx.Query()
-	if !strings.HasPrefix(NormalizedPrefix(q), "ALTER TABLE ") {
+	if !containsFold(q, "engine") || !strings.HasPrefix(NormalizedPrefix(q), "ALTER TABLE ") {
 		return n, transform.SameTree, nil
 	}
 	if engine, table := alterTableEngine(q); engine != "" {
@@ -112,11 +114,8 @@ func alterTableEngine(query string) (engine, table string) {
 		case ")":
 			depth--
 		}
-		if i == 2 {
+		if i == 2 || (i == 4 && toks[3].text == ".") { // ALTER TABLE t, ALTER TABLE db.t
 			table = unquoteIdentifier(t.text)
-		}
-		if i > 2 && toks[i-1].text == "." && i == 4 {
-			table = unquoteIdentifier(t.text) // ALTER TABLE db.t
 		}
 		if depth != 0 || !strings.EqualFold(t.text, "ENGINE") || i+1 >= len(toks) {
 			continue

@@ -113,6 +113,8 @@ type tableState struct {
 // explicitly) and the larger wins. A commit installing the table whole
 // (under its X lock: TRUNCATE, ALTER TABLE … AUTO_INCREMENT) resets it.
 type autoIncShared struct {
+	// mu is a leaf: nothing else is locked while it is held (it may be
+	// taken under the commit lock or a table's lock).
 	mu   sync.Mutex
 	next uint64
 }

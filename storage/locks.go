@@ -167,6 +167,9 @@ var errSkipLocked = errors.New("storage: record locked (SKIP LOCKED)")
 // being the victim. Waiters are woken on every release of the lock they
 // wait for and try again (no queue order).
 type lockManager struct {
+	// mu is a leaf: it is released before waiting and never held while
+	// another storage lock (the commit lock, cloneMu, autoIncShared.mu) is
+	// taken.
 	mu      sync.Mutex
 	tables  map[lockKey]*lockState
 	spaces  map[spaceKey]*recSpace
