@@ -3,6 +3,7 @@ package sqlserver
 import (
 	"context"
 	"fmt"
+	"github.com/dolthub/go-mysql-server/sql"
 	"net"
 	"runtime/debug"
 	"strings"
@@ -35,9 +36,10 @@ type handler struct {
 	closing bool
 	drained chan struct{} // closed when closing and the last connection ended
 
-	sessions sync.Map   // connection ID → sql.Session, for clearWarnings
-	plans    *planCache // forgets a closed connection's plans
-	limit    connLimit  // max_connections
+	sessions sync.Map         // connection ID → sql.Session, for clearWarnings
+	plans    *planCache       // forgets a closed connection's plans
+	limit    connLimit        // max_connections
+	fks      foreignKeyLookup // describes a foreign key in 1451 and 1452
 }
 
 var (
@@ -228,7 +230,11 @@ func (h *handler) finish(c *mysql.Conn, query string, err error) error {
 			"error":         msg,
 		}).Error("panic while serving a statement")
 	}
-	return mapError(err, query)
+	var db string
+	if s, ok := h.sessions.Load(c.ConnectionID); ok {
+		db = s.(sql.Session).GetCurrentDatabase()
+	}
+	return mapError(foreignKeyError(err, db, h.fks), query)
 }
 
 // recoverTo turns a panic into a 1105 error in *errp (when errp is not nil) and logs it.

@@ -470,18 +470,22 @@ func (t *Table) GetDeclaredForeignKeys(ctx *sql.Context) ([]sql.ForeignKeyConstr
 }
 
 // GetReferencedForeignKeys implements sql.ForeignKeyTable: the keys of
-// every table in the database that name this one as parent.
+// every table, in any database, that name this one as parent (MySQL allows a
+// foreign key to reference a table of another database, and deleting or
+// updating a parent row checks those children too).
 func (t *Table) GetReferencedForeignKeys(ctx *sql.Context) ([]sql.ForeignKeyConstraint, error) {
 	tx := txnFor(ctx, t.db.eng)
 	var out []sql.ForeignKeyConstraint
-	for _, name := range tx.tableNames(t.db.name) {
-		ts := tx.table(t.db.name, name)
-		if ts == nil {
-			continue
-		}
-		for _, fk := range ts.fks {
-			if strings.EqualFold(fk.ParentTable, t.name) && strings.EqualFold(fk.ParentDatabase, t.db.name) {
-				out = append(out, fk)
+	for _, db := range tx.databaseNames() {
+		for _, name := range tx.tableNames(db) {
+			ts := tx.table(db, name)
+			if ts == nil {
+				continue
+			}
+			for _, fk := range ts.fks {
+				if strings.EqualFold(fk.ParentTable, t.name) && strings.EqualFold(fk.ParentDatabase, t.db.name) {
+					out = append(out, fk)
+				}
 			}
 		}
 	}

@@ -40,9 +40,19 @@ func (p *Provider) HasDatabase(ctx *sql.Context, name string) bool {
 
 // AllDatabases lists the databases this session sees, by name.
 func (p *Provider) AllDatabases(ctx *sql.Context) []sql.Database {
-	tx := txnFor(ctx, p.eng)
+	names := txnFor(ctx, p.eng).databaseNames()
+	out := make([]sql.Database, len(names))
+	for i, n := range names {
+		out[i] = &Database{eng: p.eng, name: n}
+	}
+	return out
+}
+
+// databaseNames lists the databases this transaction sees, ordered by
+// lower-case name.
+func (tx *txn) databaseNames() []string {
 	names := map[string]string{}
-	for k, d := range p.eng.latest.Load().dbs {
+	for k, d := range tx.eng.latest.Load().dbs {
 		names[k] = d.name
 	}
 	for k, d := range tx.dbs {
@@ -52,11 +62,11 @@ func (p *Provider) AllDatabases(ctx *sql.Context) []sql.Database {
 			names[k] = d.meta.name
 		}
 	}
-	out := make([]sql.Database, 0, len(names))
+	out := make([]string, 0, len(names))
 	for _, n := range names {
-		out = append(out, &Database{eng: p.eng, name: n})
+		out = append(out, n)
 	}
-	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Name()) < strings.ToLower(out[j].Name()) })
+	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i]) < strings.ToLower(out[j]) })
 	return out
 }
 
