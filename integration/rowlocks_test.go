@@ -275,3 +275,58 @@ func TestRowLocksSameKeyInsertOverTheWire(t *testing.T) {
 		})
 	}
 }
+
+// TestRowLocksForeignKeyOverTheWire: a foreign-key check locks the parent key
+// as InnoDB's does. A child insert naming a parent another open transaction
+// inserted or deleted waits for it and then sees its outcome (1452 when the
+// parent is not there after all); a parent row that an open transaction's new
+// child references cannot be deleted until that transaction ends (then 1451 if
+// it committed). Parents are named by primary key and by a unique key.
+func TestRowLocksForeignKeyOverTheWire(t *testing.T) {
+	srv := StartServer(t)
+	cases := []struct {
+		name, first, end, second string
+		want                     int // error number of second, 0 for success
+		rows                     string
+	}{
+		{"insert parent pk", "INSERT INTO t VALUES (7, 7, 'x')", "COMMIT", "INSERT INTO c VALUES (1, 7, NULL)", 0, "1 7 NULL"},
+		{"insert parent pk", "INSERT INTO t VALUES (7, 7, 'x')", "ROLLBACK", "INSERT INTO c VALUES (1, 7, NULL)", 1452, ""},
+		{"insert parent unique", "INSERT INTO t VALUES (7, 7, 'x')", "COMMIT", "INSERT INTO c VALUES (1, NULL, 'x')", 0, "1 NULL x"},
+		{"insert parent unique", "INSERT INTO t VALUES (7, 7, 'x')", "ROLLBACK", "INSERT INTO c VALUES (1, NULL, 'x')", 1452, ""},
+		{"delete parent pk", "DELETE FROM t WHERE id = 2", "COMMIT", "INSERT INTO c VALUES (1, 2, NULL)", 1452, ""},
+		{"delete parent pk", "DELETE FROM t WHERE id = 2", "ROLLBACK", "INSERT INTO c VALUES (1, 2, NULL)", 0, "1 2 NULL"},
+		{"delete parent unique", "DELETE FROM t WHERE id = 2", "COMMIT", "INSERT INTO c VALUES (1, NULL, 'b')", 1452, ""},
+		{"rekey parent unique", "UPDATE t SET code = 'z' WHERE id = 2", "ROLLBACK", "INSERT INTO c VALUES (1, NULL, 'b')", 0, "1 NULL b"},
+		{"new child", "INSERT INTO c VALUES (1, 3, NULL)", "COMMIT", "DELETE FROM t WHERE id = 3", 1451, "1 3 NULL"},
+		{"new child", "INSERT INTO c VALUES (1, 3, NULL)", "ROLLBACK", "DELETE FROM t WHERE id = 3", 0, ""},
+		{"new child unique", "INSERT INTO c VALUES (1, NULL, 'c')", "COMMIT", "UPDATE t SET code = 'q' WHERE id = 3", 1451, "1 NULL c"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name+"/"+tc.end, func(t *testing.T) {
+			db := fmt.Sprintf("rl_fk%d", i)
+			admin := srv.DB(t, "")
+			mustExec(t, admin, "CREATE DATABASE "+db)
+			mustExec(t, admin, "CREATE TABLE "+db+".t (id INT PRIMARY KEY, n INT NOT NULL, code VARCHAR(10), UNIQUE KEY uc (code))")
+			mustExec(t, admin, "INSERT INTO "+db+".t VALUES (1, 0, 'a'), (2, 0, 'b'), (3, 0, 'c')")
+			mustExec(t, admin, "CREATE TABLE "+db+".c (id INT PRIMARY KEY, pid INT, pcode VARCHAR(10), FOREIGN KEY (pid) REFERENCES "+db+".t (id), FOREIGN KEY (pcode) REFERENCES "+db+".t (code))")
+			a, b := srv.Conn(t), srv.Conn(t)
+			for _, c := range []*sql.Conn{a, b} {
+				connExec(t, c, "USE "+db)
+				connExec(t, c, "SET innodb_lock_wait_timeout = 1000")
+				connExec(t, c, "BEGIN")
+			}
+			connExec(t, a, tc.first)
+			done := runAsync(b, tc.second)
+			waitRunning(t, admin, tc.second, done)
+			connExec(t, a, tc.end)
+			err := <-done
+			if got := mysqlErrorNumber(err); got != uint16(tc.want) || (tc.want == 0 && err != nil) {
+				t.Fatalf("%s after the other's %s: %v (number %d), want %d", tc.second, tc.end, err, got, tc.want)
+			}
+			connExec(t, b, "COMMIT")
+			if got := tableRows(t, admin, "SELECT id, pid, pcode FROM "+db+".c ORDER BY id"); got != tc.rows {
+				t.Fatalf("children %q, want %q", got, tc.rows)
+			}
+		})
+	}
+}

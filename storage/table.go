@@ -118,7 +118,10 @@ func (t *Table) LookupPartitions(ctx *sql.Context, l sql.IndexLookup) (sql.Parti
 //     instead of waiting, SKIP LOCKED skips the rows it would wait for;
 //   - the scan of a table by the statement that writes it (UPDATE, DELETE,
 //     INSERT … SELECT), X, over the version frozen at the statement's start;
-//   - foreign-key checks (handles with ownWrites), S.
+//   - foreign-key checks (handles with ownWrites), S; an exact lookup
+//     through a unique key first locks the key value itself
+//     (txn.lockLookupKeys), so the check waits for a transaction that
+//     inserted or deleted that parent and then sees its outcome.
 //
 // On tables without a primary key a locking read takes the table's S or X
 // lock instead (and DML its X lock, see prepareDML).
@@ -143,6 +146,11 @@ func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, e
 		slot = tx.rowSlot(t.db.name, t.name, false)
 		recMode, policy = lockExclusive, waitNormal
 	case rowLevel && t.ownWrites:
+		if lp, ok := p.(*lookupPartition); ok {
+			if err := tx.lockLookupKeys(ctx, t.db.name, tx.table(t.db.name, t.name), lp.lookup); err != nil {
+				return nil, err
+			}
+		}
 		slot = tx.rowSlot(t.db.name, t.name, true)
 		ts = slot.state
 		recMode, policy = lockShared, waitNormal

@@ -536,6 +536,56 @@ func (tx *txn) lockRow(ctx *sql.Context, db string, ts *tableState, row sql.Row,
 	return tx.lockRecord(ctx, spaceKey{lockKey: tableKey(db, ts.name)}, ts.pk.cols, row, mode, policy)
 }
 
+// lockLookupKeys takes a shared record lock on each key value that l, a
+// lookup through the primary key or a unique index of ts, names exactly
+// (every column of the key equal to one non-NULL value). A foreign-key check
+// makes such lookups: like InnoDB's, it then waits for a transaction that has
+// inserted or deleted that parent row (it holds the key's X lock) and reads
+// the committed outcome, and the parent cannot be deleted or re-keyed while
+// the lock is held, to the end of the transaction. Other lookups lock nothing
+// here (the rows they find are locked as they are read). Errors: 1205, 1213.
+func (tx *txn) lockLookupKeys(ctx *sql.Context, db string, ts *tableState, l sql.IndexLookup) error {
+	if ts == nil || l.IsEmptyRange || l.Index == nil {
+		return nil
+	}
+	space := spaceKey{lockKey: tableKey(db, ts.name)}
+	var cols []keyCol
+	if strings.EqualFold(l.Index.ID(), PrimaryKeyName) && len(ts.pkOrds) > 0 {
+		cols = ts.pk.cols
+	} else {
+		_, ix := ts.index(l.Index.ID())
+		if ix == nil || !ix.unique {
+			return nil
+		}
+		cols, space.index = ix.kd.cols, strings.ToLower(ix.name)
+	}
+	ranges, ok := l.Ranges.(sql.MySQLRangeCollection)
+	if !ok {
+		return nil
+	}
+next:
+	for _, r := range ranges {
+		if len(r) < len(cols) {
+			continue
+		}
+		row := make(sql.Row, len(ts.schema))
+		for i, c := range cols {
+			v, ok, err := pointValue(ctx, r[i])
+			if err != nil {
+				return err
+			}
+			if !ok || v == nil || c.prefix > 0 {
+				continue next
+			}
+			row[c.ord] = v
+		}
+		if err := tx.lockRecord(ctx, space, cols, row, lockShared, waitNormal); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // lockUnique takes the record lock on row's value of the unique index ix;
 // it reports false (taking nothing) when the value has a NULL part, which
 // never conflicts.
