@@ -279,6 +279,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	installShowVariables(a)
 	installReadOnly(a, a.Catalog.MySQLDb)
 	installFileAccessBuilder(a)
+	installAccountLog(a, log)
 	s.registerSemisyncStatements()
 	s.registerCompatStatements()
 	s.registerAlterUserRequire()
