@@ -25,7 +25,9 @@ func TestAccountBinlogText(t *testing.T) {
 	}
 	ed.Close()
 	b := accountLogBuilder{db: db, log: logrus.NewEntry(logrus.New())}
-	key := func(user, host string) mysql_db.UserPrimaryKey { return mysql_db.UserPrimaryKey{User: user, Host: host} }
+	key := func(user, host string) mysql_db.UserPrimaryKey {
+		return mysql_db.UserPrimaryKey{User: user, Host: host}
+	}
 	for _, tc := range []struct {
 		name   string
 		query  string
