@@ -274,3 +274,30 @@ func TestAccountStatementSQLLogBinOff(t *testing.T) {
 		t.Errorf("clear-text passwords on disk: %v", found)
 	}
 }
+
+// TestAccountStatementErrorStopsReplica: an account statement that fails on the replica (the
+// account exists there already) stops the SQL thread with MySQL's error, 1396, and the text
+// MySQL's SQL thread reports; the IO thread goes on.
+func TestAccountStatementErrorStopsReplica(t *testing.T) {
+	primary := StartServer(t, WithArgs("--server-id", "1"))
+	replica := StartServer(t, WithArgs("--server-id", "2"))
+	pdb, rdb := primary.DB(t, ""), replica.DB(t, "")
+	mustExec(t, rdb, "CREATE USER 'dup'@'%'")
+	rplConnect(t, rdb, primary, "")
+	mustExec(t, pdb, "CREATE USER 'dup'@'%' IDENTIFIED BY 'first-Secret-1'")
+	var st map[string]string
+	waitFor(t, replicationTimeout, "the SQL thread to stop", func() bool {
+		st = rplStatus(t, rdb, "")
+		return st["Replica_SQL_Running"] == "No"
+	})
+	want := "Error 'Operation CREATE USER failed for 'dup'@'%'' on query. Default database: ''. Query: 'CREATE USER 'dup'@'%' IDENTIFIED WITH 'mysql_native_password' AS '*"
+	if st["Last_SQL_Errno"] != "1396" || !strings.HasPrefix(st["Last_SQL_Error"], want) {
+		t.Errorf("Last_SQL_Errno %s, Last_SQL_Error %q; want 1396, %q…", st["Last_SQL_Errno"], st["Last_SQL_Error"], want)
+	}
+	if st["Replica_IO_Running"] != "Yes" {
+		t.Errorf("Replica_IO_Running = %s", st["Replica_IO_Running"])
+	}
+	if strings.Contains(st["Last_SQL_Error"], "first-Secret-1") {
+		t.Errorf("the clear password is in Last_SQL_Error")
+	}
+}
