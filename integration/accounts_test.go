@@ -3,7 +3,10 @@ package integration
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -299,5 +302,64 @@ func TestAccountStatementErrorStopsReplica(t *testing.T) {
 	}
 	if strings.Contains(st["Last_SQL_Error"], "first-Secret-1") {
 		t.Errorf("the clear password is in Last_SQL_Error")
+	}
+}
+
+// TestMariaDBReplicaAccounts: a stock MariaDB semi-sync replica applies the account statements
+// semisyncd logs (mysql_native_password accounts as IDENTIFIED WITH … AS '*hash'): the account
+// has the same hash and grants there, logs in to MariaDB with its password, and yes_tx counted
+// the statements.
+func TestMariaDBReplicaAccounts(t *testing.T) {
+	rep := startMariaDB(t, 2)
+	srv := StartServer(t)
+	db := srv.DB(t, "")
+	mustExec(t, db, "INSTALL PLUGIN rpl_semi_sync_master SONAME 'semisync_master.so'")
+	mustExec(t, db, "SET GLOBAL rpl_semi_sync_master_timeout = 5000")
+	mustExec(t, db, "SET GLOBAL rpl_semi_sync_master_enabled = ON")
+	host, port, _ := net.SplitHostPort(srv.Addr)
+	rep.mustQuery(t, fmt.Sprintf("SET GLOBAL rpl_semi_sync_slave_enabled = ON; "+
+		"CHANGE MASTER TO MASTER_HOST='%s', MASTER_PORT=%s, MASTER_USER='root', MASTER_PASSWORD='', "+
+		"MASTER_LOG_FILE='binlog.000001', MASTER_LOG_POS=4; START SLAVE", host, port))
+	waitStatus(t, db, "Rpl_semi_sync_master_clients", "1")
+	yesBefore, _ := strconv.Atoi(globalStatus(t, db, "Rpl_semi_sync_master_yes_tx"))
+
+	mustExec(t, db, "CREATE DATABASE acc")
+	mustExec(t, db, "CREATE TABLE acc.t (id INT PRIMARY KEY)")
+	mustExec(t, db, "INSERT INTO acc.t VALUES (1)")
+	mustExec(t, db, "CREATE USER 'mapp'@'%' IDENTIFIED WITH mysql_native_password BY 'first-Secret-1'")
+	mustExec(t, db, "GRANT SELECT ON acc.* TO 'mapp'@'%'")
+	const transactions = 5
+	var file string
+	var pos uint32
+	if err := db.QueryRow("SHOW MASTER STATUS").Scan(&file, &pos, new(string), new(string), new(string)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, replicationTimeout, "the MariaDB replica to apply everything", func() bool {
+		st := rep.slaveStatus(t)
+		if st["Last_SQL_Error"] != "" || st["Last_IO_Error"] != "" {
+			t.Fatalf("replica error: IO %q SQL %q", st["Last_IO_Error"], st["Last_SQL_Error"])
+		}
+		return st["Relay_Master_Log_File"] == file && st["Exec_Master_Log_Pos"] == strconv.Itoa(int(pos))
+	})
+	var hash string
+	if err := db.QueryRow("SELECT authentication_string FROM mysql.user WHERE user = 'mapp'").Scan(&hash); err != nil || !strings.HasPrefix(hash, "*") {
+		t.Fatalf("primary hash %q (%v)", hash, err)
+	}
+	if got := strings.TrimSpace(rep.mustQuery(t, "SELECT authentication_string FROM mysql.user WHERE user = 'mapp' AND host = '%'")); got != hash {
+		t.Errorf("MariaDB replica hash %q, primary %q", got, hash)
+	}
+	if got := rep.mustQuery(t, "SHOW GRANTS FOR 'mapp'@'%'"); !strings.Contains(got, "GRANT SELECT ON `acc`.* TO `mapp`@`%`") {
+		t.Errorf("MariaDB replica grants: %s", got)
+	}
+	out, err := exec.Command("mariadb", "-h", "127.0.0.1", "-P", strconv.Itoa(rep.port), "-umapp", "-pfirst-Secret-1",
+		"--skip-ssl", "-B", "-N", "-e", "SELECT COUNT(*) FROM acc.t").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Errorf("mapp logging in to the MariaDB replica: %v %s", err, out)
+	}
+	if yes, _ := strconv.Atoi(globalStatus(t, db, "Rpl_semi_sync_master_yes_tx")); yes-yesBefore != transactions {
+		t.Errorf("yes_tx rose by %d, want %d", yes-yesBefore, transactions)
+	}
+	if s := globalStatus(t, db, "Rpl_semi_sync_master_status"); s != "ON" {
+		t.Errorf("semi-sync status %s", s)
 	}
 }
