@@ -17,7 +17,8 @@ import (
 
 // accountSecrets are the clear-text passwords the account tests set; none may be written
 // anywhere in a data directory (binlog, relay log, journal, privileges).
-var accountSecrets = []string{"first-Secret-1", "second-Secret-2", "gone-Secret-3", "hidden-Secret-4", "shown-Secret-5"}
+var accountSecrets = []string{"first-Secret-1", "second-Secret-2", "gone-Secret-3", "hidden-Secret-4", "shown-Secret-5",
+	"ren-Secret-6", "renamed-Secret-7", "self-Secret-8"}
 
 // binlogInfos returns the Info column of every event of every binlog file of db's server.
 func binlogInfos(t *testing.T, db *sql.DB) []string {
@@ -119,10 +120,19 @@ func TestAccountStatementsReplicate(t *testing.T) {
 		"ALTER USER 'app'@'%' IDENTIFIED WITH caching_sha2_password BY 'second-Secret-2'",
 		"REVOKE INSERT ON acc.* FROM 'app'@'%'",
 		"DROP USER 'gone'@'%'",
+		"CREATE USER 'ren'@'%' IDENTIFIED BY 'ren-Secret-6'",
+		"GRANT SELECT ON acc.t TO 'ren'@'%'",
+		"RENAME USER 'ren'@'%' TO 'renamed'@'%'",
+		"SET PASSWORD FOR 'renamed'@'%' = 'renamed-Secret-7'",
 	}
 	for _, q := range statements {
 		mustExec(t, pdb, q)
 	}
+	// SET PASSWORD for one's own account.
+	self := openDB(t, primary.UserDSN("renamed", "renamed-Secret-7", ""))
+	mustExec(t, self, "SET PASSWORD = 'self-Secret-8'")
+	self.Close()
+	statements = append(statements, "SET PASSWORD = …")
 	waitCaughtUp(t, pdb, rdb, replica)
 
 	// Each statement is one GTID transaction, acknowledged by the replica.
@@ -152,6 +162,8 @@ func TestAccountStatementsReplicate(t *testing.T) {
 		"ALTER USER 'app'@'%' IDENTIFIED WITH 'caching_sha2_password' AS '$A$005$",
 		"REVOKE INSERT ON acc.* FROM 'app'@'%'",
 		"DROP USER 'gone'@'%'",
+		"RENAME USER 'ren'@'%' TO 'renamed'@'%'",
+		"ALTER USER 'renamed'@'%' IDENTIFIED WITH 'mysql_native_password' AS '*",
 	} {
 		if !strings.Contains(infos, want) {
 			t.Errorf("SHOW BINLOG EVENTS has no %q:\n%s", want, infos)
@@ -191,6 +203,22 @@ func TestAccountStatementsReplicate(t *testing.T) {
 	}
 	if err := loginError(t, replica, "gone", "gone-Secret-3"); mysqlErrorNumber(err) != 1045 {
 		t.Errorf("the dropped account on the replica: %v, want 1045", err)
+	}
+	pr, err := grantsFor(pdb, "'renamed'@'%'")
+	if err != nil || !strings.Contains(strings.Join(pr, ";"), "GRANT SELECT ON `acc`.`t` TO `renamed`@`%`") {
+		t.Errorf("primary grants of the renamed account: %v (%v)", pr, err)
+	}
+	if rr, err := grantsFor(rdb, "'renamed'@'%'"); err != nil || strings.Join(rr, ";") != strings.Join(pr, ";") {
+		t.Errorf("replica grants of the renamed account %v (%v), primary %v", rr, err, pr)
+	}
+	if _, err := grantsFor(rdb, "'ren'@'%'"); mysqlErrorNumber(err) != 1141 {
+		t.Errorf("replica SHOW GRANTS FOR the old name: %v, want 1141", err)
+	}
+	if err := loginError(t, replica, "renamed", "self-Secret-8"); err != nil {
+		t.Errorf("the renamed account on the replica with the password it set itself: %v", err)
+	}
+	if err := loginError(t, replica, "renamed", "renamed-Secret-7"); mysqlErrorNumber(err) != 1045 {
+		t.Errorf("the renamed account on the replica with its previous password: %v, want 1045", err)
 	}
 	if st := rplStatus(t, rdb, ""); st["Last_SQL_Errno"] != "0" || st["Replica_SQL_Running"] != "Yes" {
 		t.Errorf("replica SQL thread: %s %s", st["Last_SQL_Errno"], st["Last_SQL_Error"])

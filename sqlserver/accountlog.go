@@ -66,7 +66,14 @@ func (b accountLogBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.R
 		return b.delegate(ctx, n, r)
 	}
 	query := strings.TrimRight(strings.TrimSpace(ctx.Query()), ";")
-	if !strings.HasPrefix(NormalizedPrefix(query)+" ", keyword+" ") {
+	prefix := NormalizedPrefix(query)
+	if keyword == "ALTER USER" && isSetPassword(prefix) && len(owners) == 1 {
+		// Logged as MySQL logs it: ALTER USER with the new authentication string, which
+		// binlogText puts in place of this clause.
+		query = "ALTER USER " + quoteString(owners[0].User) + "@" + quoteString(owners[0].Host) + " IDENTIFIED BY ''"
+		prefix = "ALTER USER "
+	}
+	if !strings.HasPrefix(prefix+" ", keyword+" ") {
 		// A statement of a stored program: the text is the CALL's.
 		b.log.WithFields(logrus.Fields{"statement": keyword, "query": truncate(query, maxNearLen)}).
 			Warn("an account statement inside a stored program is not written to the binlog")
@@ -173,8 +180,8 @@ func accountStatement(n sql.Node) (string, []mysql_db.UserPrimaryKey, bool) {
 	case *plan.Revoke, *plan.RevokeRole, *plan.RevokeProxy:
 		return "REVOKE", nil, true
 	case *statementNode:
-		if n.name == "ALTER USER" { // ALTER USER … REQUIRE (tls.go)
-			return "ALTER USER", nil, true
+		if n.name == "ALTER USER" || n.name == "RENAME USER" { // ALTER USER … REQUIRE (tls.go), accountstmts.go
+			return n.name, nil, true
 		}
 	}
 	return "", nil, false

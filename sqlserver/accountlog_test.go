@@ -1,6 +1,8 @@
 package sqlserver
 
 import (
+	gosql "database/sql"
+	"strings"
 	"testing"
 
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
@@ -76,4 +78,107 @@ func TestAccountBinlogText(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAccountStatementsGMSLacks: SET PASSWORD and RENAME USER run as in MySQL 8.0 (errors,
+// privileges, one's own account) and reach the binlog, SET PASSWORD as ALTER USER with the hash;
+// failed ones change and log nothing.
+func TestAccountStatementsGMSLacks(t *testing.T) {
+	s, _ := startServer(t, Config{})
+	root := open(t, dsn(s, "root", ""))
+	for _, q := range []string{
+		"CREATE USER 'u1'@'%' IDENTIFIED BY 'pw1'",
+		"CREATE USER 'u2'@'%' IDENTIFIED BY 'pw2'",
+		"GRANT SELECT ON *.* TO 'u2'@'%'",
+	} {
+		if _, err := root.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	u1 := open(t, dsn(s, "u1", "pw1"))
+	u1.SetMaxOpenConns(1)
+	if err := u1.Ping(); err != nil { // the session stays open through the password changes
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		db      *gosql.DB
+		query   string
+		errNum  uint16
+		binlog  string // what the binlog's last Query event starts with ("": unchanged)
+		loginAs [2]string
+	}{
+		{db: root, query: "SET PASSWORD FOR 'u1'@'%' = 'pw1b'", binlog: "ALTER USER 'u1'@'%' IDENTIFIED WITH 'mysql_native_password' AS '*", loginAs: [2]string{"u1", "pw1b"}},
+		{db: u1, query: "SET PASSWORD = 'pw1c'", binlog: "ALTER USER 'u1'@'%' IDENTIFIED WITH 'mysql_native_password' AS '*", loginAs: [2]string{"u1", "pw1c"}},
+		{db: u1, query: "SET PASSWORD FOR 'u2'@'%' = 'x'", errNum: 1227},
+		{db: root, query: "SET PASSWORD FOR 'u1'@'%' TO RANDOM", errNum: 1064},
+		{db: root, query: "SET PASSWORD FOR 'u1'@'%' = 'a' REPLACE 'b'", errNum: 1064},
+		{db: root, query: "SET PASSWORD FOR 'nobody'@'%' = 'x'", errNum: 1396},
+		{db: root, query: "RENAME USER 'u2'@'%' TO 'u3'@'%'", binlog: "RENAME USER 'u2'@'%' TO 'u3'@'%'", loginAs: [2]string{"u3", "pw2"}},
+		{db: root, query: "RENAME USER 'u3'@'%' TO 'u1'@'%'", errNum: 1396},
+		{db: root, query: "RENAME USER 'nobody'@'%' TO 'u4'@'%'", errNum: 1396},
+		{db: u1, query: "RENAME USER 'u3'@'%' TO 'u5'@'%'", errNum: 1227},
+		{db: root, query: "RENAME USER 'u3'@'%' TO 'u4'@'%', 'u4'@'%' TO 'u5'@'%'", binlog: "RENAME USER 'u3'@'%' TO 'u4'@'%', 'u4'@'%' TO 'u5'@'%'", loginAs: [2]string{"u5", "pw2"}},
+	} {
+		before := lastQueryEvent(t, root)
+		_, err := tc.db.Exec(tc.query)
+		if tc.errNum != 0 {
+			if errNumber(err) != tc.errNum {
+				t.Errorf("%s: %v, want %d", tc.query, err, tc.errNum)
+			}
+			if after := lastQueryEvent(t, root); after != before {
+				t.Errorf("%s failed but logged %q", tc.query, after)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.query, err)
+			continue
+		}
+		if got := lastQueryEvent(t, root); !strings.HasPrefix(got, tc.binlog) {
+			t.Errorf("%s: binlog %q, want %q…", tc.query, got, tc.binlog)
+		}
+		if err := open(t, dsn(s, tc.loginAs[0], tc.loginAs[1])).Ping(); err != nil {
+			t.Errorf("after %s: %s cannot log in: %v", tc.query, tc.loginAs[0], err)
+		}
+	}
+	var n int
+	if err := root.QueryRow("SELECT COUNT(*) FROM mysql.user WHERE user = 'u5'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("u5 rows %d (%v)", n, err)
+	}
+	if grants, err := root.Query("SHOW GRANTS FOR 'u5'@'%'"); err != nil {
+		t.Errorf("SHOW GRANTS FOR the renamed account: %v", err)
+	} else {
+		var all []string
+		for grants.Next() {
+			var g string
+			_ = grants.Scan(&g)
+			all = append(all, g)
+		}
+		grants.Close()
+		if !strings.Contains(strings.Join(all, ";"), "GRANT SELECT ON *.* TO `u5`@`%`") {
+			t.Errorf("grants of the renamed account: %v", all)
+		}
+	}
+}
+
+// lastQueryEvent is the Info of the binlog's last Query event.
+func lastQueryEvent(t *testing.T, db *gosql.DB) string {
+	t.Helper()
+	rows, err := db.Query("SHOW BINLOG EVENTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	last := ""
+	for rows.Next() {
+		var file, typ, info string
+		var pos, sid, end int64
+		if err := rows.Scan(&file, &pos, &typ, &sid, &end, &info); err != nil {
+			t.Fatal(err)
+		}
+		if typ == "Query" {
+			last = info
+		}
+	}
+	return last
 }

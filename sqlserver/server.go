@@ -283,6 +283,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	s.registerSemisyncStatements()
 	s.registerCompatStatements()
 	s.registerAlterUserRequire()
+	s.registerAccountStatements()
 	s.registerProcessList()
 	s.registerKill()
 	s.registerShutdown()
