@@ -79,6 +79,13 @@ func (b accountLogBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.R
 			Warn("an account statement inside a stored program is not written to the binlog")
 		return b.build(ctx, n, r)
 	}
+	if _, ours := n.(*statementNode); ours {
+		// Our account statements change accounts: read_only applies (changesData leaves
+		// statementNode out).
+		if err := checkReadOnlyWrite(ctx, b.db); err != nil {
+			return nil, err
+		}
+	}
 	clauses, err := accountClauses(query, owners)
 	if err != nil {
 		return nil, err
