@@ -24,6 +24,7 @@ package sqlserver
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
@@ -44,6 +45,7 @@ func installAccountLog(a *analyzer.Analyzer, log *logrus.Entry) {
 		plain: rowexec.NewBuilder(nil, a.ExecBuilder.EngineOverrides),
 		db:    a.Catalog.MySQLDb,
 		log:   log,
+		mu:    &sync.Mutex{},
 	}
 }
 
@@ -54,9 +56,24 @@ type accountLogBuilder struct {
 	plain *rowexec.BaseBuilder // GMS's builder without priority builders: runs the statement
 	db    *mysql_db.MySQLDb
 	log   *logrus.Entry
+	// mu is held from an account statement's run to its commit (including the semi-sync
+	// wait); it is taken before the engine's commit lock and never inside it.
+	mu *sync.Mutex
 }
 
 var _ sql.NodeExecBuilder = accountLogBuilder{}
+
+// firstStatement is the first statement of query, without its delimiter: GMS gives a
+// multi-statement query's statements the text from the statement to the end.
+func firstStatement(query string) string {
+	for _, t := range scanTokens(query, func(int, int, string) {}) {
+		if t.text == ";" {
+			query = query[:t.pos]
+			break
+		}
+	}
+	return strings.TrimSpace(query)
+}
 
 // Build implements sql.NodeExecBuilder.
 func (b accountLogBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, error) {
@@ -65,7 +82,7 @@ func (b accountLogBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.R
 	if !ok || !isStorage {
 		return b.delegate(ctx, n, r)
 	}
-	query := strings.TrimRight(strings.TrimSpace(ctx.Query()), ";")
+	query := firstStatement(ctx.Query())
 	prefix := NormalizedPrefix(query)
 	if keyword == "ALTER USER" && isSetPassword(prefix) && len(owners) == 1 {
 		// Logged as MySQL logs it: ALTER USER with the new authentication string, which
@@ -90,6 +107,10 @@ func (b accountLogBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.R
 	if err != nil {
 		return nil, err
 	}
+	// Run and log one account statement at a time, so the binlog has them in the order they
+	// changed the accounts.
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	iter, err := b.build(ctx, n, r)
 	if err != nil || sqlLogBinOff(ctx) {
 		return iter, err

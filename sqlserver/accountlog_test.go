@@ -182,3 +182,33 @@ func lastQueryEvent(t *testing.T, db *gosql.DB) string {
 	}
 	return last
 }
+
+// TestAccountStatementsMultiStatement: in a multi-statement query each account statement is
+// logged alone, with its own text.
+func TestAccountStatementsMultiStatement(t *testing.T) {
+	s, _ := startServer(t, Config{})
+	db := open(t, dsn(s, "root", "")+"&multiStatements=true")
+	if _, err := db.Exec("CREATE USER 'm1'@'%' IDENTIFIED BY 'multi-pw'; GRANT SELECT ON *.* TO 'm1'@'%'; CREATE DATABASE md"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query("SHOW BINLOG EVENTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var queries []string
+	for rows.Next() {
+		var file, typ, info string
+		var pos, sid, end int64
+		if err := rows.Scan(&file, &pos, &typ, &sid, &end, &info); err != nil {
+			t.Fatal(err)
+		}
+		if typ == "Query" {
+			queries = append(queries, info)
+		}
+	}
+	if len(queries) != 3 || !strings.HasPrefix(queries[0], "CREATE USER 'm1'@'%' IDENTIFIED WITH 'mysql_native_password' AS '*") ||
+		strings.Contains(queries[0], ";") || queries[1] != "GRANT SELECT ON *.* TO 'm1'@'%'" || queries[2] != "CREATE DATABASE md" {
+		t.Fatalf("Query events: %q", queries)
+	}
+}
