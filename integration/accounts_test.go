@@ -124,6 +124,10 @@ func TestAccountStatementsReplicate(t *testing.T) {
 		"GRANT SELECT ON acc.t TO 'ren'@'%'",
 		"RENAME USER 'ren'@'%' TO 'renamed'@'%'",
 		"SET PASSWORD FOR 'renamed'@'%' = 'renamed-Secret-7'",
+		"CREATE ROLE 'reader'",
+		"GRANT SELECT ON acc.* TO 'reader'",
+		"GRANT 'reader' TO 'app'@'%'",
+		"ALTER USER 'app'@'%' REQUIRE SSL",
 	}
 	for _, q := range statements {
 		mustExec(t, pdb, q)
@@ -180,7 +184,8 @@ func TestAccountStatementsReplicate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if joined := strings.Join(pg, ";"); !strings.Contains(joined, "GRANT SELECT ON `acc`.* TO `app`@`%`") || strings.Contains(joined, "INSERT") {
+	if joined := strings.Join(pg, ";"); !strings.Contains(joined, "GRANT SELECT ON `acc`.* TO `app`@`%`") || strings.Contains(joined, "INSERT") ||
+		!strings.Contains(joined, "GRANT `reader`@`%` TO `app`@`%`") {
 		t.Fatalf("primary grants of app: %v", pg)
 	}
 	rg, err := grantsFor(rdb, "'app'@'%'")
@@ -193,6 +198,12 @@ func TestAccountStatementsReplicate(t *testing.T) {
 	for name, db := range map[string]*sql.DB{"primary": pdb, "replica": rdb} {
 		if _, err := grantsFor(db, "'gone'@'%'"); mysqlErrorNumber(err) != 1141 {
 			t.Errorf("%s SHOW GRANTS FOR the dropped account: %v, want 1141", name, err)
+		}
+	}
+	for name, db := range map[string]*sql.DB{"primary": pdb, "replica": rdb} {
+		var ssl string
+		if err := db.QueryRow("SELECT ssl_type FROM mysql.user WHERE user = 'app'").Scan(&ssl); err != nil || ssl != "ANY" {
+			t.Errorf("%s: app's ssl_type %q (%v), want ANY (REQUIRE SSL)", name, ssl, err)
 		}
 	}
 	if err := loginError(t, replica, "app", "second-Secret-2"); err != nil {
