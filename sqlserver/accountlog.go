@@ -19,7 +19,8 @@ package sqlserver
 // error, the server then stops under binlog_error_action = ABORT_SERVER) leaves the account
 // changed but unlogged; an account statement run inside a stored program is not logged (its
 // text is not the statement's: the server logs a warning), and one whose passwords cannot be
-// matched to its accounts is refused before it runs.
+// matched to its accounts is refused before it runs. Account statements run one at a time
+// from their run to their commit, so the binlog has them in the order they took effect.
 
 import (
 	"fmt"
@@ -87,7 +88,7 @@ func (b accountLogBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.R
 	if keyword == "ALTER USER" && isSetPassword(prefix) && len(owners) == 1 {
 		// Logged as MySQL logs it: ALTER USER with the new authentication string, which
 		// binlogText puts in place of this clause.
-		query = "ALTER USER " + quoteString(owners[0].User) + "@" + quoteString(owners[0].Host) + " IDENTIFIED BY ''"
+		query = "ALTER USER " + quoteString(owners[0].key.User) + "@" + quoteString(owners[0].key.Host) + " IDENTIFIED BY ''"
 		prefix = "ALTER USER "
 	}
 	if !strings.HasPrefix(prefix+" ", keyword+" ") {
@@ -115,12 +116,11 @@ func (b accountLogBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.R
 	if err != nil || sqlLogBinOff(ctx) {
 		return iter, err
 	}
-	text, ok := b.binlogText(query, clauses, owners)
-	if !ok {
-		// An account IF [NOT] EXISTS skipped: nothing changed.
-		return iter, nil
+	text, err := b.binlogText(query, clauses, owners)
+	if err == nil {
+		err = sess.LogStatement(ctx, text)
 	}
-	if err := sess.LogStatement(ctx, text); err != nil {
+	if err != nil {
 		if iter != nil {
 			_ = iter.Close(ctx)
 		}
@@ -146,12 +146,12 @@ func (b accountLogBuilder) build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.R
 	return b.plain.Build(ctx, n, r)
 }
 
-// binlogText is query with each password clause replaced by the authentication string its
-// account now has. It reports false when an account with a clause does not exist (an IF EXISTS
-// / IF NOT EXISTS statement that skipped it).
-func (b accountLogBuilder) binlogText(query string, clauses []passwordClause, owners []mysql_db.UserPrimaryKey) (string, bool) {
+// binlogText is query with each password clause replaced by the plugin and authentication
+// string its account now has; for an account that does not exist (ALTER USER IF EXISTS
+// skipped it) the ones the statement's authentication gives.
+func (b accountLogBuilder) binlogText(query string, clauses []passwordClause, owners []clauseOwner) (string, error) {
 	if len(clauses) == 0 {
-		return query, true
+		return query, nil
 	}
 	rd := b.db.Reader()
 	defer rd.Close()
@@ -161,40 +161,55 @@ func (b accountLogBuilder) binlogText(query string, clauses []passwordClause, ow
 		if !c.clear {
 			continue
 		}
-		u, ok := rd.GetUser(owners[i])
-		if !ok {
-			return "", false
+		plugin, auth := "", ""
+		if u, ok := rd.GetUser(owners[i].key); ok {
+			plugin, auth = u.Plugin, u.AuthString
+		} else if owners[i].auth != nil {
+			var err error
+			if auth, err = owners[i].auth.AuthString(); err != nil {
+				return "", err
+			}
+			plugin = owners[i].auth.Plugin()
+		} else {
+			return "", mysql.NewSQLError(mysql.ERUnknownError, stateGeneral, "no authentication for '%s'@'%s'", owners[i].key.User, owners[i].key.Host)
 		}
 		out.WriteString(query[last:c.from])
-		fmt.Fprintf(&out, "IDENTIFIED WITH %s AS %s", quoteString(u.Plugin), quoteString(u.AuthString))
+		fmt.Fprintf(&out, "IDENTIFIED WITH %s AS %s", quoteString(plugin), quoteString(auth))
 		last = c.to
 	}
 	out.WriteString(query[last:])
-	return out.String(), true
+	return out.String(), nil
+}
+
+// clauseOwner is the account an IDENTIFIED clause belongs to, with the authentication the
+// statement gives it.
+type clauseOwner struct {
+	key  mysql_db.UserPrimaryKey
+	auth plan.Authentication
 }
 
 // accountStatement reports whether n is an account statement, with the keywords its text
 // starts with and the accounts its IDENTIFIED clauses belong to, in order (CREATE USER: each
 // account given an authentication; ALTER USER: its one account).
-func accountStatement(n sql.Node) (string, []mysql_db.UserPrimaryKey, bool) {
-	key := func(u plan.UserName) mysql_db.UserPrimaryKey {
+func accountStatement(n sql.Node) (string, []clauseOwner, bool) {
+	owner := func(u plan.AuthenticatedUser) clauseOwner {
 		host := u.Host
 		if host == "" {
 			host = "%"
 		}
-		return mysql_db.UserPrimaryKey{Host: host, User: u.Name}
+		return clauseOwner{key: mysql_db.UserPrimaryKey{Host: host, User: u.Name}, auth: u.Auth1}
 	}
 	switch n := n.(type) {
 	case *plan.CreateUser:
-		var owners []mysql_db.UserPrimaryKey
+		var owners []clauseOwner
 		for _, u := range n.Users {
 			if u.Auth1 != nil {
-				owners = append(owners, key(u.UserName))
+				owners = append(owners, owner(u))
 			}
 		}
 		return "CREATE USER", owners, true
 	case *plan.AlterUser:
-		return "ALTER USER", []mysql_db.UserPrimaryKey{key(n.User.UserName)}, true
+		return "ALTER USER", []clauseOwner{owner(n.User)}, true
 	case *plan.DropUser:
 		return "DROP USER", nil, true
 	case *plan.RenameUser:
@@ -218,7 +233,7 @@ func accountStatement(n sql.Node) (string, []mysql_db.UserPrimaryKey, bool) {
 // accountClauses returns the IDENTIFIED clauses of an account statement whose clause i belongs
 // to owners[i]; an error when they cannot be matched (the statement must not run: its
 // password could not be kept out of the binlog).
-func accountClauses(query string, owners []mysql_db.UserPrimaryKey) ([]passwordClause, error) {
+func accountClauses(query string, owners []clauseOwner) ([]passwordClause, error) {
 	clauses, err := passwordClauses(query)
 	if err != nil {
 		return nil, err
