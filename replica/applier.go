@@ -51,6 +51,13 @@ type EngineApplier struct {
 	Storage *storage.Engine
 	// User is the account statements run as (every privilege).
 	User string
+	// SkipAccountStatements makes Apply skip account statements (CREATE USER, GRANT, …: see
+	// IsAccountStatement): binlog recovery sets it, because the accounts they made are kept
+	// in the server's privilege tables, not rebuilt from the binlog. The SQL thread runs them.
+	SkipAccountStatements bool
+	// MapError, when set, turns an error of a statement (and its text) into the error a
+	// MySQL server gives for it, whose number and message the SQL thread reports.
+	MapError func(err error, query string) error
 
 	pid  atomic.Uint64
 	sess *storage.Session // reused by every transaction (Apply is not concurrent)
@@ -107,6 +114,9 @@ func (a *EngineApplier) Apply(parent context.Context, tx *Transaction) error {
 // source's GTID.
 func (a *EngineApplier) applyQuery(parent context.Context, tx *Transaction, ev TxEvent, gtid string) error {
 	q := ev.Query
+	if a.SkipAccountStatements && IsAccountStatement(q.SQL) {
+		return nil
+	}
 	ctx, sess := a.session(parent, q.DB, q.SQL)
 	if gtid != "" {
 		sess.SetNextGTID(gtid)
@@ -116,6 +126,9 @@ func (a *EngineApplier) applyQuery(parent context.Context, tx *Transaction, ev T
 		_, err = sql.RowIterToRows(ctx, iter)
 	}
 	if err != nil {
+		if a.MapError != nil {
+			err = a.MapError(err, q.SQL)
+		}
 		code, msg := errorCode(err)
 		return &ApplyError{Code: code, Message: fmt.Sprintf("Error '%s' on query. Default database: '%s'. Query: '%s'", msg, q.DB, q.SQL)}
 	}
@@ -183,6 +196,79 @@ func (a *EngineApplier) applyRows(parent context.Context, tx *Transaction, evs [
 	}
 	ctx.SetTransaction(nil)
 	return nil
+}
+
+// accountStatements are the leading keywords of MySQL's account-management statements.
+var accountStatements = [][]string{
+	{"CREATE", "USER"}, {"ALTER", "USER"}, {"DROP", "USER"}, {"RENAME", "USER"},
+	{"CREATE", "ROLE"}, {"DROP", "ROLE"}, {"GRANT"}, {"REVOKE"},
+	{"SET", "PASSWORD"}, {"SET", "DEFAULT", "ROLE"},
+}
+
+// IsAccountStatement reports whether query is an account-management statement (CREATE,
+// ALTER, DROP or RENAME USER, CREATE or DROP ROLE, GRANT, REVOKE, SET PASSWORD, SET DEFAULT
+// ROLE), judged by its first words after white space and comments.
+func IsAccountStatement(query string) bool {
+	words := leadingWords(query, 3)
+	for _, kw := range accountStatements {
+		if len(words) < len(kw) {
+			continue
+		}
+		match := true
+		for i, w := range kw {
+			if !strings.EqualFold(words[i], w) {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+// leadingWords returns up to n leading words of q, skipping white space and /* */, -- and #
+// comments (an executable /*! comment's text is read as words).
+func leadingWords(q string, n int) []string {
+	var out []string
+	for i := 0; i < len(q) && len(out) < n; {
+		c := q[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == '(':
+			i++
+		case strings.HasPrefix(q[i:], "/*!"):
+			i += 3
+			for i < len(q) && q[i] >= '0' && q[i] <= '9' {
+				i++
+			}
+		case strings.HasPrefix(q[i:], "*/"):
+			i += 2
+		case strings.HasPrefix(q[i:], "/*"):
+			end := strings.Index(q[i+2:], "*/")
+			if end < 0 {
+				return out
+			}
+			i += end + 4
+		case c == '#' || strings.HasPrefix(q[i:], "--"):
+			end := strings.IndexByte(q[i:], '\n')
+			if end < 0 {
+				return out
+			}
+			i += end + 1
+		default:
+			j := i
+			for j < len(q) && (q[j] == '_' || q[j] >= 'a' && q[j] <= 'z' || q[j] >= 'A' && q[j] <= 'Z') {
+				j++
+			}
+			if j == i {
+				return out
+			}
+			out = append(out, q[i:j])
+			i = j
+		}
+	}
+	return out
 }
 
 // rowsEventName is MySQL's name for a rows event type in error messages.

@@ -34,6 +34,7 @@ const (
 	erBadDB                   = 1049 // ER_BAD_DB_ERROR
 	erQueryInterrupted        = 1317 // ER_QUERY_INTERRUPTED
 	erCTEMaxRecursionDepth    = 3636 // ER_CTE_MAX_RECURSION_DEPTH
+	erNonexistingGrant        = 1141 // ER_NONEXISTING_GRANT
 
 	stateSyntaxOrAccess     = "42000"
 	stateGeneral            = "HY000"
@@ -246,6 +247,18 @@ var errorRules = []errorRule{
 		pattern: regexp.MustCompile(`^context canceled$`),
 		code:    erQueryInterrupted, state: "70100",
 		text: fill("Query execution was interrupted"),
+	},
+	{
+		name: "account operation failed", codes: unknownError,
+		pattern: regexp.MustCompile(`^Operation ((?:CREATE|ALTER|DROP|RENAME) (?:USER|ROLE)) failed for (.*)$`),
+		code:    erCannotUser, state: stateGeneral,
+		text: fill("Operation %s failed for %s", 1, 2),
+	},
+	{
+		name: "no such grant", codes: unknownError,
+		pattern: regexp.MustCompile(`^There is no such grant defined for user '(.*)' on host '(.*)'$`),
+		code:    erNonexistingGrant, state: stateSyntaxOrAccess,
+		text: fill("There is no such grant defined for user '%s' on host '%s'", 1, 2),
 	},
 	{
 		name: "panic", codes: unknownError,

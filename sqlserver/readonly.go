@@ -95,7 +95,16 @@ func (b readOnlyBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.Row
 // context's session; nil otherwise. Internal sessions (connection id 0: the replica's applier,
 // start-up work) are exempt.
 func checkReadOnly(ctx *sql.Context, n sql.Node, db *mysql_db.MySQLDb) error {
-	if !changesData(n) || ctx == nil || ctx.Session == nil || ctx.Session.ID() == 0 {
+	if !changesData(n) {
+		return nil
+	}
+	return checkReadOnlyWrite(ctx, db)
+}
+
+// checkReadOnlyWrite is checkReadOnly for a statement known to write (our own statements that
+// change accounts, which changesData leaves out).
+func checkReadOnlyWrite(ctx *sql.Context, db *mysql_db.MySQLDb) error {
+	if ctx == nil || ctx.Session == nil || ctx.Session.ID() == 0 {
 		return nil
 	}
 	super := globalBool("super_read_only")

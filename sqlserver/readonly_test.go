@@ -49,6 +49,8 @@ func TestReadOnly(t *testing.T) {
 		"CREATE USER someone@'%'",
 		"GRANT SELECT ON d.* TO app@'%'",
 		"DROP USER app@'%'",
+		"RENAME USER app@'%' TO app2@'%'",
+		"SET PASSWORD FOR app@'%' = 'x'",
 		"CREATE PROCEDURE d.p2() SELECT 1",
 	}
 	allowed := []string{

@@ -180,7 +180,8 @@ func (r *replayer) ctx(db, query string) (*sql.Context, *storage.Session) {
 // apply is binlog.Open's replay function.
 func (r *replayer) apply(tx *binlog.Transaction) error {
 	if r.applier == nil {
-		r.applier = &replica.EngineApplier{Engine: r.e, Storage: r.st, User: r.user}
+		// Accounts are in privileges.db (setupAccounts): replay leaves them alone.
+		r.applier = &replica.EngineApplier{Engine: r.e, Storage: r.st, User: r.user, SkipAccountStatements: true, MapError: mapError}
 	}
 	return r.applier.Apply(context.Background(), tx)
 }

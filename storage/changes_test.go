@@ -146,3 +146,61 @@ func TestCreateTableSelectLoggedAsCreateTable(t *testing.T) {
 		t.Fatalf("plain CREATE TABLE logged as %q", got)
 	}
 }
+
+// TestLogStatement: a logged statement commits at once as a DDL change of
+// its own after what the transaction changed before it (an implicit commit,
+// as MySQL's around account statements), carries a GTID set for the next
+// commit, and ends the transaction: later statements commit on their own.
+func TestLogStatement(t *testing.T) {
+	h := newHarness(t)
+	c := h.conn()
+	c.mustExec("CREATE DATABASE d")
+	c.mustExec("USE d")
+	c.mustExec("CREATE TABLE t (id INT PRIMARY KEY)")
+	sess := c.sess.(*Session)
+	steps := []struct {
+		sql  string // run through the engine first ("" for none)
+		log  string // then logged with LogStatement ("" for none)
+		gtid string
+		want string // change sets committed by the step, joined by " | "
+	}{
+		{log: "CREATE USER 'a'@'%'", want: "ddl[d] CREATE USER 'a'@'%'"},
+		{sql: "BEGIN"},
+		{sql: "INSERT INTO t VALUES (1)"},
+		{log: "GRANT SELECT ON d.* TO 'a'@'%'", want: "insert d.t []->[1]; ddl[d] GRANT SELECT ON d.* TO 'a'@'%'"},
+		{sql: "INSERT INTO t VALUES (2)", want: ""},
+		{sql: "COMMIT", want: "insert d.t []->[2]"},
+		{log: "DROP USER 'a'@'%'", gtid: "3e11fa47-71ca-11e1-9e33-c80aa9429562:7", want: "ddl[d] DROP USER 'a'@'%' gtid 3e11fa47-71ca-11e1-9e33-c80aa9429562:7"},
+	}
+	seen := len(h.hook.all())
+	for i, st := range steps {
+		if st.sql != "" {
+			c.mustExec(st.sql)
+		}
+		if st.log != "" {
+			ctx := c.ctx(st.log)
+			if st.gtid != "" {
+				sess.SetNextGTID(st.gtid)
+			}
+			if err := sess.LogStatement(ctx, st.log); err != nil {
+				t.Fatalf("step %d: LogStatement(%q): %v", i, st.log, err)
+			}
+		}
+		sets := h.hook.all()
+		var got []string
+		for _, cs := range sets[seen:] {
+			d := describe(cs)
+			if cs.GTID != "" {
+				d += " gtid " + cs.GTID
+			}
+			got = append(got, d)
+		}
+		seen = len(sets)
+		if strings.Join(got, " | ") != st.want {
+			t.Fatalf("step %d (%q %q):\n got  %q\n want %q", i, st.sql, st.log, strings.Join(got, " | "), st.want)
+		}
+	}
+	if rows := c.mustExec("SELECT COUNT(*) FROM t"); toInt64(t, rows[0][0]) != 2 {
+		t.Fatalf("rows: %v", rows)
+	}
+}

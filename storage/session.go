@@ -143,6 +143,35 @@ func (s *Session) CommitTransaction(ctx *sql.Context, t sql.Transaction) error {
 	return s.eng.commit(ctx, st.tx)
 }
 
+// LogStatement commits the session's transaction with query recorded after
+// its changes as a statement of its own (a DDL change: the binlog writes it
+// as one Query event in its own GTID transaction), though the statement
+// changed nothing in this engine: account statements, whose effect lives in
+// the server's privilege tables, reach the binlog this way. The commit goes
+// through the whole pipeline (binlog append, group fsync, semi-sync wait)
+// and carries the GTID set by SetNextGTID, if any; its error is returned.
+// Like MySQL's implicit commit around such a statement, the changes the
+// transaction made before it commit too, and the transaction ends; a
+// statement nested in a running one records query and leaves the commit to
+// the enclosing statement. Without a transaction of this engine on ctx, one
+// is begun for the statement.
+func (s *Session) LogStatement(ctx *sql.Context, query string) error {
+	st, ok := ctx.GetTransaction().(*Transaction)
+	if !ok || st.tx.eng != s.eng {
+		st = &Transaction{tx: s.eng.newTxn(s, false)}
+		ctx.SetTransaction(st)
+	}
+	if st.tx.done {
+		st.tx = s.eng.newTxn(s, false)
+	}
+	st.tx.record(Change{Kind: DDL, Query: query, CurrentDB: ctx.GetCurrentDatabase()})
+	if st.tx.inStatement(ctx.Pid()) {
+		return nil
+	}
+	st.tx.gtid, s.nextGTID = s.nextGTID, ""
+	return s.eng.commit(ctx, st.tx)
+}
+
 // SetNextGTID makes the session's next commit carry gtid ("uuid:number")
 // into the binlog instead of a new GTID, as SET gtid_next does: the
 // replica's applier keeps its source's GTIDs.
