@@ -51,6 +51,13 @@ type EngineApplier struct {
 	Storage *storage.Engine
 	// User is the account statements run as (every privilege).
 	User string
+	// Replica: every transaction comes from another server (the SQL
+	// thread). Otherwise (binlog replay at start) a transaction comes from
+	// another server when its GTID's UUID is not LocalUUID. Events such a
+	// transaction creates or alters are stored SLAVESIDE_DISABLED, as
+	// MySQL's replica stores them (storage.Session.SetReplicated).
+	Replica   bool
+	LocalUUID string
 
 	pid  atomic.Uint64
 	sess *storage.Session // reused by every transaction (Apply is not concurrent)
@@ -108,6 +115,8 @@ func (a *EngineApplier) Apply(parent context.Context, tx *Transaction) error {
 func (a *EngineApplier) applyQuery(parent context.Context, tx *Transaction, ev TxEvent, gtid string) error {
 	q := ev.Query
 	ctx, sess := a.session(parent, q.DB, q.SQL)
+	sess.SetReplicated(a.fromElsewhere(tx.GTID))
+	defer sess.SetReplicated(false)
 	if gtid != "" {
 		sess.SetNextGTID(gtid)
 	}
@@ -120,6 +129,16 @@ func (a *EngineApplier) applyQuery(parent context.Context, tx *Transaction, ev T
 		return &ApplyError{Code: code, Message: fmt.Sprintf("Error '%s' on query. Default database: '%s'. Query: '%s'", msg, q.DB, q.SQL)}
 	}
 	return nil
+}
+
+// fromElsewhere reports whether the transaction of this GTID was made by
+// another server (see Replica).
+func (a *EngineApplier) fromElsewhere(gtid string) bool {
+	if a.Replica {
+		return true
+	}
+	uuid, _, ok := strings.Cut(gtid, ":")
+	return ok && a.LocalUUID != "" && !strings.EqualFold(uuid, a.LocalUUID)
 }
 
 // applyRows applies a row-based transaction in one storage transaction.

@@ -39,6 +39,7 @@ type dbState struct {
 	views      map[string]sql.ViewDefinition
 	triggers   []sql.TriggerDefinition
 	procedures map[string]sql.StoredProcedureDetails
+	events     map[string]sql.EventDefinition // by lower-case name; times in UTC
 }
 
 func newDBState(name string, collation sql.CollationID) *dbState {
@@ -48,6 +49,7 @@ func newDBState(name string, collation sql.CollationID) *dbState {
 		tables:     map[string]*tableState{},
 		views:      map[string]sql.ViewDefinition{},
 		procedures: map[string]sql.StoredProcedureDetails{},
+		events:     map[string]sql.EventDefinition{},
 	}
 }
 
@@ -67,6 +69,10 @@ func (d *dbState) shallowClone() *dbState {
 	n.procedures = make(map[string]sql.StoredProcedureDetails, len(d.procedures))
 	for k, v := range d.procedures {
 		n.procedures[k] = v
+	}
+	n.events = make(map[string]sql.EventDefinition, len(d.events))
+	for k, v := range d.events {
+		n.events[k] = v
 	}
 	return &n
 }
