@@ -61,6 +61,11 @@ func openBinlog(cfg Config, st *storage.Engine, e *sqle.Engine, log *logrus.Entr
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlserver: %w", err)
 	}
+	if meta != nil {
+		if err := replay.rebuildFulltext(); err != nil {
+			return nil, nil, fmt.Errorf("sqlserver: %w", err)
+		}
+	}
 	bcfg := binlog.Config{
 		Dir:        cfg.DataDir,
 		ServerID:   cfg.ServerID,
@@ -181,6 +186,23 @@ func (r *replayer) ctx(db, query string) (*sql.Context, *storage.Session) {
 		ctx.SetCurrentDatabase(db)
 	}
 	return ctx, sess
+}
+
+// rebuildFulltext fills the FULLTEXT indexes of the tables a checkpoint
+// loaded (their rows were loaded without them), in one transaction that
+// logs nothing.
+func (r *replayer) rebuildFulltext() error {
+	ctx, sess := r.ctx("", "")
+	tx, err := sess.StartTransaction(ctx, sql.ReadWrite)
+	if err != nil {
+		return err
+	}
+	ctx.SetTransaction(tx)
+	if err := r.st.RebuildFulltext(ctx); err != nil {
+		_ = sess.Rollback(ctx, tx)
+		return err
+	}
+	return sess.CommitTransaction(ctx, tx)
 }
 
 // apply is binlog.Open's replay function.

@@ -161,8 +161,10 @@ type indexState struct {
 	// vector: a VECTOR INDEX. Its tree is kept like any index's, but it
 	// serves no lookups (no nearest-neighbour search): queries scan.
 	vector bool
-	kd     *keyDef
-	tree   *btree.BTreeG[*entry]
+	// ft: a FULLTEXT index (fulltext.go); nil for the others.
+	ft   *ftIndexInfo
+	kd   *keyDef
+	tree *btree.BTreeG[*entry]
 }
 
 // newTableState builds an empty table for a schema.
@@ -302,7 +304,7 @@ func (t *tableState) rebuildEmpty(name string, pks sql.PrimaryKeySchema, renames
 		if err != nil {
 			return nil, err
 		}
-		n.indexes = append(n.indexes, &indexState{name: ix.name, cols: cols, unique: ix.unique, comment: ix.comment, vector: ix.vector, kd: kd, tree: newTree(kd)})
+		n.indexes = append(n.indexes, &indexState{name: ix.name, cols: cols, unique: ix.unique, comment: ix.comment, vector: ix.vector, ft: ix.ft, kd: kd, tree: newTree(kd)})
 	}
 	return n, nil
 }

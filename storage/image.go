@@ -98,7 +98,9 @@ func (im *Image) Databases() []ImageDatabase {
 		db := ImageDatabase{Name: d.name, Collation: coll.Name()}
 		tnames := make([]string, 0, len(d.tables))
 		for tk := range d.tables {
-			tnames = append(tnames, tk)
+			if !isFulltextTable(tk) { // rebuilt from their parents (RebuildFulltext)
+				tnames = append(tnames, tk)
+			}
 		}
 		sort.Strings(tnames)
 		for _, tk := range tnames {
