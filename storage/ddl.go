@@ -272,6 +272,9 @@ func (r *rewriter) Close(ctx *sql.Context) error {
 	if r.discarded {
 		return nil
 	}
+	if err := r.n.checkFulltextColumns(); err != nil {
+		return err
+	}
 	r.tx.setTable(r.t.db.name, r.t.name, r.n)
 	r.tx.recordDDL(ctx)
 	// GMS leaves a rewritten table's FULLTEXT indexes to the engine.

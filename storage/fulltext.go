@@ -6,6 +6,7 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/fulltext"
+	"github.com/dolthub/go-mysql-server/sql/types"
 )
 
 // FULLTEXT indexes are GMS's (package sql/fulltext): GMS keeps an index's
@@ -51,19 +52,36 @@ var (
 )
 
 // CreateFulltextTableNames implements fulltext.Database: names no table
-// of the database has yet, so an index dropped and added again in one
-// transaction gets new tables.
+// of the database has yet (an index dropped and added again in one
+// transaction gets new tables), with the config table the parent's other
+// FULLTEXT indexes already share, if any. Names are unique per parent
+// table, not derived from its name alone: a renamed table keeps its
+// pseudo-tables, and a new table of its old name gets others.
 func (d *Database) CreateFulltextTableNames(ctx *sql.Context, parent, index string) (fulltext.IndexTableNames, error) {
 	tx := txnFor(ctx, d.eng)
 	taken := map[string]bool{}
 	for _, n := range tx.tableNames(d.name) {
 		taken[strings.ToLower(n)] = true
 	}
+	config := ""
+	if ts := tx.table(d.name, parent); ts != nil {
+		for _, ix := range ts.indexes {
+			if ix.ft != nil {
+				config = ix.ft.names.Config
+				break
+			}
+		}
+	}
+	for i := 0; config == ""; i++ {
+		if c := strings.ToLower(fmt.Sprintf("%s%s_%d_config", fulltextPrefix, parent, i)); !taken[c] {
+			config = c
+		}
+	}
 	base := strings.ToLower(fmt.Sprintf("%s%s_%s", fulltextPrefix, parent, index))
 	for i := 0; ; i++ {
 		p := fmt.Sprintf("%s_%d", base, i)
 		names := fulltext.IndexTableNames{
-			Config:      strings.ToLower(fmt.Sprintf("%s%s_config", fulltextPrefix, parent)),
+			Config:      config,
 			Position:    p + "_position",
 			DocCount:    p + "_doc_count",
 			GlobalCount: p + "_global_count",
@@ -297,4 +315,21 @@ func (t *Table) refreshFulltext(ctx *sql.Context, old, n *tableState) error {
 		return nil
 	}
 	return fulltext.RebuildTables(ctx, t, t.db)
+}
+
+// checkFulltextColumns fails with GMS's error when a FULLTEXT index of ts
+// covers a column that is not a text type (a rewrite checks before it
+// installs the new version).
+func (ts *tableState) checkFulltextColumns() error {
+	for _, ix := range ts.indexes {
+		if ix.ft == nil {
+			continue
+		}
+		for _, c := range ix.cols {
+			if o := ts.schema.IndexOfColName(c.Name); o >= 0 && !types.IsTextOnly(ts.schema[o].Type) {
+				return sql.ErrFullTextInvalidColumnType.New()
+			}
+		}
+	}
+	return nil
 }
