@@ -84,11 +84,15 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		"CREATE TABLE w.audit (msg VARCHAR(50))",
 		"CREATE TRIGGER w.tr_child AFTER INSERT ON w.child FOR EACH ROW INSERT INTO w.audit VALUES (CONCAT('child ', NEW.id))",
 		"CREATE PROCEDURE w.add_parent(IN n VARCHAR(20)) INSERT INTO w.parent (name) VALUES (n)",
+		"CREATE EVENT w.nightly ON SCHEDULE EVERY 1 DAY STARTS '2035-01-01 03:00:00' ON COMPLETION PRESERVE DISABLE COMMENT 'later' DO DELETE FROM w.audit",
 	} {
 		mustExec(t, wdb, q)
 	}
 	want := dumpTables(t, wdb, "w")
 	creates := showCreates(t, wdb, "w")
+	if !strings.Contains(creates, "EVENT `nightly`") {
+		t.Fatalf("SHOW CREATE EVENT missing from:\n%s", creates)
+	}
 	gtids := gtidExecuted(t, db)
 	srv.Stop(t)
 
@@ -385,7 +389,7 @@ func TestArchiveMigrated(t *testing.T) {
 	}
 }
 
-// showCreates is SHOW CREATE TABLE / VIEW / TRIGGER / PROCEDURE of every
+// showCreates is SHOW CREATE TABLE / VIEW / TRIGGER / PROCEDURE / EVENT of every
 // object of database name, and its collation.
 func showCreates(t *testing.T, db *sql.DB, name string) string {
 	t.Helper()
@@ -395,7 +399,7 @@ func showCreates(t *testing.T, db *sql.DB, name string) string {
 		t.Fatal(err)
 	}
 	b.WriteString("database collation " + coll + "\n")
-	for _, q := range []string{"SHOW FULL TABLES FROM " + name, "SHOW TRIGGERS FROM " + name, "SHOW PROCEDURE STATUS WHERE Db = '" + name + "'"} {
+	for _, q := range []string{"SHOW FULL TABLES FROM " + name, "SHOW TRIGGERS FROM " + name, "SHOW PROCEDURE STATUS WHERE Db = '" + name + "'", "SHOW EVENTS FROM " + name} {
 		rows, err := db.Query(q)
 		if err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -420,6 +424,8 @@ func showCreates(t *testing.T, db *sql.DB, name string) string {
 				objs = append(objs, [2]string{kind, vals[0].String})
 			case strings.HasPrefix(q, "SHOW TRIGGERS"):
 				objs = append(objs, [2]string{"TRIGGER", vals[0].String})
+			case strings.HasPrefix(q, "SHOW EVENTS"):
+				objs = append(objs, [2]string{"EVENT", vals[1].String})
 			default:
 				objs = append(objs, [2]string{"PROCEDURE", vals[1].String})
 			}

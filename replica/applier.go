@@ -58,6 +58,13 @@ type EngineApplier struct {
 	// MapError, when set, turns an error of a statement (and its text) into the error a
 	// MySQL server gives for it, whose number and message the SQL thread reports.
 	MapError func(err error, query string) error
+	// Replica: every transaction comes from another server (the SQL
+	// thread). Otherwise (binlog replay at start) a transaction comes from
+	// another server when its GTID's UUID is not LocalUUID. Events such a
+	// transaction creates or alters are stored SLAVESIDE_DISABLED, as
+	// MySQL's replica stores them (storage.Session.SetReplicated).
+	Replica   bool
+	LocalUUID string
 
 	pid  atomic.Uint64
 	sess *storage.Session // reused by every transaction (Apply is not concurrent)
@@ -118,6 +125,8 @@ func (a *EngineApplier) applyQuery(parent context.Context, tx *Transaction, ev T
 		return nil
 	}
 	ctx, sess := a.session(parent, q.DB, q.SQL)
+	sess.SetReplicated(a.fromElsewhere(tx.GTID))
+	defer sess.SetReplicated(false)
 	if gtid != "" {
 		sess.SetNextGTID(gtid)
 	}
@@ -133,6 +142,16 @@ func (a *EngineApplier) applyQuery(parent context.Context, tx *Transaction, ev T
 		return &ApplyError{Code: code, Message: fmt.Sprintf("Error '%s' on query. Default database: '%s'. Query: '%s'", msg, q.DB, q.SQL)}
 	}
 	return nil
+}
+
+// fromElsewhere reports whether the transaction of this GTID was made by
+// another server (see Replica).
+func (a *EngineApplier) fromElsewhere(gtid string) bool {
+	if a.Replica {
+		return true
+	}
+	uuid, _, ok := strings.Cut(gtid, ":")
+	return ok && a.LocalUUID != "" && !strings.EqualFold(uuid, a.LocalUUID)
 }
 
 // applyRows applies a row-based transaction in one storage transaction.

@@ -23,6 +23,8 @@ import (
 //   - SHOW TRIGGERS FROM|IN db [LIKE …|WHERE …] lists db's triggers: GMS resolves the triggers'
 //     tables in the current database, so it fails with "no database selected" or lists
 //     another database's; the statement runs with db as the current database.
+//   - SHOW EVENTS FROM|IN db [LIKE …|WHERE …] likewise: GMS ignores the FROM clause and lists
+//     the current database's events.
 func (s *Server) registerCompatStatements() {
 	s.parser.RegisterStatement(
 		func(p string) bool { return firstWord(p) == "DO" && len(p) > 2 },
@@ -53,9 +55,16 @@ func (s *Server) registerCompatStatements() {
 				return nil, nil
 			}), nil
 		})
+	s.registerShowFrom("TRIGGERS", plan.NewShowTriggers(sql.UnresolvedDatabase("")).Schema(sql.NewEmptyContext()))
+	s.registerShowFrom("EVENTS", plan.NewShowEvents(sql.UnresolvedDatabase("")).Schema(sql.NewEmptyContext()))
+}
+
+// registerShowFrom answers SHOW <what> FROM|IN db … by running SHOW <what> … with db as the
+// current database (GMS lists the current database's objects only).
+func (s *Server) registerShowFrom(what string, schema sql.Schema) {
 	s.parser.RegisterStatement(
 		func(p string) bool {
-			return strings.HasPrefix(p, "SHOW TRIGGERS FROM ") || strings.HasPrefix(p, "SHOW TRIGGERS IN ")
+			return strings.HasPrefix(p, "SHOW "+what+" FROM ") || strings.HasPrefix(p, "SHOW "+what+" IN ")
 		},
 		func(_ *sql.Context, query string) (ast.Statement, error) {
 			toks := scanTokens(query, func(int, int, string) {})
@@ -63,9 +72,8 @@ func (s *Server) registerCompatStatements() {
 				return nil, mysql.NewSQLError(erParseError, stateSyntaxOrAccess, syntaxErrorText, truncate(query, maxNearLen), 1)
 			}
 			db := unquoteIdentifier(toks[3].text)
-			rest := "SHOW TRIGGERS " + query[toks[3].pos+len(toks[3].text):]
-			schema := plan.NewShowTriggers(sql.UnresolvedDatabase("")).Schema(sql.NewEmptyContext())
-			return Statement("SHOW TRIGGERS", schema, NoAuth, func(ctx *sql.Context) ([]sql.Row, error) {
+			rest := "SHOW " + what + " " + query[toks[3].pos+len(toks[3].text):]
+			return Statement("SHOW "+what, schema, NoAuth, func(ctx *sql.Context) ([]sql.Row, error) {
 				return s.queryInDatabase(ctx, db, rest)
 			}), nil
 		})

@@ -37,7 +37,7 @@ func (s *Server) setupReplica(port int) error {
 		ServerID:   s.serverID(),
 		ServerUUID: s.cfg.ServerUUID,
 		ReportPort: port,
-		Applier:    &replica.EngineApplier{Engine: s.engine, Storage: st, User: s.cfg.User, MapError: mapError},
+		Applier:    &replica.EngineApplier{Engine: s.engine, Storage: st, User: s.cfg.User, MapError: mapError, Replica: true},
 		Executed:   s.repl.w.Executed,
 		// The semi-sync replica plugin: its variable is read at each
 		// connection, its status follows the IO thread.

@@ -55,11 +55,16 @@ var _ binlogreplication.BinlogPrimaryController = (*replication)(nil)
 // the SQL engine, rows through the apply API) — and makes the binlog the
 // engine's commit hook and the checkpoint manager its checkpointer.
 func openBinlog(cfg Config, st *storage.Engine, e *sqle.Engine, log *logrus.Entry) (*binlog.Writer, *checkpoint.Manager, error) {
-	replay := &replayer{st: st, e: e, user: cfg.User}
+	replay := &replayer{st: st, e: e, user: cfg.User, uuid: cfg.ServerUUID}
 	ck := checkpoint.NewManager(cfg.DataDir, cfg.FS, log)
 	meta, err := ck.Load(replay)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlserver: %w", err)
+	}
+	if meta != nil {
+		if err := replay.rebuildFulltext(); err != nil {
+			return nil, nil, fmt.Errorf("sqlserver: %w", err)
+		}
 	}
 	bcfg := binlog.Config{
 		Dir:        cfg.DataDir,
@@ -156,6 +161,11 @@ func (r *replayer) LoadObjects(db string, v []sql.ViewDefinition, tr []sql.Trigg
 	return r.st.LoadObjects(db, v, tr, p)
 }
 
+// LoadEvents implements checkpoint.Target.
+func (r *replayer) LoadEvents(db string, events []sql.EventDefinition) error {
+	return r.st.LoadEvents(db, events)
+}
+
 // replayer rebuilds the engine at start: it is the checkpoint's Target, and
 // it applies the binlog's transactions after the checkpoint with the one
 // applier the replica's SQL thread uses too (replica.EngineApplier).
@@ -163,6 +173,7 @@ type replayer struct {
 	st      *storage.Engine
 	e       *sqle.Engine
 	user    string
+	uuid    string // this server's: replayed transactions of others are replicated ones
 	pid     uint64
 	applier *replica.EngineApplier
 }
@@ -177,11 +188,28 @@ func (r *replayer) ctx(db, query string) (*sql.Context, *storage.Session) {
 	return ctx, sess
 }
 
+// rebuildFulltext fills the FULLTEXT indexes of the tables a checkpoint
+// loaded (their rows were loaded without them), in one transaction that
+// logs nothing.
+func (r *replayer) rebuildFulltext() error {
+	ctx, sess := r.ctx("", "")
+	tx, err := sess.StartTransaction(ctx, sql.ReadWrite)
+	if err != nil {
+		return err
+	}
+	ctx.SetTransaction(tx)
+	if err := r.st.RebuildFulltext(ctx); err != nil {
+		_ = sess.Rollback(ctx, tx)
+		return err
+	}
+	return sess.CommitTransaction(ctx, tx)
+}
+
 // apply is binlog.Open's replay function.
 func (r *replayer) apply(tx *binlog.Transaction) error {
 	if r.applier == nil {
 		// Accounts are in privileges.db (setupAccounts): replay leaves them alone.
-		r.applier = &replica.EngineApplier{Engine: r.e, Storage: r.st, User: r.user, SkipAccountStatements: true, MapError: mapError}
+		r.applier = &replica.EngineApplier{Engine: r.e, Storage: r.st, User: r.user, SkipAccountStatements: true, MapError: mapError, LocalUUID: r.uuid}
 	}
 	return r.applier.Apply(context.Background(), tx)
 }

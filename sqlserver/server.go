@@ -110,6 +110,9 @@ type Config struct {
 	TLSVersion string
 	// RequireSecureTransport is @@require_secure_transport at start.
 	RequireSecureTransport bool
+	// EventScheduler is @@event_scheduler at start (mysqld's --event-scheduler): ON, OFF or
+	// DISABLED (cannot be turned on at run time); empty: ON.
+	EventScheduler string
 }
 
 // Server is a running (or ready to run) semisyncd SQL server.
@@ -134,6 +137,7 @@ type Server struct {
 	metrics  *metrics.Exporter // nil without Config.MetricsAddr
 	dirLock  *dirLock          // the data directory's lock, held until Close
 	tls      *tls.Config       // the clients' TLS configuration; nil: no TLS (tls.go)
+	events   *eventControl     // SET GLOBAL event_scheduler (events.go)
 	tempDir  string            // the data directory New created (Config.DataDir empty), removed by Close
 
 	startOnce sync.Once
@@ -311,6 +315,11 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 		return nil, err
 	}
 	s.attachSource(s.source)
+	if err := s.startEventScheduler(cfg.EventScheduler); err != nil {
+		s.engine.Close()
+		_ = w.Close()
+		return nil, err
+	}
 	if err := s.plugins.Start(cfg.PluginLoad, cfg.PluginLoadAdd); err != nil {
 		s.engine.Close()
 		_ = w.Close()
@@ -473,6 +482,7 @@ func (s *Server) Close() error {
 		if n := s.handler.closeAll(time.Until(deadline), s.engine.ProcessList.Kill); n > 0 {
 			s.log.WithField("connections", n).Warn("connections still running a statement at shutdown")
 		}
+		s.events.close()
 		s.engine.Close()
 		// A clean shutdown leaves a checkpoint of everything: the next
 		// start replays nothing.

@@ -18,15 +18,22 @@ func (s *Session) ApplyRowChange(ctx *sql.Context, ch Change) error {
 	if tx.sess == nil {
 		return fmt.Errorf("storage: ApplyRowChange needs a transaction on this session")
 	}
+	var err error
 	switch ch.Kind {
 	case RowInsert:
-		return tx.insertRow(ctx, ch.Database, ch.Table, ch.After)
+		err = tx.insertRow(ctx, ch.Database, ch.Table, ch.After)
 	case RowUpdate:
-		return tx.updateRow(ctx, ch.Database, ch.Table, ch.Before, ch.After)
+		err = tx.updateRow(ctx, ch.Database, ch.Table, ch.Before, ch.After)
 	case RowDelete:
-		return tx.deleteRow(ctx, ch.Database, ch.Table, ch.Before)
+		err = tx.deleteRow(ctx, ch.Database, ch.Table, ch.Before)
+	default:
+		return fmt.Errorf("storage: ApplyRowChange cannot apply a %v change", ch.Kind)
 	}
-	return fmt.Errorf("storage: ApplyRowChange cannot apply a %v change", ch.Kind)
+	if err != nil {
+		return err
+	}
+	// The table's FULLTEXT indexes follow (their rows are never logged).
+	return s.applyFulltext(ctx, ch)
 }
 
 // TableSchema returns the schema of db.table as ctx's transaction sees it,

@@ -39,6 +39,7 @@ type dbState struct {
 	views      map[string]sql.ViewDefinition
 	triggers   []sql.TriggerDefinition
 	procedures map[string]sql.StoredProcedureDetails
+	events     map[string]sql.EventDefinition // by lower-case name; times in UTC
 }
 
 func newDBState(name string, collation sql.CollationID) *dbState {
@@ -48,6 +49,7 @@ func newDBState(name string, collation sql.CollationID) *dbState {
 		tables:     map[string]*tableState{},
 		views:      map[string]sql.ViewDefinition{},
 		procedures: map[string]sql.StoredProcedureDetails{},
+		events:     map[string]sql.EventDefinition{},
 	}
 }
 
@@ -67,6 +69,10 @@ func (d *dbState) shallowClone() *dbState {
 	n.procedures = make(map[string]sql.StoredProcedureDetails, len(d.procedures))
 	for k, v := range d.procedures {
 		n.procedures[k] = v
+	}
+	n.events = make(map[string]sql.EventDefinition, len(d.events))
+	for k, v := range d.events {
+		n.events[k] = v
 	}
 	return &n
 }
@@ -155,8 +161,10 @@ type indexState struct {
 	// vector: a VECTOR INDEX. Its tree is kept like any index's, but it
 	// serves no lookups (no nearest-neighbour search): queries scan.
 	vector bool
-	kd     *keyDef
-	tree   *btree.BTreeG[*entry]
+	// ft: a FULLTEXT index (fulltext.go); nil for the others.
+	ft   *ftIndexInfo
+	kd   *keyDef
+	tree *btree.BTreeG[*entry]
 }
 
 // newTableState builds an empty table for a schema.
@@ -296,7 +304,7 @@ func (t *tableState) rebuildEmpty(name string, pks sql.PrimaryKeySchema, renames
 		if err != nil {
 			return nil, err
 		}
-		n.indexes = append(n.indexes, &indexState{name: ix.name, cols: cols, unique: ix.unique, comment: ix.comment, vector: ix.vector, kd: kd, tree: newTree(kd)})
+		n.indexes = append(n.indexes, &indexState{name: ix.name, cols: cols, unique: ix.unique, comment: ix.comment, vector: ix.vector, ft: ix.ft, kd: kd, tree: newTree(kd)})
 	}
 	return n, nil
 }

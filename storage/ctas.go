@@ -95,6 +95,8 @@ func (ts *tableState) createTableStatement(db string) string {
 		kind := "KEY"
 		if ix.unique {
 			kind = "UNIQUE KEY"
+		} else if ix.ft != nil {
+			kind = "FULLTEXT KEY"
 		}
 		lines = append(lines, fmt.Sprintf("  %s %s (%s)", kind, quoteName(ix.name), strings.Join(cols, ",")))
 	}

@@ -40,12 +40,22 @@ func (d *Database) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table
 }
 
 func (d *Database) handle(ts *tableState) *Table {
-	return &Table{db: d, name: ts.name, collation: ts.collation}
+	// A FULLTEXT pseudo-table is read by GMS's editor while the same
+	// statement writes it: its reads see those writes.
+	return &Table{db: d, name: ts.name, collation: ts.collation, ownWrites: isFulltextTable(ts.name)}
 }
 
-// GetTableNames lists the tables this session sees.
+// GetTableNames lists the tables this session sees, without FULLTEXT
+// pseudo-tables.
 func (d *Database) GetTableNames(ctx *sql.Context) ([]string, error) {
-	return txnFor(ctx, d.eng).tableNames(d.name), nil
+	names := txnFor(ctx, d.eng).tableNames(d.name)
+	out := names[:0:0]
+	for _, n := range names {
+		if !isFulltextTable(n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // CreateTable creates an empty table; sql.ErrTableAlreadyExists (1050) if
@@ -59,6 +69,11 @@ func (d *Database) CreateTable(ctx *sql.Context, name string, schema sql.Primary
 		collation = d.GetCollation(ctx)
 	}
 	tx.setTable(d.name, name, newTableState(name, schema, collation, comment))
+	if isFulltextTable(name) {
+		// GMS creates it for a FULLTEXT index the statement adds: the
+		// statement is logged, not the pseudo-table.
+		return nil
+	}
 	if tx.recordDDL(ctx) {
 		// Remember which table the statement created (see rewriteCTAS).
 		last := &tx.changes[len(tx.changes)-1]
@@ -117,7 +132,9 @@ func (d *Database) DropTable(ctx *sql.Context, name string) error {
 		return sql.ErrTableNotFound.New(name)
 	}
 	tx.setTable(d.name, name, nil)
-	tx.recordDDL(ctx)
+	if !isFulltextTable(name) {
+		tx.recordDDL(ctx)
+	}
 	return nil
 }
 

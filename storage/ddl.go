@@ -245,13 +245,13 @@ func (t *Table) RewriteInserter(ctx *sql.Context, oldSchema, newSchema sql.Prima
 		return nil, sql.ErrWrongAutoKey.New()
 	}
 	n.owner, n.epoch = tx, tx.epoch
-	return &rewriter{t: t, tx: tx, n: n}, nil
+	return &rewriter{t: t, tx: tx, old: ts, n: n}, nil
 }
 
 type rewriter struct {
 	t         *Table
 	tx        *txn
-	n         *tableState
+	old, n    *tableState
 	discarded bool
 }
 
@@ -272,9 +272,13 @@ func (r *rewriter) Close(ctx *sql.Context) error {
 	if r.discarded {
 		return nil
 	}
+	if err := r.n.checkFulltextColumns(); err != nil {
+		return err
+	}
 	r.tx.setTable(r.t.db.name, r.t.name, r.n)
 	r.tx.recordDDL(ctx)
-	return nil
+	// GMS leaves a rewritten table's FULLTEXT indexes to the engine.
+	return r.t.refreshFulltext(ctx, r.old, r.n)
 }
 
 // CreateIndex implements sql.IndexAlterableTable; 1061 on a duplicate

@@ -34,20 +34,31 @@ func (t *Table) newEditor(ctx *sql.Context) *editor {
 	return &editor{t: t, tx: tx, err: err}
 }
 
-// Inserter implements sql.InsertableTable.
-func (t *Table) Inserter(ctx *sql.Context) sql.RowInserter { return t.newEditor(ctx) }
+// Inserter implements sql.InsertableTable. Editors of a table with
+// FULLTEXT indexes keep them current (withFulltext).
+func (t *Table) Inserter(ctx *sql.Context) sql.RowInserter {
+	return t.withFulltext(ctx, t.newEditor(ctx))
+}
 
 // Updater implements sql.UpdatableTable.
-func (t *Table) Updater(ctx *sql.Context) sql.RowUpdater { return t.newEditor(ctx) }
+func (t *Table) Updater(ctx *sql.Context) sql.RowUpdater {
+	return t.withFulltext(ctx, t.newEditor(ctx))
+}
 
 // Deleter implements sql.DeletableTable.
-func (t *Table) Deleter(ctx *sql.Context) sql.RowDeleter { return t.newEditor(ctx) }
+func (t *Table) Deleter(ctx *sql.Context) sql.RowDeleter {
+	return t.withFulltext(ctx, t.newEditor(ctx))
+}
 
 // Replacer implements sql.ReplaceableTable.
-func (t *Table) Replacer(ctx *sql.Context) sql.RowReplacer { return t.newEditor(ctx) }
+func (t *Table) Replacer(ctx *sql.Context) sql.RowReplacer {
+	return t.withFulltext(ctx, t.newEditor(ctx))
+}
 
 // GetForeignKeyEditor implements sql.ForeignKeyTable.
-func (t *Table) GetForeignKeyEditor(ctx *sql.Context) sql.ForeignKeyEditor { return t.newEditor(ctx) }
+func (t *Table) GetForeignKeyEditor(ctx *sql.Context) sql.ForeignKeyEditor {
+	return t.withFulltext(ctx, t.newEditor(ctx)).(sql.ForeignKeyEditor)
+}
 
 // StatementBegin marks the transaction so a failed statement can be undone.
 func (e *editor) StatementBegin(ctx *sql.Context) {
@@ -152,4 +163,15 @@ func (t *Table) Truncate(ctx *sql.Context) (int, error) {
 		tx.recordDDL(ctx)
 	}
 	return n, nil
+}
+
+// SetAutoIncrementValue implements sql.AutoIncrementSetter (GMS's editor
+// of a table with FULLTEXT indexes requires it of the parent's editor).
+func (e *editor) SetAutoIncrementValue(ctx *sql.Context, v uint64) error {
+	return e.t.AutoIncrementSetter(ctx).SetAutoIncrementValue(ctx, v)
+}
+
+// AcquireAutoIncrementLock implements sql.AutoIncrementSetter.
+func (e *editor) AcquireAutoIncrementLock(ctx *sql.Context) (func(), error) {
+	return e.t.AutoIncrementSetter(ctx).AcquireAutoIncrementLock(ctx)
 }

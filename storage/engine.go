@@ -157,7 +157,7 @@ func (e *Engine) commit(ctx *sql.Context, tx *txn) error {
 				nd = cur.shallowClone()
 			}
 			nd.name, nd.collation = d.meta.name, d.meta.collation
-			nd.views, nd.triggers, nd.procedures = d.meta.views, d.meta.triggers, d.meta.procedures
+			nd.views, nd.triggers, nd.procedures, nd.events = d.meta.views, d.meta.triggers, d.meta.procedures, d.meta.events
 		}
 		if nd != nil {
 			next.dbs[key] = nd

@@ -26,6 +26,8 @@ type ImageDatabase struct {
 	Views      []sql.ViewDefinition
 	Triggers   []sql.TriggerDefinition
 	Procedures []sql.StoredProcedureDetails
+	// Events are the event definitions by name, as stored.
+	Events []sql.EventDefinition
 }
 
 // ImageTable is one table of an Image.
@@ -96,7 +98,9 @@ func (im *Image) Databases() []ImageDatabase {
 		db := ImageDatabase{Name: d.name, Collation: coll.Name()}
 		tnames := make([]string, 0, len(d.tables))
 		for tk := range d.tables {
-			tnames = append(tnames, tk)
+			if !isFulltextTable(tk) { // rebuilt from their parents (RebuildFulltext)
+				tnames = append(tnames, tk)
+			}
 		}
 		sort.Strings(tnames)
 		for _, tk := range tnames {
@@ -126,6 +130,14 @@ func (im *Image) Databases() []ImageDatabase {
 		sort.Strings(pnames)
 		for _, pk := range pnames {
 			db.Procedures = append(db.Procedures, d.procedures[pk])
+		}
+		enames := make([]string, 0, len(d.events))
+		for ek := range d.events {
+			enames = append(enames, ek)
+		}
+		sort.Strings(enames)
+		for _, ek := range enames {
+			db.Events = append(db.Events, d.events[ek])
 		}
 		out = append(out, db)
 	}
@@ -200,6 +212,21 @@ func (e *Engine) LoadObjects(db string, views []sql.ViewDefinition, triggers []s
 	d.triggers = append(d.triggers, triggers...)
 	for _, p := range procs {
 		d.procedures[strings.ToLower(p.Name)] = p
+	}
+	return nil
+}
+
+// LoadEvents adds event definitions to db as they are, straight into the
+// latest committed version (see LoadRows: before the engine serves).
+func (e *Engine) LoadEvents(db string, events []sql.EventDefinition) error {
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+	d := e.latest.Load().db(db)
+	if d == nil {
+		return fmt.Errorf("storage: loading events into %s: no such database", db)
+	}
+	for _, ev := range events {
+		d.events[strings.ToLower(ev.Name)] = ev
 	}
 	return nil
 }

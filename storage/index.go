@@ -20,6 +20,7 @@ type Index struct {
 	unique    bool
 	primary   bool
 	vector    bool
+	ft        *ftIndexInfo // FULLTEXT (fulltext.go)
 	comment   string
 	// implicit: the primary-key columns InnoDB appends to a secondary
 	// index (those not already in it), in primary-key order, and their
@@ -55,7 +56,7 @@ func (i *Index) Expressions() []string {
 
 func (i *Index) IsUnique() bool    { return i.unique || i.primary }
 func (i *Index) IsSpatial() bool   { return false }
-func (i *Index) IsFullText() bool  { return false }
+func (i *Index) IsFullText() bool  { return i.ft != nil }
 func (i *Index) IsVector() bool    { return i.vector }
 func (i *Index) Comment() string   { return i.comment }
 func (i *Index) IsGenerated() bool { return false }
@@ -65,17 +66,22 @@ func (i *Index) IndexType() string {
 	if i.vector {
 		return "VECTOR"
 	}
+	if i.ft != nil {
+		return "FULLTEXT"
+	}
 	return "BTREE"
 }
 
-// CanSupport implements sql.Index: a VECTOR index serves no lookups.
+// CanSupport implements sql.Index: a VECTOR index serves no lookups. GMS
+// plans a FULLTEXT index only for MATCH … AGAINST, which it answers from
+// the pseudo-tables.
 func (i *Index) CanSupport(*sql.Context, ...sql.Range) bool { return !i.vector }
 
 // CanSupportOrderBy reports whether rows come back in this index's order
 // (never for a VECTOR index: it offers no distance order).
 func (i *Index) CanSupportOrderBy(expr sql.Expression) bool {
 	_, ok := expr.(*expression.GetField)
-	return ok && !i.hasPrefix() && !i.vector
+	return ok && !i.hasPrefix() && !i.vector && i.ft == nil
 }
 
 func (i *Index) CoversColumns(cols []string) bool { return false }
@@ -140,7 +146,7 @@ func (ts *tableState) indexes4GMS(db string) []sql.Index {
 		out = append(out, ix)
 	}
 	for _, s := range ts.indexes {
-		ix := &Index{db: db, table: ts.name, name: s.name, unique: s.unique, vector: s.vector, comment: s.comment}
+		ix := &Index{db: db, table: ts.name, name: s.name, unique: s.unique, vector: s.vector, ft: s.ft, comment: s.comment}
 		for _, c := range s.cols {
 			o := ts.schema.IndexOfColName(c.Name)
 			ix.cols = append(ix.cols, sql.IndexColumn{Name: ts.schema[o].Name, Length: c.Length})

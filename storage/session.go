@@ -26,6 +26,10 @@ type Session struct {
 
 	// suspended is the transaction GMS last cleared (see SetTransaction).
 	suspended *Transaction
+
+	// replicated: the session applies another server's transactions
+	// (SetReplicated).
+	replicated bool
 }
 
 var _ sql.TransactionSession = (*Session)(nil)

@@ -651,6 +651,11 @@ func (tx *txn) setTable(db, name string, ts *tableState) {
 }
 
 func (tx *txn) record(ch Change) {
+	if ch.Kind != DDL && isFulltextTable(ch.Table) {
+		// FULLTEXT pseudo-tables follow their parent's rows on every
+		// server (fulltext.go): their rows are not logged.
+		return
+	}
 	tx.changes = append(tx.changes, ch)
 }
 

@@ -66,6 +66,7 @@ const (
 	recView      byte = 'V'
 	recTrigger   byte = 'G'
 	recProcedure byte = 'P'
+	recEvent     byte = 'X'
 	recEnd       byte = 'E'
 )
 
@@ -195,6 +196,56 @@ func (r *reader) time() time.Time {
 	return time.Unix(0, int64(n))
 }
 
+// putEvent appends an event definition: its strings, its times (wall
+// clock and offset kept: GMS compares and shows them as they were given)
+// and its flags.
+func putEvent(b []byte, ev sql.EventDefinition) []byte {
+	for _, s := range []string{ev.Name, ev.Definer, ev.EventBody, ev.Status, ev.Comment, ev.ExecuteEvery, ev.SqlMode, ev.TimezoneOffset} {
+		b = putString(b, s)
+	}
+	for _, t := range []time.Time{ev.CreatedAt, ev.LastAltered, ev.LastExecuted, ev.ExecuteAt, ev.Starts, ev.Ends} {
+		b = putString(b, formatTime(t))
+	}
+	var flags uint64
+	for i, f := range []bool{ev.OnCompletionPreserve, ev.HasExecuteAt, ev.HasEnds} {
+		if f {
+			flags |= 1 << i
+		}
+	}
+	return putUvarint(b, flags)
+}
+
+func (r *reader) event() sql.EventDefinition {
+	var ev sql.EventDefinition
+	for _, s := range []*string{&ev.Name, &ev.Definer, &ev.EventBody, &ev.Status, &ev.Comment, &ev.ExecuteEvery, &ev.SqlMode, &ev.TimezoneOffset} {
+		*s = r.string()
+	}
+	for _, t := range []*time.Time{&ev.CreatedAt, &ev.LastAltered, &ev.LastExecuted, &ev.ExecuteAt, &ev.Starts, &ev.Ends} {
+		*t = r.parseTime(r.string())
+	}
+	flags := r.uvarint()
+	ev.OnCompletionPreserve, ev.HasExecuteAt, ev.HasEnds = flags&1 != 0, flags&2 != 0, flags&4 != 0
+	return ev
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+func (r *reader) parseTime(s string) time.Time {
+	if s == "" || r.err != nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		r.err = fmt.Errorf("%w: bad time %q", ErrInvalid, s)
+	}
+	return t
+}
+
 // columnDefs serialises a table's binlog column definitions as a table map
 // does: types, metadata block, NULL bitmap.
 func columnDefs(cols []binlog.ColumnDef) []byte {
@@ -316,6 +367,9 @@ func write(out io.Writer, meta Meta, img *storage.Image) error {
 			b = putTime(putTime(b, p.CreatedAt), p.ModifiedAt)
 			rw.record(recProcedure, putString(b, p.SqlMode))
 		}
+		for _, ev := range db.Events {
+			rw.record(recEvent, putEvent(putString(nil, name), ev))
+		}
 	}
 	rw.record(recEnd, putUvarint(nil, rw.records))
 	if rw.err != nil {
@@ -409,6 +463,8 @@ type Target interface {
 	LoadRows(db, table string, rows []sql.Row, autoInc uint64) error
 	// LoadObjects adds views, triggers and procedures as they are.
 	LoadObjects(db string, views []sql.ViewDefinition, triggers []sql.TriggerDefinition, procs []sql.StoredProcedureDetails) error
+	// LoadEvents adds event definitions as they are.
+	LoadEvents(db string, events []sql.EventDefinition) error
 }
 
 // Stats count what a restore loaded.
@@ -525,6 +581,14 @@ func Restore(path string, t Target) (Meta, Stats, error) {
 			}
 			st.Statements++
 			return t.LoadObjects(db, nil, nil, []sql.StoredProcedureDetails{p})
+		case recEvent:
+			db := r.string()
+			ev := r.event()
+			if r.err != nil {
+				return r.err
+			}
+			st.Statements++
+			return t.LoadEvents(db, []sql.EventDefinition{ev})
 		default:
 			return fmt.Errorf("%w: record type %q", ErrInvalid, typ)
 		}

@@ -69,6 +69,10 @@ func (g *engine) LoadObjects(db string, v []sql.ViewDefinition, tr []sql.Trigger
 	return g.st.LoadObjects(db, v, tr, p)
 }
 
+func (g *engine) LoadEvents(db string, evs []sql.EventDefinition) error {
+	return g.st.LoadEvents(db, evs)
+}
+
 // dump renders every table of every database.
 func (g *engine) dump(t *testing.T) string {
 	t.Helper()
@@ -95,6 +99,9 @@ func (g *engine) dump(t *testing.T) string {
 		for _, p := range d.Procedures {
 			fmt.Fprintf(&b, "procedure %s %q %s %s %q\n", p.Name, p.CreateStatement, p.CreatedAt.UTC().Format(time.RFC3339Nano), p.ModifiedAt.UTC().Format(time.RFC3339Nano), p.SqlMode)
 		}
+		for _, ev := range d.Events {
+			fmt.Fprintf(&b, "event %+v\n", ev)
+		}
 	}
 	return b.String()
 }
@@ -109,6 +116,8 @@ func fill(t *testing.T, g *engine, rows int) {
 		"CREATE VIEW d.v AS SELECT id, s FROM d.t",
 		"CREATE TRIGGER d.trg BEFORE INSERT ON d.k FOR EACH ROW SET NEW.b = UPPER(NEW.b)",
 		"CREATE PROCEDURE d.p() SELECT COUNT(*) FROM d.t",
+		"CREATE EVENT d.ev ON SCHEDULE EVERY 1 HOUR STARTS '2030-01-02 03:04:05' ENDS '2031-01-01 00:00:00' ON COMPLETION PRESERVE DISABLE COMMENT 'c' DO INSERT INTO d.k VALUES (2, 'e')",
+		"CREATE EVENT d.ev2 ON SCHEDULE AT '2030-05-06 07:08:09' DO DELETE FROM d.k",
 	} {
 		if _, err := g.query("d", q); err != nil && !strings.HasPrefix(q, "CREATE DATABASE") {
 			t.Fatalf("%s: %v", q, err)
@@ -133,7 +142,7 @@ func fill(t *testing.T, g *engine, rows int) {
 
 // TestRoundTrip: what a checkpoint restores is what was written: rows of
 // several types across chunks, AUTO_INCREMENT, a keyless table with
-// duplicate rows, a foreign key, a view, a trigger, a procedure.
+// duplicate rows, a foreign key, a view, a trigger, a procedure, events.
 func TestRoundTrip(t *testing.T) {
 	src := newEngine()
 	fill(t, src, 3000)

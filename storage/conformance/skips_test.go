@@ -18,8 +18,6 @@ const tableStatusSizes = "expects the memory engine's size estimates (Avg_row_le
 // The entries below are open defects, not GMS limitations: GMS's
 // interfaces for each exist, and our engine does not implement them yet.
 const (
-	noEvents    = "open defect: needs CREATE EVENT, which our engine refuses: it does not implement sql.EventDatabase (storing and listing sql.EventDefinition, UpdateLastExecuted, NeedsToReloadEvents) and the server does not start GMS's event scheduler; nothing GMS-internal is missing (listed in #11)"
-	noFulltext  = "open defect: needs a FULLTEXT index, which our engine refuses: it does not implement GMS's fulltext.IndexAlterableTable (CreateFulltextIndex, with the pseudo-tables GMS keeps the index in created through the database); nothing GMS-internal is missing (listed in #11)"
 	noTemporary = "open defect: needs CREATE TEMPORARY TABLE, which our engine refuses: it does not implement sql.TemporaryTableCreator (session-scoped tables that shadow base tables and are not binlogged as DDL); nothing GMS-internal is missing (listed in #11)"
 )
 
@@ -42,8 +40,6 @@ var skips = []skip{
 		Why: indexOrder},
 	{Suite: "CreateTable", Name: `create table t1 (i int primary key, b1 blob, b2 blob, index(b1(10)), index(b2(20)), index(b1(123), b2(456)))`,
 		Why: indexOrder},
-	{Suite: "CreateTable", Name: `event contains CREATE TABLE AS`,
-		Why: noEvents},
 	{Suite: "ForeignKeys", Name: `show create table child4`,
 		Why: "(an assertion of the script `Referenced index includes implicit primary key columns`, whose foreign keys pass) " + indexOrder},
 	{Suite: "ForeignKeys", Name: `Reordered foreign key columns do match`,
@@ -76,16 +72,12 @@ var skips = []skip{
 		Why: "the query has no ORDER BY, so its rows come in the table's index order: " + indexOrder},
 	{Suite: "InfoSchemaPrepared", Name: `SHOW CREATE TABLE mytaBLE`,
 		Why: indexOrder},
-	{Suite: "Scripts", Name: `aggregate function with match`,
-		Why: noFulltext},
 	{Suite: "Scripts", Name: `failed statements data validation for INSERT, UPDATE`,
 		Why: "expects GMS's own error text \"duplicate primary key given: [1]\"; ours is MySQL 8.0's ER_DUP_ENTRY text \"Duplicate entry '1' for key 't.PRIMARY'\" (same error kind)"},
 	{Suite: "Scripts", Name: `found_rows() behavior`,
 		Why: "after SELECT SQL_CALC_FOUND_ROWS * FROM b WHERE x <= 2 ORDER BY x LIMIT 1, FOUND_ROWS() is 1 on our engine where MySQL (and GMS's memory engine) give 2; without the WHERE (a full scan) it is right: open defect, not yet diagnosed (the range lookup through the primary key with ORDER BY … LIMIT is the difference)"},
 	{Suite: "Scripts", Name: `test index naming`,
 		Why: indexOrder},
-	{Suite: "ScriptsPrepared", Name: `aggregate function with match`,
-		Why: noFulltext},
 	{Suite: "ScriptsPrepared", Name: `failed statements data validation for INSERT, UPDATE`,
 		Why: "expects GMS's own error text \"duplicate primary key given: [1]\"; ours is MySQL 8.0's ER_DUP_ENTRY text \"Duplicate entry '1' for key 't.PRIMARY'\" (same error kind)"},
 	{Suite: "ScriptsPrepared", Name: `found_rows() behavior`,
@@ -114,14 +106,10 @@ var skips = []skip{
 		Why: tableStatusSizes},
 	{Suite: "Triggers", Name: `insert trigger with subquery projections`,
 		Why: "expects GMS's own error text \"duplicate primary key given: [1]\"; ours is MySQL 8.0's ER_DUP_ENTRY text \"Duplicate entry '1' for key 't.PRIMARY'\" (same error kind)"},
-	{Suite: "Views", Name: `event contains CREATE VIEW AS`,
-		Why: noEvents},
 	{Suite: "TransactionScripts", Name: `READ ONLY Transactions`,
 		Why: "open defect: creates a TEMPORARY table, which the engine does not offer (no sql.TemporaryTableCreator); and ALTER TABLE inside a READ ONLY transaction fails with 1792 on our engine where MySQL commits implicitly first and runs it. READ ONLY refusing writes with 1792 is tested over the wire (integration TestTransactionsAsInnoDB)"},
 	{Suite: "TransactionScripts", Name: `certain ddl queries on temporary tables are not implicitly committed`,
 		Why: noTemporary},
-	{Suite: "TransactionScripts", Name: `create procedure queries are implicitly committed#01`,
-		Why: noEvents},
 	{Suite: "IndexPrefix", Name: `unique indexes on TEXT/BLOB columns with no prefix length (MariaDB compatibility)`,
 		Why: "plan detail only: GMS expects the PRIMARY index used for a range scan over a prefix unique index; rows are right on our engine"},
 	{Suite: "IndexPrefix", Name: `unique indexes on multiple TEXT/BLOB columns with partial prefix lengths (MariaDB compatibility)`,

@@ -54,6 +54,8 @@ var suites = []struct {
 	{"InfoSchemaPrepared", func(t *testing.T, h enginetest.Harness) { enginetest.TestInfoSchemaPrepared(t, h) }},
 	{"ShowTableStatus", func(t *testing.T, h enginetest.Harness) { enginetest.TestShowTableStatus(t, h) }},
 	{"ShowTableStatusPrepared", func(t *testing.T, h enginetest.Harness) { enginetest.TestShowTableStatusPrepared(t, h) }},
+	{"FulltextIndexes", func(t *testing.T, h enginetest.Harness) { enginetest.TestFulltextIndexes(t, h) }},
+	{"Events", func(t *testing.T, h enginetest.Harness) { enginetest.TestEvents(t, h) }},
 	{"CharsetCollationEngine", func(t *testing.T, h enginetest.Harness) { enginetest.TestCharsetCollationEngine(t, h) }},
 }
 
