@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -286,8 +287,19 @@ func TestDiskFullOnRealFilesystem(t *testing.T) {
 		defer load.mu.Unlock()
 		return load.errs[1026] >= 20
 	})
+	// The probe runs on a filesystem with no byte left: space a failed write gave back (a
+	// binlog tail cut back to its last good transaction, an interrupted checkpoint's
+	// temporary file) is taken by a filler first, so the probe cannot succeed by chance.
+	filler := filepath.Join(mnt, "filler")
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		fillFilesystem(t, filler)
+		if _, err = pdb.Exec("INSERT INTO df.t VALUES (-1, REPEAT('y', 65536))"); err != nil {
+			break
+		}
+		mustExec(t, pdb, "DELETE FROM df.t WHERE id = -1")
+	}
 	var text string
-	_, err := pdb.Exec("INSERT INTO df.t VALUES (-1, REPEAT('y', 65536))")
 	if err != nil {
 		text = err.Error()
 	}
@@ -295,8 +307,10 @@ func TestDiskFullOnRealFilesystem(t *testing.T) {
 		t.Fatalf("an insert on the full disk got %v", err)
 	}
 	full := load.count()
-	if err := os.Remove(ballast); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{ballast, filler} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
 	}
 	waitFor(t, 30*time.Second, "writes to succeed again once space is freed", func() bool { return load.count() >= full+100 })
 	cancel()
@@ -422,4 +436,25 @@ func TestShutdownStatement(t *testing.T) {
 	if err := srv.DB(t, "").QueryRow("SELECT COUNT(*) FROM sd.t").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("rows after SHUTDOWN and restart: %d, %v", n, err)
 	}
+}
+
+// fillFilesystem appends to path until the filesystem holding it has no space left (ENOSPC),
+// so that the next write anyone makes there fails.
+func fillFilesystem(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 4096)
+	for i := 0; i < 1<<16; i++ { // at most 256 MB: the tmpfs is 64 MB
+		if _, err := f.Write(chunk); err != nil {
+			if errors.Is(err, syscall.ENOSPC) {
+				return
+			}
+			t.Fatal(err)
+		}
+	}
+	t.Fatalf("%s: the filesystem never filled", path)
 }
