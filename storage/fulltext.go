@@ -151,10 +151,26 @@ func (ts *tableState) hasFulltext() bool {
 
 // fulltextEditor returns GMS's editor of t's FULLTEXT pseudo-tables, or
 // nil when t has no FULLTEXT index.
+//
+// The transaction first takes an exclusive lock of the table's FULLTEXT
+// indexes, held until it ends: GMS's editor reads a word's counts and
+// writes them back, and the rows of common words are shared by every
+// document, so concurrent writers would deadlock on them (S then X) or
+// both insert a new word's row (1062). Writers of one FULLTEXT table are
+// serialized; the reads of the next see the last one's commit (the
+// pseudo-tables are read as locking reads).
 func (t *Table) fulltextEditor(ctx *sql.Context) (sql.TableEditor, error) {
-	ts, _ := t.state(ctx)
+	ts, tx := t.state(ctx)
 	if ts == nil || !ts.hasFulltext() {
 		return nil, nil
+	}
+	for _, ix := range ts.indexes {
+		if ix.ft != nil {
+			if err := tx.lockTable(ctx, t.db.name, "\x00fulltext "+ix.ft.names.Config, lockExclusive, waitNormal); err != nil {
+				return nil, err
+			}
+			break
+		}
 	}
 	get := func(name string) (fulltext.EditableTable, error) {
 		tbl, ok, err := t.db.GetTableInsensitive(ctx, name)

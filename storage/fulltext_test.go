@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -72,4 +74,67 @@ func TestFulltextScripts(t *testing.T) {
 			{sql: "SHOW TABLES", rows: "[[a]]"},
 		}},
 	})
+}
+
+// TestFulltextConcurrentWriters: connections inserting, in autocommit and
+// in explicit transactions, rows sharing words (new and existing) into one
+// FULLTEXT table all succeed, and every word's search finds every row
+// holding it.
+func TestFulltextConcurrentWriters(t *testing.T) {
+	const conns, perConn = 6, 40
+	for _, explicit := range []bool{false, true} {
+		t.Run(fmt.Sprintf("explicit=%v", explicit), func(t *testing.T) {
+			h := newHarness(t)
+			c := h.conn()
+			c.mustExec("CREATE DATABASE d")
+			c.mustExec("USE d")
+			c.mustExec("CREATE TABLE f (id INT PRIMARY KEY, s TEXT, FULLTEXT KEY fs (s))")
+			var wg sync.WaitGroup
+			errs := make(chan error, conns)
+			for i := 0; i < conns; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					w := h.conn()
+					w.db = "d"
+					for j := 0; j < perConn; j++ {
+						id := i*perConn + j
+						// "common" in every row; word<j%5> shared across
+						// connections; own<i> per connection.
+						q := fmt.Sprintf("INSERT INTO f VALUES (%d, 'common word%d own%d')", id, j%5, i)
+						if explicit {
+							if _, err := w.query("BEGIN"); err != nil {
+								errs <- err
+								return
+							}
+						}
+						if _, err := w.query(q); err != nil {
+							errs <- fmt.Errorf("%s: %w", q, err)
+							return
+						}
+						if explicit {
+							if _, err := w.query("COMMIT"); err != nil {
+								errs <- err
+								return
+							}
+						}
+					}
+				}(i)
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			for _, c2 := range []struct {
+				word string
+				want int64
+			}{{"common", conns * perConn}, {"word3", conns * perConn / 5}, {"own2", perConn}} {
+				rows := c.mustExec("SELECT COUNT(*) FROM f WHERE MATCH (s) AGAINST ('" + c2.word + "')")
+				if got := toInt64(t, rows[0][0]); got != c2.want {
+					t.Errorf("%s: %d rows, want %d", c2.word, got, c2.want)
+				}
+			}
+		})
+	}
 }
