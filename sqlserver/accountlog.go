@@ -91,6 +91,15 @@ func (b accountLogBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.R
 		query = "ALTER USER " + quoteString(owners[0].key.User) + "@" + quoteString(owners[0].key.Host) + " IDENTIFIED BY ''"
 		prefix = "ALTER USER "
 	}
+	if a, ok := n.(*plan.AlterUser); ok && a.User.Auth1 != nil && strings.HasPrefix(prefix+" ", "ALTER USER ") {
+		if cl, err := passwordClauses(query); err == nil && len(cl) == 0 {
+			// Vitess gives an ALTER USER without an IDENTIFIED clause an empty password, and
+			// GMS would store it; MySQL keeps the account's authentication.
+			kept := *a
+			kept.User.Auth1 = nil
+			n = &kept
+		}
+	}
 	if !strings.HasPrefix(prefix+" ", keyword+" ") {
 		// A statement of a stored program: the text is the CALL's.
 		b.log.WithFields(logrus.Fields{"statement": keyword, "query": truncate(query, maxNearLen)}).

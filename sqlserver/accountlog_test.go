@@ -121,6 +121,10 @@ func TestAccountStatementsGMSLacks(t *testing.T) {
 		{db: root, query: "RENAME USER 'nobody'@'%' TO 'u4'@'%'", errNum: 1396},
 		{db: u1, query: "RENAME USER 'u3'@'%' TO 'u5'@'%'", errNum: 1227},
 		{db: root, query: "RENAME USER 'u3'@'%' TO 'u4'@'%', 'u4'@'%' TO 'u5'@'%'", binlog: "RENAME USER 'u3'@'%' TO 'u4'@'%', 'u4'@'%' TO 'u5'@'%'", loginAs: [2]string{"u5", "pw2"}},
+		// ALTER USER without an IDENTIFIED clause keeps the password (vitess hands GMS an
+		// empty one).
+		{db: root, query: "ALTER USER 'u5'@'%'", binlog: "ALTER USER 'u5'@'%'", loginAs: [2]string{"u5", "pw2"}},
+		{db: u1, query: "ALTER USER 'u1'@'%'", binlog: "ALTER USER 'u1'@'%'", loginAs: [2]string{"u1", "pw1c"}},
 	} {
 		before := lastQueryEvent(t, root)
 		_, err := tc.db.Exec(tc.query)
