@@ -287,6 +287,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	s.registerSemisyncStatements()
 	s.registerCompatStatements()
 	s.registerAlterUserRequire()
+	s.registerShowCreateUser()
 	s.registerAccountStatements()
 	s.registerProcessList()
 	s.registerKill()

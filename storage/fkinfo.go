@@ -88,3 +88,7 @@ func quoteNameList(names []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// QuoteIdentifier quotes an identifier as MySQL prints one: in backticks, with
+// any backtick inside doubled.
+func QuoteIdentifier(s string) string { return quoteName(s) }
