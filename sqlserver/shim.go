@@ -449,7 +449,13 @@ func (c *shimConn) prepared(id uint32) (int, []int32, func(int) bool, bool) {
 		return 0, nil, nil, false
 	}
 	long := func(i int) bool {
-		v, ok := ps.BindVars[fmt.Sprintf("v%d", i+1)]
+		name := ""
+		if i < len(paramNames) {
+			name = paramNames[i]
+		} else {
+			name = fmt.Sprintf("v%d", i+1)
+		}
+		v, ok := ps.BindVars[name]
 		return ok && v != nil
 	}
 	return int(ps.ParamsCount), ps.ParamsType, long, true
