@@ -234,3 +234,56 @@ func TestFastExecFollowsSessionAndSchema(t *testing.T) {
 		t.Fatalf("after REVOKE: %v, want error 1142 or 1044", err)
 	}
 }
+
+// TestFastExecReadsTransactionSnapshot: fast executions read the session's transaction: a
+// REPEATABLE READ transaction keeps its snapshot while another session commits, and sees the
+// commit after it ends (autocommit reads see it at once).
+func TestFastExecReadsTransactionSnapshot(t *testing.T) {
+	s, db := fastFixture(t)
+	other := open(t, dsn(s, "root", ""))
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	st, err := conn.PrepareContext(t.Context(), "SELECT k FROM t WHERE id=?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	k := func(id int) int {
+		t.Helper()
+		var v int
+		if err := st.QueryRow(id).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for i := 1; i <= 6; i++ {
+		k(i)
+	}
+	before := s.plans.fastHits.Load()
+	if _, err := conn.ExecContext(t.Context(), "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if got := k(7); got != 70 {
+		t.Fatalf("k(7) = %d, want 70", got)
+	}
+	mustExec(t, other, "UPDATE fx.t SET k = 71 WHERE id = 7")
+	if got := k(7); got != 70 {
+		t.Fatalf("inside the transaction after another commit: k(7) = %d, want the snapshot's 70", got)
+	}
+	if _, err := conn.ExecContext(t.Context(), "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if got := k(7); got != 71 {
+		t.Fatalf("after COMMIT: k(7) = %d, want 71", got)
+	}
+	mustExec(t, other, "UPDATE fx.t SET k = 72 WHERE id = 7")
+	if got := k(7); got != 72 {
+		t.Fatalf("autocommit read: k(7) = %d, want 72", got)
+	}
+	if got := s.plans.fastHits.Load() - before; got < 3 {
+		t.Fatalf("%d of 4 reads on the fast path, want ≥ 3", got)
+	}
+}
