@@ -57,4 +57,3 @@ func TestIndexRangesMatchScan(t *testing.T) {
 		})
 	}
 }
-
