@@ -12,6 +12,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/expression/function/aggregation"
 	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/planbuilder"
 	"github.com/dolthub/go-mysql-server/sql/transform"
 )
 
@@ -52,6 +53,7 @@ type planCache struct {
 
 	// counters for tests
 	hits, learned, verified, refused atomic.Int64
+	fastHits                         atomic.Int64 // hits that also skipped binding (fastexec.go)
 }
 
 // maxTemplates bounds the shapes one session keeps; the rest are analyzed by GMS each time.
@@ -63,6 +65,11 @@ const maxFailures = 3
 type sessionPlans struct {
 	shapes  map[string]*planTemplate
 	pending *pendingPlan
+
+	// Prepared statements (fastexec.go), by statement text.
+	prepared map[string]*preparedPlan
+	exec     *execParams          // the parameters of the execution being analyzed, or nil
+	builder  *planbuilder.Builder // converts parameters to literals as GMS's binder does
 }
 
 type templateState int
@@ -218,9 +225,17 @@ func (pc *planCache) session(ctx *sql.Context) *sessionPlans {
 	if sp, ok := pc.sessions.Load(id); ok {
 		return sp.(*sessionPlans)
 	}
-	sp := &sessionPlans{shapes: map[string]*planTemplate{}}
+	sp := &sessionPlans{shapes: map[string]*planTemplate{}, prepared: map[string]*preparedPlan{}}
 	pc.sessions.Store(id, sp)
 	return sp
+}
+
+// sessionByID returns the plans of session id, or nil before its first cached analysis.
+func (pc *planCache) sessionByID(id uint32) *sessionPlans {
+	if sp, ok := pc.sessions.Load(id); ok {
+		return sp.(*sessionPlans)
+	}
+	return nil
 }
 
 // lookup is the leading batch's rule: a trusted template answers the analysis; otherwise the
@@ -281,6 +296,9 @@ func (pc *planCache) answer(ctx *sql.Context, n sql.Node, scope *plan.Scope, qFl
 		}
 		if t.max1Row {
 			qFlags.Set(sql.QFlagMax1Row)
+		}
+		if sp.exec != nil {
+			pc.learnPrepared(ctx, sp, key, t, sb.lits)
 		}
 		pc.hits.Add(1)
 		return out, true

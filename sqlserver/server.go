@@ -347,7 +347,8 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	// the wrapper keeps implementing mysql.BinlogReplicaHandler (docs/gms-notes.md §1.3).
 	wrap := func(e *sqle.Engine, sm *server.SessionManager, h mysql.Handler) (*sqle.Engine, *server.SessionManager, mysql.Handler) {
 		s.sessions = sm
-		s.handler = newHandler(&statusHandler{Handler: h, st: s.status}, log)
+		fast := &fastExec{Handler: h, pc: s.plans, engine: e, sessions: func() *server.SessionManager { return s.sessions }}
+		s.handler = newHandler(&statusHandler{Handler: fast, st: s.status}, log)
 		s.handler.repl = s.repl
 		s.handler.plans = s.plans
 		s.handler.fks = backend.ForeignKey

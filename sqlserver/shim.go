@@ -1,6 +1,7 @@
 package sqlserver
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"encoding/binary"
@@ -52,7 +53,15 @@ func (l *shimListener) Accept() (net.Conn, error) {
 	// connect_timeout: the client has that long to send its handshake response (MySQL then
 	// answers Bad handshake; a client that sent nothing is simply closed).
 	_ = c.SetReadDeadline(time.Now().Add(time.Duration(globalInt("connect_timeout", 10)) * time.Second))
-	return &shimConn{Conn: c, tlsCfg: l.tls, st: l.st}, nil
+	return newShimConn(c, l.tls, l.st), nil
+}
+
+// shimReadBuffer is the size of a connection's read buffer: a command's header, first byte
+// and payload come from one read of the socket rather than three.
+const shimReadBuffer = 16 << 10
+
+func newShimConn(c net.Conn, tlsCfg *tls.Config, st *serverStatus) *shimConn {
+	return &shimConn{Conn: c, in: bufio.NewReaderSize(c, shimReadBuffer), tlsCfg: tlsCfg, st: st}
 }
 
 // shimConn parses the client→server packet stream.
@@ -69,6 +78,7 @@ func (l *shimListener) Accept() (net.Conn, error) {
 // binlog dump, on the dump's reply reader; the shim then passes bytes through untouched.
 type shimConn struct {
 	net.Conn
+	in        *bufio.Reader // buffers the socket's bytes; read under mu (through reader)
 	mu        sync.Mutex
 	pending   []byte // transformed bytes not yet returned by Read
 	passLeft  int    // payload bytes of the current packet still to pass through
@@ -111,6 +121,24 @@ func (c *shimConn) wire() net.Conn {
 	}
 	return c.Conn
 }
+
+// reader is where the protocol's bytes are read from: the TLS connection once TLS started,
+// else the buffered socket. Called with mu held.
+func (c *shimConn) reader() io.Reader {
+	if t := c.tc.Load(); t != nil {
+		return t
+	}
+	return c.in
+}
+
+// bufferedConn is the socket as TLS reads it: first the bytes the shim's buffer already holds
+// (a client sends its TLS hello right after the SSLRequest, without waiting).
+type bufferedConn struct {
+	net.Conn
+	in *bufio.Reader
+}
+
+func (b bufferedConn) Read(p []byte) (int, error) { return b.in.Read(p) }
 
 // TLSState returns the negotiated TLS state; ok is false for a connection without TLS.
 func (c *shimConn) TLSState() (tls.ConnectionState, bool) {
@@ -164,13 +192,13 @@ func (c *shimConn) Read(p []byte) (int, error) {
 			if n > c.passLeft {
 				n = c.passLeft
 			}
-			n, err := c.wire().Read(p[:n])
+			n, err := c.reader().Read(p[:n])
 			c.passLeft -= n
 			return n, err
 		}
 		var hdr [4]byte
 		c.armIdle()
-		if _, err := io.ReadFull(c.wire(), hdr[:]); err != nil {
+		if _, err := io.ReadFull(c.reader(), hdr[:]); err != nil {
 			return 0, err
 		}
 		if !c.disarmIdle() {
@@ -213,7 +241,7 @@ func (c *shimConn) next(hdr [4]byte) error {
 			return c.refuseHandshake(seq, size)
 		}
 		payload := make([]byte, size)
-		if _, err := io.ReadFull(c.wire(), payload); err != nil {
+		if _, err := io.ReadFull(c.reader(), payload); err != nil {
 			return err
 		}
 		if checkHandshakeResponse(payload) != nil {
@@ -253,7 +281,7 @@ func (c *shimConn) next(hdr [4]byte) error {
 		return c.answer(seq, checkCommand(nil, nil))
 	}
 	var first [1]byte
-	if _, err := io.ReadFull(c.wire(), first[:]); err != nil {
+	if _, err := io.ReadFull(c.reader(), first[:]); err != nil {
 		return err
 	}
 	if size == maxPacketPayload || size > maxInspect {
@@ -372,12 +400,12 @@ func (c *shimConn) accessDeniedText(pkt []byte) []byte {
 func (c *shimConn) readMessage(first byte, size int, seq byte) ([]byte, byte, error) {
 	payload := make([]byte, size)
 	payload[0] = first
-	if _, err := io.ReadFull(c.wire(), payload[1:]); err != nil {
+	if _, err := io.ReadFull(c.reader(), payload[1:]); err != nil {
 		return nil, seq, err
 	}
 	for size == maxPacketPayload {
 		var hdr [4]byte
-		if _, err := io.ReadFull(c.wire(), hdr[:]); err != nil {
+		if _, err := io.ReadFull(c.reader(), hdr[:]); err != nil {
 			return nil, seq, err
 		}
 		size = int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
@@ -387,7 +415,7 @@ func (c *shimConn) readMessage(first byte, size int, seq byte) ([]byte, byte, er
 		}
 		n := len(payload)
 		payload = append(payload, make([]byte, size)...)
-		if _, err := io.ReadFull(c.wire(), payload[n:]); err != nil {
+		if _, err := io.ReadFull(c.reader(), payload[n:]); err != nil {
 			return nil, seq, err
 		}
 	}
@@ -421,7 +449,13 @@ func (c *shimConn) prepared(id uint32) (int, []int32, func(int) bool, bool) {
 		return 0, nil, nil, false
 	}
 	long := func(i int) bool {
-		v, ok := ps.BindVars[fmt.Sprintf("v%d", i+1)]
+		name := ""
+		if i < len(paramNames) {
+			name = paramNames[i]
+		} else {
+			name = fmt.Sprintf("v%d", i+1)
+		}
+		v, ok := ps.BindVars[name]
 		return ok && v != nil
 	}
 	return int(ps.ParamsCount), ps.ParamsType, long, true
@@ -468,7 +502,7 @@ func (c *shimConn) tooBig(seq byte, left int) error {
 	c.discard(left)
 	for more {
 		var hdr [4]byte
-		if _, err := io.ReadFull(c.wire(), hdr[:]); err != nil {
+		if _, err := io.ReadFull(c.reader(), hdr[:]); err != nil {
 			break
 		}
 		size := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
@@ -490,7 +524,7 @@ func (c *shimConn) discard(n int) {
 	}
 	_ = c.Conn.SetReadDeadline(time.Now().Add(discardTimeout))
 	defer c.Conn.SetReadDeadline(time.Time{})
-	_, _ = io.CopyN(io.Discard, c.wire(), int64(n))
+	_, _ = io.CopyN(io.Discard, c.reader(), int64(n))
 }
 
 // writeError writes err (a *mysql.SQLError, else 1105) as an ERR packet numbered seq.
@@ -546,7 +580,7 @@ func (c *shimConn) startTLS() error {
 	if c.st != nil {
 		c.st.sslAccepts.Add(1)
 	}
-	tc := tls.Server(c.Conn, c.tlsCfg)
+	tc := tls.Server(bufferedConn{Conn: c.Conn, in: c.in}, c.tlsCfg)
 	if err := tc.Handshake(); err != nil {
 		return err
 	}

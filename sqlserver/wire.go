@@ -219,7 +219,6 @@ func checkCommand(p []byte, stmts preparedStatements) error {
 	if len(p) == 0 {
 		return mysql.NewSQLError(erUnknownCom, "08S01", "Unknown command")
 	}
-	malformed := mysql.NewSQLError(erMalformedPacket, stateGeneral, "Malformed communication packet.")
 	r := &wireReader{p: p, pos: 1}
 	switch p[0] {
 	case comBinlogDump:
@@ -233,7 +232,7 @@ func checkCommand(p []byte, stmts preparedStatements) error {
 		if !r.bad && len(p)-r.pos >= 4 {
 			n := r.u32()
 			if !r.need(int(n)) || !validSIDBlock(p[r.pos:r.pos+int(n)]) {
-				return malformed
+				return malformedPacket()
 			}
 		}
 	case comRegisterSlave:
@@ -262,12 +261,17 @@ func checkCommand(p []byte, stmts preparedStatements) error {
 	case mysql.ComStmtFetch:
 		r.skip(4 + 4)
 	case mysql.ComStmtExecute:
-		return checkStmtExecute(r, stmts, malformed)
+		return checkStmtExecute(r, stmts)
 	}
 	if r.bad {
-		return malformed
+		return malformedPacket()
 	}
 	return nil
+}
+
+// malformedPacket is MySQL's 1835 (made when needed: checkCommand runs for every command).
+func malformedPacket() error {
+	return mysql.NewSQLError(erMalformedPacket, stateGeneral, "Malformed communication packet.")
 }
 
 // checkedCommand reports whether checkCommand reads cmd's fields (the shim then reads the
@@ -306,11 +310,11 @@ func validSIDBlock(b []byte) bool {
 // checkStmtExecute checks COM_STMT_EXECUTE against the statement it names, reading it as vitess
 // does: statement id, flags, iteration count, NULL bitmap, new-params-bound flag with one type
 // per parameter, then each value not already bound by long data.
-func checkStmtExecute(r *wireReader, stmts preparedStatements, malformed error) error {
+func checkStmtExecute(r *wireReader, stmts preparedStatements) error {
 	id := r.u32()
 	r.skip(1 + 4) // cursor flags, iteration count
 	if r.bad {
-		return malformed
+		return malformedPacket()
 	}
 	if stmts == nil {
 		return nil
@@ -328,7 +332,7 @@ func checkStmtExecute(r *wireReader, stmts preparedStatements, malformed error) 
 	}
 	bitmap := r.pos
 	if !r.skip((n + 7) / 8) {
-		return malformed
+		return malformedPacket()
 	}
 	cur := make([]int32, len(types))
 	copy(cur, types)
@@ -337,7 +341,7 @@ func checkStmtExecute(r *wireReader, stmts preparedStatements, malformed error) 
 		for i := 0; i < n; i++ {
 			typ, flags := r.u8(), r.u8()
 			if r.bad {
-				return malformed
+				return malformedPacket()
 			}
 			t, err := sqltypes.MySQLToType(int64(typ), int64(flags)>>2)
 			if err != nil {
@@ -360,7 +364,7 @@ func checkStmtExecute(r *wireReader, stmts preparedStatements, malformed error) 
 			continue
 		}
 		if !skipParam(r, querypb.Type(cur[i])) {
-			return malformed
+			return malformedPacket()
 		}
 	}
 	return nil

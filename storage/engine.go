@@ -80,10 +80,8 @@ func (e *Engine) newTxn(s *Session, readOnly bool) *txn {
 		eng:      e,
 		sess:     s,
 		id:       e.nextTx.Add(1),
-		dbs:      map[string]*txDB{},
-		held:     map[lockKey]modeSet{},
 		readOnly: readOnly,
-	}
+	} // dbs and held are made on first use: most transactions are one read
 }
 
 // commit makes tx's changes durable and visible, in the order described on

@@ -194,6 +194,9 @@ func (lm *lockManager) acquire(ctx context.Context, tx *txn, key lockKey, mode l
 	}
 	err := lm.wait(ctx, tx, st, mode, timeout, policy)
 	if err == nil {
+		if tx.held == nil {
+			tx.held = map[lockKey]modeSet{}
+		}
 		tx.held[key] = st.holders[tx]
 	} else if st.idle() {
 		delete(lm.tables, key)
@@ -338,7 +341,7 @@ func (lm *lockManager) releaseAll(tx *txn) {
 	}
 	delete(lm.waiting, tx)
 	lm.mu.Unlock()
-	tx.held = map[lockKey]modeSet{}
+	tx.held = nil
 	tx.records = nil
 }
 

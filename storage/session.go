@@ -18,8 +18,8 @@ type Session struct {
 	// nextGTID is consumed by the next commit (SetNextGTID).
 	nextGTID string
 
-	// Locking-read mode of the current statement, parsed once per query.
-	lockPid    uint64
+	// Locking-read mode of the current statement, parsed once per statement text.
+	lockKnown  bool
 	lockQuery  string
 	lockMode   lockMode
 	lockPolicy lockWaitPolicy
@@ -252,11 +252,13 @@ func txnFor(ctx *sql.Context, e *Engine) *txn {
 // lockingRead returns the lock a SELECT … FOR UPDATE / FOR SHARE / LOCK IN
 // SHARE MODE statement takes on the tables it reads (0 for plain reads).
 func (s *Session) lockingRead(ctx *sql.Context) (lockMode, lockWaitPolicy) {
+	// The answer depends on the statement's text only: a session repeating a statement (as
+	// prepared statements are) reads it once.
 	q := ctx.Query()
-	if s.lockPid == ctx.Pid() && s.lockQuery == q {
+	if s.lockKnown && s.lockQuery == q {
 		return s.lockMode, s.lockPolicy
 	}
-	s.lockPid, s.lockQuery, s.lockMode, s.lockPolicy = ctx.Pid(), q, 0, waitNormal
+	s.lockKnown, s.lockQuery, s.lockMode, s.lockPolicy = true, q, 0, waitNormal
 	l := strings.ToLower(q)
 	trimmed := strings.TrimLeft(l, " \t\r\n(")
 	if !strings.HasPrefix(trimmed, "select") && !strings.HasPrefix(trimmed, "with") {

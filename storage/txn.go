@@ -204,7 +204,7 @@ func (tx *txn) restore(m *mark) {
 // reset discards everything and releases every lock: the transaction
 // starts again from nothing (used for rollback and deadlock victims).
 func (tx *txn) reset() {
-	tx.dbs = map[string]*txDB{}
+	tx.dbs = nil
 	tx.changes = nil
 	tx.snap = nil
 	tx.generation++
@@ -253,6 +253,9 @@ func (tx *txn) overlay(db string) *txDB {
 	d := tx.dbs[key]
 	if d == nil {
 		d = &txDB{tables: map[string]*tableSlot{}}
+		if tx.dbs == nil {
+			tx.dbs = map[string]*txDB{}
+		}
 		tx.dbs[key] = d
 	}
 	return d
