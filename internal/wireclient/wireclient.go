@@ -193,6 +193,6 @@ func RegisterSlave(serverID uint32, host string, port uint16) []byte {
 	p = append(p, host...)
 	p = append(p, 0, 0) // user, password
 	p = binary.LittleEndian.AppendUint16(p, port)
-	p = binary.LittleEndian.AppendUint32(p, 0) // replication rank
-	return binary.LittleEndian.AppendUint32(p, 0)  // master id
+	p = binary.LittleEndian.AppendUint32(p, 0)    // replication rank
+	return binary.LittleEndian.AppendUint32(p, 0) // master id
 }
