@@ -16,16 +16,16 @@ const FuzzEnv = "SEMISYNCD_FUZZ"
 
 // execs is each target's input count in the bounded run. Targets that drive a real server (a
 // connection, a login and a prepared statement per input) get fewer than the pure decoders.
-// A target missing here gets defaultExecs.
+// A target missing here (a pure decoder) gets defaultExecs.
 var execs = map[string]int{
-	"FuzzHandshakeResponse":  200,
-	"FuzzCommand":            200,
-	"FuzzReplicationCommand": 200,
+	"FuzzHandshakeResponse":  1000,
+	"FuzzCommand":            500,
+	"FuzzReplicationCommand": 1000,
 	"FuzzFileReader":         3000,
 	"FuzzRelayLogRecovery":   1000,
 }
 
-const defaultExecs = 2000
+const defaultExecs = 10000
 
 // budget bounds the whole run (builds and fuzzing): under go test's default 10-minute timeout.
 const budget = 8 * time.Minute
