@@ -45,7 +45,7 @@ func wantErr(t *testing.T, what string, p []byte, err error, code uint16) {
 // warm-up with ordinary clients.
 func TestHostileClientsLeaveNoTrace(t *testing.T) {
 	srv := StartServer(t)
-		db := srv.DB(t, "")
+	db := srv.DB(t, "")
 	ctx := context.Background()
 
 	// Warm-up: what ordinary clients do, so lazily built state is in the baseline.
@@ -75,6 +75,7 @@ func TestHostileClientsLeaveNoTrace(t *testing.T) {
 	waitSettled(t, srv)
 	base := rss(t, srv)
 	t.Logf("RSS after warm-up: %d KiB", base)
+	step := func(name string) { t.Logf("RSS after %s: %d KiB", name, rss(t, srv)) }
 
 	// Truncated and garbled handshake responses: 1043 Bad handshake.
 	full := wireclient.HandshakeResponse("root")
@@ -87,6 +88,8 @@ func TestHostileClientsLeaveNoTrace(t *testing.T) {
 		wantErr(t, fmt.Sprintf("handshake %d", i), p, err, 1043)
 		rc.Conn.Close()
 	}
+
+	step("handshakes")
 
 	rc := wireclient.Dial(t, srv.Addr)
 	rc.Login()
@@ -116,6 +119,8 @@ func TestHostileClientsLeaveNoTrace(t *testing.T) {
 	}
 	rc.Conn.Close()
 
+	step("malformed commands")
+
 	// A message past max_allowed_packet (64 MB): 1153 and the connection closed.
 	rc = wireclient.Dial(t, srv.Addr)
 	rc.Login()
@@ -127,6 +132,8 @@ func TestHostileClientsLeaveNoTrace(t *testing.T) {
 	wantErr(t, "a 64 MB query", r, err, 1153)
 	big = nil
 	rc.Conn.Close()
+
+	step("oversize message")
 
 	// A flood past max_connections: the connections past it get 1040.
 	if _, err := db.ExecContext(ctx, "SET GLOBAL max_connections = 30"); err != nil {
@@ -165,6 +172,8 @@ func TestHostileClientsLeaveNoTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	step("connection flood")
+
 	// Sockets that never send their handshake response: closed after connect_timeout.
 	if _, err := db.ExecContext(ctx, "SET GLOBAL connect_timeout = 2"); err != nil {
 		t.Fatal(err)
@@ -193,12 +202,16 @@ func TestHostileClientsLeaveNoTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	step("silent sockets")
+
 	// An expression too deep to plan: 1436.
 	var v int64
 	err = db.QueryRowContext(ctx, "SELECT 1"+strings.Repeat("+1", 99999)).Scan(&v)
 	if n := mysqlErrorNumber(err); n != 1436 {
 		t.Fatalf("100,000-term sum: %v, want 1436", err)
 	}
+
+	step("deep expression")
 
 	// A new client is answered.
 	fresh := openDB(t, srv.DSN(""))
