@@ -127,7 +127,9 @@ var _ RelayWriter = (*RelayLog)(nil)
 // OpenRelayLog opens the relay log in dir, creating it when absent, with
 // its writes through fs (nil: the real file system). The last file is
 // recovered: everything after its last complete transaction (a torn or
-// partial tail from a crash) is truncated and logged. Relay files the index
+// partial tail from a crash) is truncated and logged; a last file whose
+// FORMAT_DESCRIPTION_EVENT is damaged is refused (an error), never cut back
+// below its header. Relay files the index
 // does not name (left by a crash during rotation, purge or reset) are
 // removed.
 func OpenRelayLog(dir string, serverID uint32, log *logrus.Entry, fs vfs.FS) (*RelayLog, error) {
@@ -312,6 +314,12 @@ func (r *RelayLog) recoverLast() error {
 			break
 		}
 		if err != nil {
+			if fr.Pos() == binlog.FileHeaderLen {
+				// The format description itself is damaged: nothing in the file can be trusted,
+				// and cutting it back would leave a file without its header.
+				fr.Close()
+				return fmt.Errorf("replica: relay log %s: damaged format description event: %w", name, err)
+			}
 			reason = err.Error()
 			break
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dolthub/vitess/go/mysql"
+	"github.com/semisyncd/semisyncd/internal/wireclient"
 )
 
 // idleFor is how long the tests stay idle with wait_timeout = 1: well past it.
@@ -16,17 +17,17 @@ const idleFor = 2500 * time.Millisecond
 
 // expectTimeoutClose reads what the server sends an idle client: MySQL's 4031 error packet
 // (sequence 0) and then the end of the connection.
-func expectTimeoutClose(t *testing.T, rc *rawConn) {
+func expectTimeoutClose(t *testing.T, rc *wireclient.Conn) {
 	t.Helper()
-	_ = rc.conn.SetReadDeadline(time.Now().Add(15 * time.Second))
-	p, seq, err := rc.read()
+	_ = rc.Conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	p, seq, err := rc.Read()
 	if err != nil {
 		t.Fatalf("an idle client got no 4031 packet: %v", err)
 	}
-	if code, state, msg := errOf(p); code != 4031 || state != "HY000" || msg != clientInteractionTimeoutText || seq != 0 {
+	if code, state, msg := wireclient.ErrOf(p); code != 4031 || state != "HY000" || msg != clientInteractionTimeoutText || seq != 0 {
 		t.Fatalf("idle client got %d (%s) %q seq %d, want 4031 (HY000) %q seq 0", code, state, msg, seq, clientInteractionTimeoutText)
 	}
-	if _, _, err := rc.read(); err == nil {
+	if _, _, err := rc.Read(); err == nil {
 		t.Fatal("the connection is still open after 4031")
 	}
 }
@@ -39,9 +40,9 @@ func TestWaitTimeout(t *testing.T) {
 	s, _ := wireServer(t)
 
 	t.Run("raw", func(t *testing.T) {
-		rc := dialRaw(t, s.Addr())
-		rc.login()
-		if p, err := rc.command(append([]byte{mysql.ComQuery}, "SET SESSION wait_timeout = 1"...)); err != nil || p[0] != 0 {
+		rc := wireclient.Dial(t, s.Addr())
+		rc.Login()
+		if p, err := rc.Command(append([]byte{mysql.ComQuery}, "SET SESSION wait_timeout = 1"...)); err != nil || p[0] != 0 {
 			t.Fatalf("SET wait_timeout: %x %v", p, err)
 		}
 		time.Sleep(idleFor)
@@ -99,14 +100,14 @@ func TestWaitTimeout(t *testing.T) {
 		defer func() { _, _ = db.Exec("SET GLOBAL interactive_timeout = DEFAULT") }()
 		// An interactive client's wait_timeout starts as interactive_timeout; a plain one's as
 		// wait_timeout (28800 here).
-		interactive, plain := dialRaw(t, s.Addr()), dialRaw(t, s.Addr())
-		hr := handshakeResponse("root")
+		interactive, plain := wireclient.Dial(t, s.Addr()), wireclient.Dial(t, s.Addr())
+		hr := wireclient.HandshakeResponse("root")
 		binary.LittleEndian.PutUint32(hr, binary.LittleEndian.Uint32(hr)|capClientInteractive)
-		interactive.loginWith(hr)
-		plain.login()
+		interactive.LoginWith(hr)
+		plain.Login()
 		time.Sleep(idleFor)
 		expectTimeoutClose(t, interactive)
-		if p, err := plain.command([]byte{mysql.ComPing}); err != nil || p[0] != 0 {
+		if p, err := plain.Command([]byte{mysql.ComPing}); err != nil || p[0] != 0 {
 			t.Fatalf("a non-interactive client was closed by interactive_timeout: %x %v", p, err)
 		}
 
@@ -115,8 +116,8 @@ func TestWaitTimeout(t *testing.T) {
 		}
 		defer func() { _, _ = db.Exec("SET GLOBAL wait_timeout = DEFAULT") }()
 		var sess int64
-		fresh := dialRaw(t, s.Addr())
-		fresh.login()
+		fresh := wireclient.Dial(t, s.Addr())
+		fresh.Login()
 		time.Sleep(idleFor)
 		expectTimeoutClose(t, fresh)
 		// A new pool: db's connections predate SET GLOBAL and keep their session value.
@@ -145,23 +146,23 @@ func TestWaitTimeoutSparesDump(t *testing.T) {
 	if err := row.Scan(&file, &pos, &rest[0], &rest[1], &rest[2]); err != nil {
 		t.Fatal(err)
 	}
-	rc := dialRaw(t, s.Addr())
-	rc.login()
+	rc := wireclient.Dial(t, s.Addr())
+	rc.Login()
 	dump := []byte{comBinlogDump}
 	dump = binary.LittleEndian.AppendUint32(dump, uint32(pos))
 	dump = binary.LittleEndian.AppendUint16(dump, 0)
 	dump = binary.LittleEndian.AppendUint32(dump, 77)
 	dump = append(dump, file...)
-	if err := rc.write(0, dump); err != nil {
+	if err := rc.Write(0, dump); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
 	var events [][]byte
 	readErr := make(chan error, 1)
 	go func() {
-		_ = rc.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_ = rc.Conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 		for {
-			p, _, err := rc.read()
+			p, _, err := rc.Read()
 			if err != nil {
 				readErr <- err
 				return

@@ -59,7 +59,8 @@ func checkDepth(stmt ast.Statement, query string) ast.Statement {
 
 // depthError returns MySQL's 1436 "Thread stack overrun: …" (HY000) when stmt's tree nests
 // deeper than maxExprDepth, else nil. query is the statement's text: no tree can nest deeper
-// than its length in bytes, so short statements are not walked. The byte counts in the text are
+// than its length in bytes, so short statements are not walked. A refusal also has the
+// memory of the statement's tree returned to the operating system (releaseMemory). The byte counts in the text are
 // an estimate: the depth times an even share of MySQL's default stack.
 func depthError(stmt ast.Statement, query string) error {
 	if stmt == nil || len(query) <= maxExprDepth {
@@ -69,6 +70,7 @@ func depthError(stmt ast.Statement, query string) error {
 	if d <= maxExprDepth {
 		return nil
 	}
+	releaseMemory() // the tree vitess built for it is garbage once the statement is refused
 	perLevel := mysqlThreadStack / maxExprDepth
 	return mysql.NewSQLError(erStackOverrunNeedMore, stateGeneral,
 		"Thread stack overrun: %d bytes used of a %d byte stack, and %d bytes needed. Use 'mysqld --thread_stack=#' to specify a bigger stack.",

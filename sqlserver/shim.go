@@ -90,6 +90,7 @@ type shimConn struct {
 	dumping   atomic.Bool   // a binlog dump owns the connection
 	quit      atomic.Bool   // the client sent COM_QUIT (else its end counts in Aborted_clients)
 	dumpCmd   atomic.Uint32 // the dump command the client sent (0x12 or 0x1e), before rewriting
+	oversize  atomic.Bool   // a message was refused as too big: release memory at close (memrelease.go)
 
 	// Authentication-phase state for MySQL's 1045 text (see Write).
 	authDone     atomic.Bool // the first command arrived, or TLS started: writes pass through
@@ -161,6 +162,16 @@ func (c *shimConn) RemoteAddr() net.Addr {
 }
 
 func (c *shimConn) replicaServerID() uint32 { return c.serverID.Load() }
+
+// Close closes the connection; after a message refused as too big it also has the memory
+// vitess gathered for it returned to the operating system (releaseMemory).
+func (c *shimConn) Close() error {
+	err := c.Conn.Close()
+	if c.oversize.Load() {
+		releaseMemory()
+	}
+	return err
+}
 
 // endDump gives the connection back to command inspection when a dump ends.
 func (c *shimConn) endDump() { c.dumping.Store(false) }
@@ -498,6 +509,7 @@ func (c *shimConn) refuseHandshake(seq byte, skip int) error {
 // tooBig answers 1153, discards the rest of the message (left bytes of the current packet,
 // then its continuations) and ends the connection.
 func (c *shimConn) tooBig(seq byte, left int) error {
+	c.oversize.Store(true)
 	more := left == maxPacketPayload
 	c.discard(left)
 	for more {

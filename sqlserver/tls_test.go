@@ -16,6 +16,7 @@ import (
 
 	vmysql "github.com/dolthub/vitess/go/mysql"
 	"github.com/go-sql-driver/mysql"
+	"github.com/semisyncd/semisyncd/internal/wireclient"
 )
 
 var tlsConfigSeq atomic.Int64
@@ -321,7 +322,7 @@ func asMySQLError(err error, me **mysql.MySQLError) bool {
 
 // tlsRaw opens a raw connection to s and upgrades it to TLS after an SSLRequest, as a client
 // does; the greeting must offer CLIENT_SSL.
-func tlsRaw(t *testing.T, s *Server) *rawConn {
+func tlsRaw(t *testing.T, s *Server) *wireclient.Conn {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", s.Addr(), 5*time.Second)
 	if err != nil {
@@ -329,8 +330,8 @@ func tlsRaw(t *testing.T, s *Server) *rawConn {
 	}
 	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
 	t.Cleanup(func() { c.Close() })
-	rc := &rawConn{t: t, conn: c}
-	greet, _, err := rc.read()
+	rc := &wireclient.Conn{T: t, Conn: c}
+	greet, _, err := rc.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,16 +340,16 @@ func tlsRaw(t *testing.T, s *Server) *rawConn {
 	if binary.LittleEndian.Uint16(greet[off:])&uint16(capSSL) == 0 {
 		t.Fatal("the greeting does not offer CLIENT_SSL")
 	}
-	req := handshakeResponse("root")[:32]
+	req := wireclient.HandshakeResponse("root")[:32]
 	binary.LittleEndian.PutUint32(req, binary.LittleEndian.Uint32(req)|uint32(capSSL))
-	if err := rc.write(1, req); err != nil {
+	if err := rc.Write(1, req); err != nil {
 		t.Fatal(err)
 	}
 	tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
 	}
-	rc.conn = tc
+	rc.Conn = tc
 	return rc
 }
 
@@ -361,16 +362,16 @@ func TestShimInsideTLS(t *testing.T) {
 	before := vitessPanics.Load()
 
 	rc := tlsRaw(t, s)
-	if err := rc.write(2, handshakeResponse("root")); err != nil {
+	if err := rc.Write(2, wireclient.HandshakeResponse("root")); err != nil {
 		t.Fatal(err)
 	}
 	for {
-		p, seq, err := rc.read()
+		p, seq, err := rc.Read()
 		if err != nil {
 			t.Fatalf("login over TLS: %v", err)
 		}
 		if p[0] == 0xfe { // auth switch: an empty response
-			if err := rc.write(seq+1, nil); err != nil {
+			if err := rc.Write(seq+1, nil); err != nil {
 				t.Fatal(err)
 			}
 			continue
@@ -389,27 +390,27 @@ func TestShimInsideTLS(t *testing.T) {
 		{"COM_BINLOG_DUMP short", []byte{comBinlogDump, 4, 0, 0}, 1835},
 		{"COM_REGISTER_SLAVE no port", []byte{comRegisterSlave, 7, 0, 0, 0, 0, 0, 0, 1}, 1835},
 	} {
-		p, err := rc.command(tc.payload)
+		p, err := rc.Command(tc.payload)
 		if err != nil {
 			t.Fatalf("%s: no answer: %v", tc.name, err)
 		}
-		if code, _, _ := errOf(p); code != tc.code {
+		if code, _, _ := wireclient.ErrOf(p); code != tc.code {
 			t.Fatalf("%s: got %x, want %d", tc.name, p, tc.code)
 		}
-		if p, err = rc.command([]byte{vmysql.ComPing}); err != nil || p[0] != 0 {
+		if p, err = rc.Command([]byte{vmysql.ComPing}); err != nil || p[0] != 0 {
 			t.Fatalf("COM_PING after %s: %x %v", tc.name, p, err)
 		}
 	}
 
 	bad := tlsRaw(t, s)
-	if err := bad.write(2, handshakeResponse("root")[:40]); err != nil {
+	if err := bad.Write(2, wireclient.HandshakeResponse("root")[:40]); err != nil {
 		t.Fatal(err)
 	}
-	p, _, err := bad.read()
+	p, _, err := bad.Read()
 	if err != nil {
 		t.Fatalf("bad handshake inside TLS: %v", err)
 	}
-	if code, _, _ := errOf(p); code != 1043 {
+	if code, _, _ := wireclient.ErrOf(p); code != 1043 {
 		t.Fatalf("bad handshake inside TLS: %x, want 1043", p)
 	}
 	noPanics(t, hook, before)
