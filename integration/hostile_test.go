@@ -220,6 +220,10 @@ func TestHostileClientsLeaveNoTrace(t *testing.T) {
 	}
 	fresh.Close()
 
+	if strings.Contains(strings.ToLower(srv.Logs()), "panic") {
+		t.Fatalf("the server logged a panic:\n%s", srv.Logs())
+	}
+
 	// Resident memory returns to within 10% of the warm-up's.
 	limit := base + base/10
 	var now int
