@@ -27,6 +27,11 @@ func TestKillQuery(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for !processListHas(t, admin, "WITH RECURSIVE") {
+		select {
+		case err := <-done:
+			t.Fatalf("the statement ended (%v) before it was seen running", err)
+		default:
+		}
 		if ctx.Err() != nil {
 			t.Fatal("the statement never showed in the process list")
 		}
