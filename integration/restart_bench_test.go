@@ -3,8 +3,6 @@ package integration
 import (
 	"database/sql"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -101,17 +99,5 @@ func runHistory(b *testing.B, db *sql.DB, n, rows int) {
 	wg.Wait()
 }
 
-// rssKB is the server process's resident set size.
-func rssKB(s *Server) int {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			n, _ := strconv.Atoi(strings.Fields(line)[1])
-			return n
-		}
-	}
-	return 0
-}
+// rssKB is the server process's resident set size in KiB.
+func rssKB(s *Server) int { return pidRSSKB(s.cmd.Process.Pid) }
