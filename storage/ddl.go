@@ -102,7 +102,7 @@ func (t *Table) AddColumn(ctx *sql.Context, column *sql.Column, order *sql.Colum
 		return err
 	}
 	tx.setTable(t.db.name, t.name, n)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -131,7 +131,7 @@ func (t *Table) DropColumn(ctx *sql.Context, name string) error {
 		return err
 	}
 	tx.setTable(t.db.name, t.name, n)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -203,7 +203,7 @@ func (t *Table) ModifyColumn(ctx *sql.Context, name string, column *sql.Column, 
 		return err
 	}
 	tx.setTable(t.db.name, t.name, n)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -273,7 +273,7 @@ func (r *rewriter) Close(ctx *sql.Context) error {
 		return nil
 	}
 	r.tx.setTable(r.t.db.name, r.t.name, r.n)
-	r.tx.recordDDL(ctx)
+	r.t.recordDDL(ctx, r.tx)
 	return nil
 }
 
@@ -309,7 +309,7 @@ func (t *Table) CreateIndex(ctx *sql.Context, def sql.IndexDef) error {
 		return err
 	}
 	ts.indexes = append(ts.indexes, ix)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -329,7 +329,7 @@ func (t *Table) DropIndex(ctx *sql.Context, name string) error {
 		return sql.ErrIndexNotFound.New(name)
 	}
 	ts.indexes = append(ts.indexes[:i:i], ts.indexes[i+1:]...)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -349,7 +349,7 @@ func (t *Table) RenameIndex(ctx *sql.Context, from, to string) error {
 	c := *ix
 	c.name = to
 	ts.indexes[i] = &c
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -385,7 +385,7 @@ func (t *Table) CreatePrimaryKey(ctx *sql.Context, columns []sql.IndexColumn) er
 		return err
 	}
 	tx.setTable(t.db.name, t.name, n)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -413,7 +413,7 @@ func (t *Table) DropPrimaryKey(ctx *sql.Context) error {
 		return err
 	}
 	tx.setTable(t.db.name, t.name, n)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -446,7 +446,7 @@ func (t *Table) ModifyComment(ctx *sql.Context, comment string) error {
 		return err
 	}
 	ts.comment = comment
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -510,7 +510,7 @@ func (t *Table) AddForeignKey(ctx *sql.Context, fk sql.ForeignKeyConstraint) err
 		return err
 	}
 	ts.fks = append(ts.fks, fk)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -523,7 +523,7 @@ func (t *Table) DropForeignKey(ctx *sql.Context, fkName string, tableName string
 	for i, fk := range ts.fks {
 		if strings.EqualFold(fk.Name, fkName) {
 			ts.fks = append(ts.fks[:i:i], ts.fks[i+1:]...)
-			tx.recordDDL(ctx)
+			t.recordDDL(ctx, tx)
 			return nil
 		}
 	}
@@ -570,7 +570,7 @@ func (t *Table) CreateCheck(ctx *sql.Context, check *sql.CheckDefinition) error 
 		}
 	}
 	ts.checks = append(ts.checks, c)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -598,7 +598,7 @@ func (t *Table) DropCheck(ctx *sql.Context, name string) error {
 	for i, c := range ts.checks {
 		if strings.EqualFold(c.Name, name) {
 			ts.checks = append(ts.checks[:i:i], ts.checks[i+1:]...)
-			tx.recordDDL(ctx)
+			t.recordDDL(ctx, tx)
 			return nil
 		}
 	}
@@ -617,7 +617,7 @@ func (t *Table) ModifyDefaultCollation(ctx *sql.Context, collation sql.Collation
 	}
 	ts.collation = collation
 	t.collation = collation
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 

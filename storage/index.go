@@ -223,7 +223,7 @@ func (t *Table) GetIndexes(ctx *sql.Context) ([]sql.Index, error) {
 	if ts == nil {
 		return nil, nil
 	}
-	return ts.indexes4GMS(t.db.name), nil
+	return ts.indexes4GMS(t.db.visibleName()), nil
 }
 
 // IndexKey returns an identity of the definition of the index name (PrimaryKeyName: the primary

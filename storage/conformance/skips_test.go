@@ -18,9 +18,8 @@ const tableStatusSizes = "expects the memory engine's size estimates (Avg_row_le
 // The entries below are open defects, not GMS limitations: GMS's
 // interfaces for each exist, and our engine does not implement them yet.
 const (
-	noEvents    = "open defect: needs CREATE EVENT, which our engine refuses: it does not implement sql.EventDatabase (storing and listing sql.EventDefinition, UpdateLastExecuted, NeedsToReloadEvents) and the server does not start GMS's event scheduler; nothing GMS-internal is missing (listed in #11)"
-	noFulltext  = "open defect: needs a FULLTEXT index, which our engine refuses: it does not implement GMS's fulltext.IndexAlterableTable (CreateFulltextIndex, with the pseudo-tables GMS keeps the index in created through the database); nothing GMS-internal is missing (listed in #11)"
-	noTemporary = "open defect: needs CREATE TEMPORARY TABLE, which our engine refuses: it does not implement sql.TemporaryTableCreator (session-scoped tables that shadow base tables and are not binlogged as DDL); nothing GMS-internal is missing (listed in #11)"
+	noEvents   = "open defect: needs CREATE EVENT, which our engine refuses: it does not implement sql.EventDatabase (storing and listing sql.EventDefinition, UpdateLastExecuted, NeedsToReloadEvents) and the server does not start GMS's event scheduler; nothing GMS-internal is missing (listed in #11)"
+	noFulltext = "open defect: needs a FULLTEXT index, which our engine refuses: it does not implement GMS's fulltext.IndexAlterableTable (CreateFulltextIndex, with the pseudo-tables GMS keeps the index in created through the database); nothing GMS-internal is missing (listed in #11)"
 )
 
 // skip is one reviewed skip-list entry.
@@ -117,9 +116,7 @@ var skips = []skip{
 	{Suite: "Views", Name: `event contains CREATE VIEW AS`,
 		Why: noEvents},
 	{Suite: "TransactionScripts", Name: `READ ONLY Transactions`,
-		Why: "open defect: creates a TEMPORARY table, which the engine does not offer (no sql.TemporaryTableCreator); and ALTER TABLE inside a READ ONLY transaction fails with 1792 on our engine where MySQL commits implicitly first and runs it. READ ONLY refusing writes with 1792 is tested over the wire (integration TestTransactionsAsInnoDB)"},
-	{Suite: "TransactionScripts", Name: `certain ddl queries on temporary tables are not implicitly committed`,
-		Why: noTemporary},
+		Why: "open defect: ALTER TABLE inside a READ ONLY transaction fails with 1792 on our engine where MySQL commits implicitly first and runs it (the script's TEMPORARY table part passes). READ ONLY refusing writes with 1792 is tested over the wire (integration TestTransactionsAsInnoDB)"},
 	{Suite: "TransactionScripts", Name: `create procedure queries are implicitly committed#01`,
 		Why: noEvents},
 	{Suite: "IndexPrefix", Name: `unique indexes on TEXT/BLOB columns with no prefix length (MariaDB compatibility)`,
