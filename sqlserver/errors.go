@@ -108,6 +108,15 @@ var errorRules = []errorRule{
 		text: func(m []string, _ string) string { return fmt.Sprintf(syntaxErrorText, m[1], 1) },
 	},
 	{
+		// GMS's sql.ErrUnknownTable (DROP TEMPORARY TABLE of a name that is no temporary
+		// table): MySQL's ER_BAD_TABLE_ERROR. MySQL qualifies the name with its database;
+		// GMS's text carries the name as written.
+		name: "unknown table", codes: unknownError,
+		pattern: regexp.MustCompile(`^Unknown table '(.*)'$`),
+		code:    1051, state: "42S02",
+		text: fill("Unknown table '%s'", 1),
+	},
+	{
 		name: "unknown system variable", codes: unknownError,
 		pattern: regexp.MustCompile(`^Unknown system variable '@{0,2}(?:(?i:global|session|local|persist|persist_only)\.)?(.*)'$`),
 		code:    erUnknownSystemVariable, state: stateGeneral,
