@@ -108,6 +108,15 @@ var errorRules = []errorRule{
 		text: func(m []string, _ string) string { return fmt.Sprintf(syntaxErrorText, m[1], 1) },
 	},
 	{
+		// storage's row-size check (GMS's ErrInvalidRowLength): MySQL's ER_TOO_BIG_ROWSIZE.
+		name: "row size too large", codes: unknownError,
+		pattern: regexp.MustCompile(`^invalid table spec: expected size < \d+, found \d+$`),
+		code:    1118, state: stateSyntaxOrAccess,
+		text: func([]string, string) string {
+			return "Row size too large. The maximum row size for the used table type, not counting BLOBs, is 65535. This includes storage overhead, check the manual. You have to change some columns to TEXT or BLOBs"
+		},
+	},
+	{
 		// GMS's sql.ErrUnknownTable (DROP TEMPORARY TABLE of a name that is no temporary
 		// table): MySQL's ER_BAD_TABLE_ERROR. MySQL qualifies the name with its database;
 		// GMS's text carries the name as written.

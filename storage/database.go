@@ -58,6 +58,9 @@ func (d *Database) GetTableNames(ctx *sql.Context) ([]string, error) {
 // CreateTable creates an empty table; sql.ErrTableAlreadyExists (1050) if
 // the name is taken.
 func (d *Database) CreateTable(ctx *sql.Context, name string, schema sql.PrimaryKeySchema, collation sql.CollationID, comment string) error {
+	if err := checkRowSize(schema.Schema); err != nil {
+		return err
+	}
 	tx := txnFor(ctx, d.eng)
 	if err := d.lockNewName(ctx, tx, name); err != nil {
 		return err

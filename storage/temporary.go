@@ -79,6 +79,9 @@ func (d *Database) CreateTemporaryTable(ctx *sql.Context, name string, schema sq
 	if s == nil {
 		return sql.ErrTemporaryTableNotSupported.New()
 	}
+	if err := checkRowSize(schema.Schema); err != nil {
+		return err
+	}
 	tx := txnFor(ctx, d.eng)
 	if !tx.dbExists(d.name) {
 		return sql.ErrDatabaseNotFound.New(d.name)

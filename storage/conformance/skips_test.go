@@ -31,8 +31,6 @@ type skip struct {
 var skips = []skip{
 	{Suite: "ShowTableStatus", Name: `filter table status by comment`,
 		Why: "expects Data_length 0 for an empty table (the memory engine's estimate); InnoDB, and so our engine, reports one 16 KiB page: Data_length 16384 for an empty table in MariaDB 10.11's InnoDB (testdata/mariadb/conformance.txt, table emptyt)"},
-	{Suite: "AlterTable", Name: `multi alter with invalid schemas`,
-		Why: "a row wider than MySQL's 65535-byte limit is accepted by our engine (MySQL 8.0: 1118), and a failed multi-clause ALTER is not undone before the next one: open defect (listed in #11)"},
 	{Suite: "CreateTable", Name: `CREATE TABLE t1 (pk int primary key) TARGET_ROW_SIZE=4096`,
 		Why: "TARGET_ROW_SIZE is a GMS/Doltgres table option, not a MySQL 8.0 one; GMS expects it echoed by SHOW CREATE TABLE, our engine does not keep unknown table options"},
 	{Suite: "CreateTable", Name: `CREATE TABLE t1 (pk int primary key) TOAST_TUPLE_TARGET=1024`,
