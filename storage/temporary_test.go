@@ -26,6 +26,11 @@ func TestTemporaryTables(t *testing.T) {
 		{"UPDATE t SET w = 5 WHERE id = 10", ""},
 		{"CREATE TEMPORARY TABLE k (a INT)", ""}, // no primary key: table-level slot
 		{"INSERT INTO k VALUES (1), (2)", ""},
+		{"CREATE TEMPORARY TABLE s SELECT * FROM t", ""},
+		{"CREATE TEMPORARY TABLE l LIKE b", ""},
+		{"INSERT INTO l SELECT id FROM t", ""},
+		{"TRUNCATE TABLE l", ""},
+		{"DROP TABLE l", ""}, // the temporary table: nothing logged
 		{"INSERT INTO b SELECT id FROM t WHERE id = 11", "insert d.b []->[11]"},
 		{"DELETE FROM t WHERE id = 11", ""},
 	}
