@@ -109,6 +109,24 @@ var errorRules = []errorRule{
 		text: func(m []string, _ string) string { return fmt.Sprintf(syntaxErrorText, m[1], 1) },
 	},
 	{
+		// storage's row-size check (GMS's ErrInvalidRowLength): MySQL's ER_TOO_BIG_ROWSIZE.
+		name: "row size too large", codes: unknownError,
+		pattern: regexp.MustCompile(`^invalid table spec: expected size < \d+, found \d+$`),
+		code:    1118, state: stateSyntaxOrAccess,
+		text: func([]string, string) string {
+			return "Row size too large. The maximum row size for the used table type, not counting BLOBs, is 65535. This includes storage overhead, check the manual. You have to change some columns to TEXT or BLOBs"
+		},
+	},
+	{
+		// GMS's sql.ErrUnknownTable (DROP TEMPORARY TABLE of a name that is no temporary
+		// table): MySQL's ER_BAD_TABLE_ERROR. MySQL qualifies the name with its database;
+		// GMS's text carries the name as written.
+		name: "unknown table", codes: unknownError,
+		pattern: regexp.MustCompile(`^Unknown table '(.*)'$`),
+		code:    1051, state: "42S02",
+		text: fill("Unknown table '%s'", 1),
+	},
+	{
 		name: "unknown system variable", codes: unknownError,
 		pattern: regexp.MustCompile(`^Unknown system variable '@{0,2}(?:(?i:global|session|local|persist|persist_only)\.)?(.*)'$`),
 		code:    erUnknownSystemVariable, state: stateGeneral,

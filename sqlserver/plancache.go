@@ -428,6 +428,11 @@ func (s *shapeBuilder) node(ctx *sql.Context, n sql.Node) bool {
 		}
 		s.b.WriteByte('.')
 		s.b.WriteString(n.Name())
+		if tt, ok := n.UnderlyingTable().(sql.TemporaryTable); ok && tt.IsTemporary() {
+			// A temporary table shadows the base table of its name: a
+			// template of one must never answer for the other.
+			s.b.WriteString("#tmp")
+		}
 		s.b.WriteString(")")
 		return true
 	default:

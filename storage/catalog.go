@@ -274,6 +274,9 @@ func (t *tableState) index(name string) (int, *indexState) {
 // checks and keys of t whose columns still exist. Rows must already be in the
 // new schema's layout.
 func (t *tableState) rebuildEmpty(name string, pks sql.PrimaryKeySchema, renames map[string]string) (*tableState, error) {
+	if err := checkRowSize(pks.Schema); err != nil {
+		return nil, err
+	}
 	n := newTableState(name, pks, t.collation, t.comment)
 	if t.autoInc > 0 && n.autoInc > 0 {
 		n.autoInc = t.autoInc

@@ -13,6 +13,9 @@ import (
 type Database struct {
 	eng  *Engine
 	name string
+	// shown is set on the handle of a session's hidden temporary-table
+	// database (see temporary.go): the visible database's name.
+	shown string
 }
 
 var (
@@ -31,7 +34,11 @@ var (
 func (d *Database) Name() string { return d.name }
 
 // GetTableInsensitive returns the table named (any case).
+// The calling session's temporary table of that name comes first.
 func (d *Database) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table, bool, error) {
+	if t := d.temporary(ctx, name); t != nil {
+		return t, true, nil
+	}
 	ts := txnFor(ctx, d.eng).table(d.name, name)
 	if ts == nil {
 		return nil, false, nil
@@ -61,6 +68,9 @@ func (d *Database) GetTableNames(ctx *sql.Context) ([]string, error) {
 // CreateTable creates an empty table; sql.ErrTableAlreadyExists (1050) if
 // the name is taken.
 func (d *Database) CreateTable(ctx *sql.Context, name string, schema sql.PrimaryKeySchema, collation sql.CollationID, comment string) error {
+	if err := checkRowSize(schema.Schema); err != nil {
+		return err
+	}
 	tx := txnFor(ctx, d.eng)
 	if err := d.lockNewName(ctx, tx, name); err != nil {
 		return err
@@ -119,8 +129,13 @@ func (d *Database) lockNewName(ctx *sql.Context, tx *txn, name string) error {
 	return nil
 }
 
-// DropTable drops a table; sql.ErrTableNotFound when absent.
+// DropTable drops a table: the calling session's temporary table of that
+// name if there is one (not logged), else the base table;
+// sql.ErrTableNotFound when absent.
 func (d *Database) DropTable(ctx *sql.Context, name string) error {
+	if ok, err := d.dropTemporary(ctx, name); ok {
+		return err
+	}
 	tx := txnFor(ctx, d.eng)
 	if err := tx.lockTable(ctx, d.name, "", lockShared, waitNormal); err != nil {
 		return err

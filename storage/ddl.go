@@ -102,7 +102,7 @@ func (t *Table) AddColumn(ctx *sql.Context, column *sql.Column, order *sql.Colum
 		return err
 	}
 	tx.setTable(t.db.name, t.name, n)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -131,7 +131,7 @@ func (t *Table) DropColumn(ctx *sql.Context, name string) error {
 		return err
 	}
 	tx.setTable(t.db.name, t.name, n)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -203,7 +203,7 @@ func (t *Table) ModifyColumn(ctx *sql.Context, name string, column *sql.Column, 
 		return err
 	}
 	tx.setTable(t.db.name, t.name, n)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -276,7 +276,7 @@ func (r *rewriter) Close(ctx *sql.Context) error {
 		return err
 	}
 	r.tx.setTable(r.t.db.name, r.t.name, r.n)
-	r.tx.recordDDL(ctx)
+	r.t.recordDDL(ctx, r.tx)
 	// GMS leaves a rewritten table's FULLTEXT indexes to the engine.
 	return r.t.refreshFulltext(ctx, r.old, r.n)
 }
@@ -313,7 +313,7 @@ func (t *Table) CreateIndex(ctx *sql.Context, def sql.IndexDef) error {
 		return err
 	}
 	ts.indexes = append(ts.indexes, ix)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -333,7 +333,7 @@ func (t *Table) DropIndex(ctx *sql.Context, name string) error {
 		return sql.ErrIndexNotFound.New(name)
 	}
 	ts.indexes = append(ts.indexes[:i:i], ts.indexes[i+1:]...)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -353,7 +353,7 @@ func (t *Table) RenameIndex(ctx *sql.Context, from, to string) error {
 	c := *ix
 	c.name = to
 	ts.indexes[i] = &c
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -389,7 +389,7 @@ func (t *Table) CreatePrimaryKey(ctx *sql.Context, columns []sql.IndexColumn) er
 		return err
 	}
 	tx.setTable(t.db.name, t.name, n)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -417,7 +417,7 @@ func (t *Table) DropPrimaryKey(ctx *sql.Context) error {
 		return err
 	}
 	tx.setTable(t.db.name, t.name, n)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -450,7 +450,7 @@ func (t *Table) ModifyComment(ctx *sql.Context, comment string) error {
 		return err
 	}
 	ts.comment = comment
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -514,7 +514,7 @@ func (t *Table) AddForeignKey(ctx *sql.Context, fk sql.ForeignKeyConstraint) err
 		return err
 	}
 	ts.fks = append(ts.fks, fk)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -527,7 +527,7 @@ func (t *Table) DropForeignKey(ctx *sql.Context, fkName string, tableName string
 	for i, fk := range ts.fks {
 		if strings.EqualFold(fk.Name, fkName) {
 			ts.fks = append(ts.fks[:i:i], ts.fks[i+1:]...)
-			tx.recordDDL(ctx)
+			t.recordDDL(ctx, tx)
 			return nil
 		}
 	}
@@ -574,7 +574,7 @@ func (t *Table) CreateCheck(ctx *sql.Context, check *sql.CheckDefinition) error 
 		}
 	}
 	ts.checks = append(ts.checks, c)
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -602,7 +602,7 @@ func (t *Table) DropCheck(ctx *sql.Context, name string) error {
 	for i, c := range ts.checks {
 		if strings.EqualFold(c.Name, name) {
 			ts.checks = append(ts.checks[:i:i], ts.checks[i+1:]...)
-			tx.recordDDL(ctx)
+			t.recordDDL(ctx, tx)
 			return nil
 		}
 	}
@@ -621,7 +621,7 @@ func (t *Table) ModifyDefaultCollation(ctx *sql.Context, collation sql.Collation
 	}
 	ts.collation = collation
 	t.collation = collation
-	tx.recordDDL(ctx)
+	t.recordDDL(ctx, tx)
 	return nil
 }
 

@@ -160,7 +160,7 @@ func (t *Table) Truncate(ctx *sql.Context) (int, error) {
 		if ts.autoInc > 0 {
 			ts.autoInc = 1
 		}
-		tx.recordDDL(ctx)
+		t.recordDDL(ctx, tx)
 	}
 	return n, nil
 }

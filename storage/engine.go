@@ -163,6 +163,8 @@ func (e *Engine) commit(ctx *sql.Context, tx *txn) error {
 	}
 
 	var ticket CommitTicket
+	// Nothing of a temporary table reaches the binlog (MySQL 8.0, ROW).
+	tx.changes = withoutHidden(tx.changes)
 	if len(tx.changes) > 0 {
 		tx.rewriteCTAS()
 		cs := &ChangeSet{Changes: tx.changes, GTID: tx.gtid}
@@ -238,8 +240,10 @@ func (tx *txn) rollback() {
 func (e *Engine) DatabaseNames() []string {
 	c := e.latest.Load()
 	out := make([]string, 0, len(c.dbs))
-	for _, d := range c.dbs {
-		out = append(out, d.name)
+	for k, d := range c.dbs {
+		if !isHiddenDB(k) {
+			out = append(out, d.name)
+		}
 	}
 	return out
 }

@@ -85,7 +85,9 @@ func (e *Engine) Exclusive(f func(*Image) error) error {
 func (im *Image) Databases() []ImageDatabase {
 	names := make([]string, 0, len(im.c.dbs))
 	for k := range im.c.dbs {
-		names = append(names, k)
+		if !isHiddenDB(k) { // temporary tables are never persisted
+			names = append(names, k)
+		}
 	}
 	sort.Strings(names)
 	out := make([]ImageDatabase, 0, len(names))

@@ -229,7 +229,7 @@ func (t *Table) GetIndexes(ctx *sql.Context) ([]sql.Index, error) {
 	if ts == nil {
 		return nil, nil
 	}
-	return ts.indexes4GMS(t.db.name), nil
+	return ts.indexes4GMS(t.db.visibleName()), nil
 }
 
 // IndexKey returns an identity of the definition of the index name (PrimaryKeyName: the primary
@@ -306,6 +306,13 @@ func newLookupIter(ctx *sql.Context, ts *tableState, l sql.IndexLookup) (sql.Row
 		if err != nil {
 			return nil, err
 		}
+	}
+	if len(ranges) > 1 {
+		// GMS does not hand the ranges in key order; the rows must come
+		// in the index's order (sql.OrderedIndex).
+		sort.SliceStable(rows, func(a, b int) bool {
+			return cmpCols(kd.cols, rows[a], rows[b]) < 0
+		})
 	}
 	if l.IsReverse {
 		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
@@ -511,3 +518,25 @@ func rangeCheck(ctx *sql.Context, ts *tableState, l sql.IndexLookup) func(sql.Ro
 		return false, nil
 	}
 }
+
+var _ sql.OrderedIndex = (*Index)(nil)
+
+// Order implements sql.OrderedIndex: a lookup returns its rows in the
+// index's ascending key order (IsReverse: descending), so GMS can drop a
+// Sort on the index's columns, as MySQL reads an index in order for ORDER
+// BY. An index with a column prefix or a VECTOR index declares no order (a
+// prefix does not order the whole value).
+func (i *Index) Order(*sql.Context) sql.IndexOrder {
+	if i.vector {
+		return sql.IndexOrderNone
+	}
+	for _, c := range i.cols {
+		if c.Length > 0 {
+			return sql.IndexOrderNone
+		}
+	}
+	return sql.IndexOrderAsc
+}
+
+// Reversible implements sql.OrderedIndex: lookups honour IsReverse.
+func (i *Index) Reversible(ctx *sql.Context) bool { return i.Order(ctx) != sql.IndexOrderNone }

@@ -53,7 +53,9 @@ func (p *Provider) AllDatabases(ctx *sql.Context) []sql.Database {
 func (tx *txn) databaseNames() []string {
 	names := map[string]string{}
 	for k, d := range tx.eng.latest.Load().dbs {
-		names[k] = d.name
+		if !isHiddenDB(k) {
+			names[k] = d.name
+		}
 	}
 	for k, d := range tx.dbs {
 		if d.dropped && !d.created {

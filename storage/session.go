@@ -30,6 +30,9 @@ type Session struct {
 	// replicated: the session applies another server's transactions
 	// (SetReplicated).
 	replicated bool
+	// tempDBs maps a lower-case database name to the session's hidden
+	// database of its temporary tables (see temporary.go).
+	tempDBs map[string]string
 }
 
 var _ sql.TransactionSession = (*Session)(nil)
@@ -335,10 +338,12 @@ func (s *Session) CommandEnd() {
 	}
 }
 
-// SessionEnd rolls back the open transaction of a closed connection.
+// SessionEnd rolls back the open transaction of a closed connection and
+// drops its temporary tables.
 func (s *Session) SessionEnd() {
 	s.CommandEnd()
 	if cur, ok := s.BaseSession.GetTransaction().(*Transaction); ok {
 		cur.tx.rollback()
 	}
+	s.dropTempDBs()
 }

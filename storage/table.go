@@ -400,7 +400,7 @@ func (a *autoIncSetter) SetAutoIncrementValue(ctx *sql.Context, v uint64) error 
 		v = max + 1
 	}
 	ts.autoInc = v
-	tx.recordDDL(ctx)
+	a.t.recordDDL(ctx, tx)
 	return nil
 }
 
@@ -476,10 +476,9 @@ func isTruncateStatement(ctx *sql.Context) bool {
 
 var _ sql.TemporaryTable = (*Table)(nil)
 
-// IsTemporary implements sql.TemporaryTable: no table of this engine is
-// temporary. (GMS's READ ONLY transaction check needs every table to say
-// so; without it the check dereferences nil.)
-func (t *Table) IsTemporary() bool { return false }
+// IsTemporary implements sql.TemporaryTable: whether t is a session's
+// temporary table (CREATE TEMPORARY TABLE; see temporary.go).
+func (t *Table) IsTemporary() bool { return t.db.shown != "" }
 
 // isCreateIfNotExists reports whether the running statement is CREATE
 // [TEMPORARY] TABLE IF NOT EXISTS.

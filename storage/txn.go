@@ -384,7 +384,7 @@ func (tx *txn) lockTable(ctx *sql.Context, db, name string, mode lockMode, polic
 // version of it for the current statement epoch (DDL, TRUNCATE, and DML on
 // tables without a primary key).
 func (tx *txn) writable(ctx *sql.Context, db, name string) (*tableState, error) {
-	if tx.readOnly {
+	if tx.readOnly && !isHiddenDB(db) {
 		return nil, sql.ErrReadOnlyTransaction.New()
 	}
 	if err := tx.lockTable(ctx, db, name, lockExclusive, waitNormal); err != nil {
@@ -488,7 +488,7 @@ func rebaseOnto(tx *txn, lt *tableState, slot *tableSlot) *tableState {
 // row operation: row-level (IX held; the caller takes record locks) when
 // the table has a primary key, else under the table's X lock.
 func (tx *txn) writableRows(ctx *sql.Context, db, name string) (*tableState, *tableSlot, error) {
-	if tx.readOnly {
+	if tx.readOnly && !isHiddenDB(db) {
 		return nil, nil, sql.ErrReadOnlyTransaction.New()
 	}
 	if !tx.rowLevelTable(db, name) {
@@ -507,7 +507,7 @@ func (tx *txn) writableRows(ctx *sql.Context, db, name string) (*tableState, *ta
 // the rows it will change: the table's X lock for tables without a
 // primary key, else IX and a slot rebased onto latest.
 func (tx *txn) prepareDML(ctx *sql.Context, db, name string) error {
-	if tx.readOnly {
+	if tx.readOnly && !isHiddenDB(db) {
 		return sql.ErrReadOnlyTransaction.New()
 	}
 	if !tx.rowLevelTable(db, name) {

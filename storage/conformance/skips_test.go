@@ -15,12 +15,6 @@ const indexOrder = "expects GMS's memory engine's index order (by name); MySQL 8
 // tableStatusSizes is the reason of the SHOW TABLE STATUS entries.
 const tableStatusSizes = "expects the memory engine's size estimates (Avg_row_length 88, Data_length 264 for this 3-row table); InnoDB, and so our engine, reports the clustered index in whole 16 KiB pages: Data_length 16384 and Avg_row_length 16384/3 = 5461 for this very table in MariaDB 10.11's InnoDB (testdata/mariadb/conformance.txt); the other columns (Auto_increment NULL, Rows 3) agree"
 
-// The entries below are open defects, not GMS limitations: GMS's
-// interfaces for each exist, and our engine does not implement them yet.
-const (
-	noTemporary = "open defect: needs CREATE TEMPORARY TABLE, which our engine refuses: it does not implement sql.TemporaryTableCreator (session-scoped tables that shadow base tables and are not binlogged as DDL); nothing GMS-internal is missing (listed in #11)"
-)
-
 // skip is one reviewed skip-list entry.
 type skip struct {
 	Suite, Name, Why string
@@ -30,8 +24,6 @@ type skip struct {
 var skips = []skip{
 	{Suite: "ShowTableStatus", Name: `filter table status by comment`,
 		Why: "expects Data_length 0 for an empty table (the memory engine's estimate); InnoDB, and so our engine, reports one 16 KiB page: Data_length 16384 for an empty table in MariaDB 10.11's InnoDB (testdata/mariadb/conformance.txt, table emptyt)"},
-	{Suite: "AlterTable", Name: `multi alter with invalid schemas`,
-		Why: "a row wider than MySQL's 65535-byte limit is accepted by our engine (MySQL 8.0: 1118), and a failed multi-clause ALTER is not undone before the next one: open defect (listed in #11)"},
 	{Suite: "CreateTable", Name: `CREATE TABLE t1 (pk int primary key) TARGET_ROW_SIZE=4096`,
 		Why: "TARGET_ROW_SIZE is a GMS/Doltgres table option, not a MySQL 8.0 one; GMS expects it echoed by SHOW CREATE TABLE, our engine does not keep unknown table options"},
 	{Suite: "CreateTable", Name: `CREATE TABLE t1 (pk int primary key) TOAST_TUPLE_TARGET=1024`,
@@ -74,14 +66,10 @@ var skips = []skip{
 		Why: indexOrder},
 	{Suite: "Scripts", Name: `failed statements data validation for INSERT, UPDATE`,
 		Why: "expects GMS's own error text \"duplicate primary key given: [1]\"; ours is MySQL 8.0's ER_DUP_ENTRY text \"Duplicate entry '1' for key 't.PRIMARY'\" (same error kind)"},
-	{Suite: "Scripts", Name: `found_rows() behavior`,
-		Why: "after SELECT SQL_CALC_FOUND_ROWS * FROM b WHERE x <= 2 ORDER BY x LIMIT 1, FOUND_ROWS() is 1 on our engine where MySQL (and GMS's memory engine) give 2; without the WHERE (a full scan) it is right: open defect, not yet diagnosed (the range lookup through the primary key with ORDER BY … LIMIT is the difference)"},
 	{Suite: "Scripts", Name: `test index naming`,
 		Why: indexOrder},
 	{Suite: "ScriptsPrepared", Name: `failed statements data validation for INSERT, UPDATE`,
 		Why: "expects GMS's own error text \"duplicate primary key given: [1]\"; ours is MySQL 8.0's ER_DUP_ENTRY text \"Duplicate entry '1' for key 't.PRIMARY'\" (same error kind)"},
-	{Suite: "ScriptsPrepared", Name: `found_rows() behavior`,
-		Why: "after SELECT SQL_CALC_FOUND_ROWS * FROM b WHERE x <= 2 ORDER BY x LIMIT 1, FOUND_ROWS() is 1 on our engine where MySQL (and GMS's memory engine) give 2; without the WHERE (a full scan) it is right: open defect, not yet diagnosed (the range lookup through the primary key with ORDER BY … LIMIT is the difference)"},
 	{Suite: "ScriptsPrepared", Name: `test index naming`,
 		Why: indexOrder},
 	{Suite: "ShowTableStatus", Name: `SHOW TABLE STATUS`,
@@ -107,9 +95,7 @@ var skips = []skip{
 	{Suite: "Triggers", Name: `insert trigger with subquery projections`,
 		Why: "expects GMS's own error text \"duplicate primary key given: [1]\"; ours is MySQL 8.0's ER_DUP_ENTRY text \"Duplicate entry '1' for key 't.PRIMARY'\" (same error kind)"},
 	{Suite: "TransactionScripts", Name: `READ ONLY Transactions`,
-		Why: "open defect: creates a TEMPORARY table, which the engine does not offer (no sql.TemporaryTableCreator); and ALTER TABLE inside a READ ONLY transaction fails with 1792 on our engine where MySQL commits implicitly first and runs it. READ ONLY refusing writes with 1792 is tested over the wire (integration TestTransactionsAsInnoDB)"},
-	{Suite: "TransactionScripts", Name: `certain ddl queries on temporary tables are not implicitly committed`,
-		Why: noTemporary},
+		Why: "open defect: ALTER TABLE inside a READ ONLY transaction fails with 1792 on our engine where MySQL commits implicitly first and runs it (the script's TEMPORARY table part passes). READ ONLY refusing writes with 1792 is tested over the wire (integration TestTransactionsAsInnoDB)"},
 	{Suite: "IndexPrefix", Name: `unique indexes on TEXT/BLOB columns with no prefix length (MariaDB compatibility)`,
 		Why: "plan detail only: GMS expects the PRIMARY index used for a range scan over a prefix unique index; rows are right on our engine"},
 	{Suite: "IndexPrefix", Name: `unique indexes on multiple TEXT/BLOB columns with partial prefix lengths (MariaDB compatibility)`,
