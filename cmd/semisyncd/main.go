@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
+	"github.com/semisyncd/semisyncd/internal/gcpolicy"
 	"github.com/semisyncd/semisyncd/sqlserver"
 	"github.com/semisyncd/semisyncd/storage"
 	"github.com/semisyncd/semisyncd/sysvars"
@@ -34,16 +34,10 @@ var version = "0.1.0-dev"
 // is the last guard that keeps the process from hanging.
 const shutdownTimeout = 15 * time.Second
 
-// defaultGCPercent is the garbage collector's target when GOGC is not set.
-// Every statement through GMS allocates heavily; trading memory for CPU this
-// way measured +62% sysbench oltp_insert TPS at 1 thread and +29% at 16
-// (2 vCPUs). GOGC in the environment overrides it.
-const defaultGCPercent = 400
-
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(defaultGCPercent)
-	}
+	// GOGC 400 and a memory limit that follows the live heap, unless the
+	// environment sets GOGC / GOMEMLIMIT (see package gcpolicy).
+	gcpolicy.Start(os.Getenv, logrus.NewEntry(logrus.StandardLogger()))
 	if err := newApp().Run(os.Args); err != nil {
 		logrus.WithError(err).Error("semisyncd failed")
 		os.Exit(1)
