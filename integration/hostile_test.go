@@ -19,7 +19,7 @@ import (
 // rss is the server's resident set size in KiB (rssKB); it skips the test without /proc.
 func rss(t testing.TB, s *Server) int {
 	t.Helper()
-	n := rssKB(s)
+	n := rssKB(s.cmd.Process.Pid)
 	if n == 0 {
 		t.Skip("no VmRSS in /proc/<pid>/status")
 	}

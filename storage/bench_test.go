@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -157,60 +156,4 @@ func BenchmarkPKLookupScaling(b *testing.B) {
 			})
 		}
 	}
-}
-
-// BenchmarkBytesPerRow reports the heap the storage engine holds per row (HeapInuse after
-// runtime.GC, less the empty table's, divided by the rows) for a few row shapes, loaded through
-// SQL in 1,000-row INSERTs:
-//
-//	go test ./storage -run x -bench BytesPerRow -benchtime 1x
-func BenchmarkBytesPerRow(b *testing.B) {
-	const rows = 200_000
-	pad80 := strings.Repeat("x", 80)
-	shapes := []struct {
-		name  string
-		table string
-		row   func(i int) string
-	}{
-		{"int-int", "CREATE TABLE b.t (id INT PRIMARY KEY, n INT NOT NULL)",
-			func(i int) string { return fmt.Sprintf("(%d,%d)", i, i%1000) }},
-		{"int-int-varchar80", "CREATE TABLE b.t (id INT PRIMARY KEY, n INT NOT NULL, pad VARCHAR(100))",
-			func(i int) string { return fmt.Sprintf("(%d,0,'%s')", i, pad80) }},
-		{"int-int-varchar80+index", "CREATE TABLE b.t (id INT PRIMARY KEY, n INT NOT NULL, pad VARCHAR(100), KEY (n))",
-			func(i int) string { return fmt.Sprintf("(%d,%d,'%s')", i, i%1000, pad80) }},
-	}
-	for _, s := range shapes {
-		b.Run(s.name, func(b *testing.B) {
-			for n := 0; n < b.N; n++ {
-				bb := newBenchBackend("storage")
-				c := bb.conn(1)
-				for _, q := range []string{"CREATE DATABASE b", s.table} {
-					if err := c.exec(q); err != nil {
-						b.Fatal(err)
-					}
-				}
-				before := heapInuse()
-				for i := 0; i < rows; i += 1000 {
-					vals := make([]string, 0, 1000)
-					for j := i; j < i+1000; j++ {
-						vals = append(vals, s.row(j))
-					}
-					if err := c.exec("INSERT INTO b.t VALUES " + strings.Join(vals, ",")); err != nil {
-						b.Fatal(err)
-					}
-				}
-				after := heapInuse()
-				b.ReportMetric(float64(after-before)/rows, "bytes/row")
-				runtime.KeepAlive(bb)
-			}
-		})
-	}
-}
-
-// heapInuse is runtime.MemStats.HeapInuse after a full collection.
-func heapInuse() int64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapInuse)
 }

@@ -405,7 +405,7 @@ func scanRange(ctx *sql.Context, tree *btree.BTreeG[*entry], kd *keyDef, ords []
 	if len(seek) == 0 {
 		tree.Scan(visit)
 	} else {
-		tree.Ascend(&entry{probe: &probe{vals: seek, after: after}}, visit)
+		tree.Ascend(newProbe(seek, after), visit)
 	}
 	return out, scanErr
 }

@@ -15,21 +15,33 @@ var cmpCtx = sql.NewEmptyContext()
 
 // entry is one stored row. Entries are immutable once in a tree: an update
 // replaces the entry. id is the hidden row id of tables without a primary key
-// (zero otherwise) and keeps their rows apart.
+// (zero otherwise) and keeps their rows apart. An entry is two words and a
+// slice header (32 bytes), one per stored row.
 type entry struct {
 	row sql.Row
 	id  uint64
-	// probe is set only on search keys, never on stored entries.
-	probe *probe
 }
 
-// probe is a search key over the leading columns of a key. It never compares
-// equal to a stored entry: it sorts just before (after=false) or just after
-// (after=true) every entry whose leading columns equal vals.
-type probe struct {
-	vals  []interface{}
-	after bool
+// Search keys (probes) are entries with probeBit set in id: row holds the
+// values of the key's leading columns. A probe never compares equal to a
+// stored entry: it sorts just before every entry whose leading columns equal
+// its values, or just after them with probeAfter set. Hidden row ids count
+// up from 1 and never reach these bits.
+const (
+	probeBit   = 1 << 63
+	probeAfter = 1 << 62
+)
+
+// newProbe returns a search key over vals (see probeBit).
+func newProbe(vals []interface{}, after bool) *entry {
+	e := &entry{row: vals, id: probeBit}
+	if after {
+		e.id |= probeAfter
+	}
+	return e
 }
+
+func (e *entry) isProbe() bool { return e.id&probeBit != 0 }
 
 // keyCol is one column of a key: its position in the row, its type and, for
 // prefix indexes, the number of leading characters (or bytes) that count.
@@ -54,11 +66,11 @@ func newTree(kd *keyDef) *btree.BTreeG[*entry] {
 }
 
 func (kd *keyDef) less(a, b *entry) bool {
-	if a.probe != nil {
-		return kd.cmpProbe(a.probe, b) < 0
+	if a.isProbe() {
+		return kd.cmpProbe(a, b) < 0
 	}
-	if b.probe != nil {
-		return kd.cmpProbe(b.probe, a) > 0
+	if b.isProbe() {
+		return kd.cmpProbe(b, a) > 0
 	}
 	return kd.cmp(a, b) < 0
 }
@@ -80,8 +92,8 @@ func (kd *keyDef) cmp(a, b *entry) int {
 }
 
 // cmpProbe compares a probe with a stored entry; it never returns 0.
-func (kd *keyDef) cmpProbe(p *probe, e *entry) int {
-	for i, v := range p.vals {
+func (kd *keyDef) cmpProbe(p, e *entry) int {
+	for i, v := range p.row {
 		if i >= len(kd.cols) {
 			break
 		}
@@ -90,7 +102,7 @@ func (kd *keyDef) cmpProbe(p *probe, e *entry) int {
 			return r
 		}
 	}
-	if p.after {
+	if p.id&probeAfter != 0 {
 		return 1
 	}
 	return -1

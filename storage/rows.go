@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"bytes"
 	"math"
+	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	sqltypes "github.com/dolthub/vitess/go/sqltypes"
@@ -24,7 +26,7 @@ func (tx *txn) insertRow(ctx *sql.Context, db, name string, row sql.Row) error {
 	if err != nil {
 		return err
 	}
-	row = row.Copy()
+	row = storedRow(row)
 	e := &entry{row: row}
 	if slot != nil {
 		if err := tx.lockRow(ctx, db, ts, row, lockExclusive, waitNormal); err != nil {
@@ -132,7 +134,7 @@ func (tx *txn) updateRow(ctx *sql.Context, db, name string, old, new sql.Row) er
 	if cur == nil {
 		return errKeyNotFound(ts.name)
 	}
-	new = new.Copy()
+	new = storedRow(new)
 	e := &entry{row: new, id: cur.id}
 	if slot != nil {
 		if ts.pk.cmp(cur, e) != 0 {
@@ -211,6 +213,48 @@ func (tx *txn) deleteRow(ctx *sql.Context, db, name string, row sql.Row) error {
 	}
 	tx.record(Change{Kind: RowDelete, Database: db, Table: ts.name, Schema: ts.schema, Before: cur.row})
 	return nil
+}
+
+// storedRow returns the copy of row the engine keeps: a slice of its own,
+// with integers and floats boxed afresh and strings and byte slices copied,
+// so a stored row shares no memory with the statement that produced it. (A
+// value GMS boxed sits in a tiny-allocator block among the statement's
+// garbage and keeps that whole block alive; a string may point into the
+// query text.) Other values (decimals, times, JSON) are kept as they are.
+// Boxing a row's values one after another packs them together.
+func storedRow(row sql.Row) sql.Row {
+	out := make(sql.Row, len(row))
+	for i, v := range row {
+		switch x := v.(type) {
+		case int8:
+			out[i] = x
+		case int16:
+			out[i] = x
+		case int32:
+			out[i] = x
+		case int64:
+			out[i] = x
+		case uint8:
+			out[i] = x
+		case uint16:
+			out[i] = x
+		case uint32:
+			out[i] = x
+		case uint64:
+			out[i] = x
+		case float32:
+			out[i] = x
+		case float64:
+			out[i] = x
+		case string:
+			out[i] = strings.Clone(x)
+		case []byte:
+			out[i] = bytes.Clone(x)
+		default:
+			out[i] = v
+		}
+	}
+	return out
 }
 
 // put adds e to the rows and every index.
@@ -361,7 +405,7 @@ func (ix *indexState) each(row sql.Row, fn func(*entry) bool) {
 		}
 		vals[i] = row[c.ord]
 	}
-	ix.tree.Ascend(&entry{probe: &probe{vals: vals}}, func(e *entry) bool {
+	ix.tree.Ascend(newProbe(vals, false), func(e *entry) bool {
 		if cmpCols(ix.kd.cols, row, e.row) != 0 {
 			return false
 		}

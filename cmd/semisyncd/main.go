@@ -35,11 +35,9 @@ var version = "0.1.0-dev"
 const shutdownTimeout = 15 * time.Second
 
 func main() {
-	// GOGC 400 while the live heap is small (every statement through GMS allocates heavily;
-	// this measured +62% / +29% sysbench oltp_insert TPS at 1 / 16 threads on 2 vCPUs), a
-	// memory limit following the live heap once it is large; GOGC or GOMEMLIMIT in the
-	// environment override it.
-	gcpolicy.Install()
+	// GOGC 400 and a memory limit that follows the live heap, unless the
+	// environment sets GOGC / GOMEMLIMIT (see package gcpolicy).
+	gcpolicy.Start(os.Getenv, logrus.NewEntry(logrus.StandardLogger()))
 	if err := newApp().Run(os.Args); err != nil {
 		logrus.WithError(err).Error("semisyncd failed")
 		os.Exit(1)
@@ -96,7 +94,6 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{Name: "ssl-ca", EnvVars: env("SSL_CA"), Usage: "CA certificate (PEM) client certificates are checked against; relative to the data dir (default: ca.pem there)"},
 		&cli.StringFlag{Name: "tls-version", EnvVars: env("TLS_VERSION"), Value: sqlserver.DefaultTLSVersion, Usage: "TLS versions offered: TLSv1.2, TLSv1.3, comma-separated"},
 		&cli.BoolFlag{Name: "require-secure-transport", EnvVars: env("REQUIRE_SECURE_TRANSPORT"), Usage: "start with @@require_secure_transport ON: TCP clients must use TLS (3159 otherwise)"},
-		&cli.StringFlag{Name: "event-scheduler", Value: "ON", EnvVars: env("EVENT_SCHEDULER"), Usage: "@@event_scheduler at start: ON, OFF or DISABLED (cannot be turned on at run time)"},
 		&cli.BoolFlag{Name: "skip-replica-start", Aliases: []string{"skip-slave-start"}, EnvVars: env("SKIP_REPLICA_START"), Usage: "do not start a configured replica's threads at start (@@skip_replica_start)"},
 	}, semisyncFlags()...)
 }
@@ -225,7 +222,6 @@ func serve(c *cli.Context) error {
 		SemisyncOptions: semisyncOptions(c),
 	}
 	cfg.SkipReplicaStart = c.Bool("skip-replica-start")
-	cfg.EventScheduler = c.String("event-scheduler")
 	cfg.MetricsAddr = c.String("metrics-addr")
 	cfg.ReadOnly, cfg.SuperReadOnly = c.Bool("read-only"), c.Bool("super-read-only")
 	cfg.SSLCert, cfg.SSLKey, cfg.SSLCA = c.String("ssl-cert"), c.String("ssl-key"), c.String("ssl-ca")

@@ -5,89 +5,113 @@ import (
 	"runtime"
 	"runtime/debug"
 	"testing"
-	"time"
 )
 
 func TestLimit(t *testing.T) {
-	const mib = 1 << 20
 	cases := []struct {
 		live uint64
 		want int64
 	}{
-		{0, 256 * mib},
-		{10 * mib, 271 * mib},
-		{100 * mib, 406 * mib},
-		{1024 * mib, 1792 * mib},
+		{0, Floor},
+		{10 << 20, 10<<20 + Floor},
+		{Floor / 4, Floor/4 + Floor}, // GOGC 400's own target: 5x live
+		{Floor * 2, Floor * 3},
+		{1 << 30, 3 << 29},
+		{math.MaxUint64 - 1, math.MaxInt64},
 	}
 	for _, c := range cases {
 		if got := Limit(c.live); got != c.want {
-			t.Errorf("Limit(%d MiB) = %d MiB, want %d MiB", c.live/mib, got/mib, c.want/mib)
+			t.Errorf("Limit(%d) = %d, want %d", c.live, got, c.want)
 		}
 	}
 }
 
-// TestLimitBindsOnlyForLargeHeaps checks where the limit takes over from GOGC 400's target of
-// 5x live: not for a small heap, always for a large one.
-func TestLimitBindsOnlyForLargeHeaps(t *testing.T) {
-	const mib = 1 << 20
+// restoreGC puts the process's GC settings back after a test.
+func restoreGC(t *testing.T) {
+	pct, lim := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1)
+	debug.SetGCPercent(pct)
+	t.Cleanup(func() {
+		debug.SetGCPercent(pct)
+		debug.SetMemoryLimit(lim)
+	})
+}
+
+func TestStartFollowsEnvironment(t *testing.T) {
 	cases := []struct {
-		live  uint64
-		binds bool
+		name          string
+		env           map[string]string
+		wantPercent   bool
+		wantFollowing bool
 	}{
-		{8 * mib, false},
-		{64 * mib, false},
-		{128 * mib, true},
-		{1024 * mib, true},
+		{"neither set", nil, true, true},
+		{"GOGC set", map[string]string{"GOGC": "100"}, false, true},
+		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "1GiB"}, true, false},
+		{"both set", map[string]string{"GOGC": "off", "GOMEMLIMIT": "1GiB"}, false, false},
 	}
 	for _, c := range cases {
-		gogcTarget := c.live * (100 + GCPercent) / 100
-		if binds := uint64(Limit(c.live)) < gogcTarget; binds != c.binds {
-			t.Errorf("live %d MiB: limit binds = %v, want %v", c.live/mib, binds, c.binds)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			restoreGC(t)
+			debug.SetGCPercent(123)
+			debug.SetMemoryLimit(math.MaxInt64)
+			p := Start(func(k string) string { return c.env[k] }, nil)
+			defer p.Stop()
+			if p.GCPercentSet != c.wantPercent || p.LimitFollows != c.wantFollowing {
+				t.Fatalf("GCPercentSet, LimitFollows = %v, %v; want %v, %v", p.GCPercentSet, p.LimitFollows, c.wantPercent, c.wantFollowing)
+			}
+			wantPct := 123
+			if c.wantPercent {
+				wantPct = GCPercent
+			}
+			if got := debug.SetGCPercent(-1); got != wantPct {
+				t.Errorf("GC percent = %d, want %d", got, wantPct)
+			}
+			debug.SetGCPercent(wantPct)
+			lim := debug.SetMemoryLimit(-1)
+			if c.wantFollowing && (lim == math.MaxInt64 || lim != p.CurrentLimit()) {
+				t.Errorf("memory limit = %d, want the policy's %d", lim, p.CurrentLimit())
+			}
+			if !c.wantFollowing && lim != math.MaxInt64 {
+				t.Errorf("memory limit = %d, want it untouched", lim)
+			}
+		})
 	}
 }
 
-// TestInstallFollowsLiveHeap installs the policy and checks that after GC cycles the memory
-// limit equals Limit of a live heap that holds a 64 MiB allocation.
-func TestInstallFollowsLiveHeap(t *testing.T) {
-	t.Setenv("GOGC", "")
-	t.Setenv("GOMEMLIMIT", "")
-	oldPct := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(oldPct)
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
-	defer stopped.Store(true)
-	if !Install() {
-		t.Fatal("Install refused with GOGC and GOMEMLIMIT unset")
+// TestLimitFollowsLiveHeap: after collections with a large live heap, the
+// limit is the live heap plus its headroom.
+func TestLimitFollowsLiveHeap(t *testing.T) {
+	restoreGC(t)
+	p := Start(func(string) string { return "" }, nil)
+	defer p.Stop()
+	small := p.CurrentLimit()
+	// A live heap of 400 MiB in 4 MiB blocks.
+	keep := make([][]byte, 100)
+	for i := range keep {
+		keep[i] = make([]byte, 4<<20)
+		keep[i][0] = 1
 	}
-	hold := make([]byte, 64<<20)
-	for i := range hold {
-		hold[i] = 1
-	}
-	var limit int64
-	for i := 0; i < 50; i++ {
+	before := p.Updates()
+	for i := 0; i < 50 && (p.Updates() < before+2 || p.CurrentLimit() == small); i++ {
 		runtime.GC()
-		time.Sleep(10 * time.Millisecond) // finalizers run on their own goroutine
-		limit = debug.SetMemoryLimit(-1)
-		if limit >= Limit(64<<20) && limit != math.MaxInt64 {
-			break
-		}
+		runtime.Gosched()
 	}
-	runtime.KeepAlive(hold)
-	if limit < Limit(64<<20) || limit > Limit(128<<20) {
-		t.Errorf("memory limit %d MiB, want Limit(live≈64 MiB) = %d MiB", limit>>20, Limit(64<<20)>>20)
+	runtime.KeepAlive(keep)
+	lim := p.CurrentLimit()
+	if p.Updates() < before+1 {
+		t.Fatalf("no update after 50 collections")
 	}
-	if pct := debug.SetGCPercent(GCPercent); pct != GCPercent {
-		t.Errorf("GC percent %d, want %d", pct, GCPercent)
+	if lim < 400<<20+200<<20 || lim > 700<<20+350<<20 {
+		t.Errorf("limit with ~400 MiB live = %d MiB, want about 600", lim>>20)
 	}
-}
-
-func TestInstallDefersToEnvironment(t *testing.T) {
-	cases := []struct{ gogc, memlimit string }{{"100", ""}, {"", "1GiB"}, {"off", "2GiB"}}
-	for _, c := range cases {
-		t.Setenv("GOGC", c.gogc)
-		t.Setenv("GOMEMLIMIT", c.memlimit)
-		if Install() {
-			t.Errorf("GOGC=%q GOMEMLIMIT=%q: Install applied the policy", c.gogc, c.memlimit)
-		}
+	if got := debug.SetMemoryLimit(-1); got != lim {
+		t.Errorf("runtime's limit = %d, policy's = %d", got, lim)
+	}
+	keep = nil
+	for i := 0; i < 50 && p.CurrentLimit() >= lim; i++ {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	if got := p.CurrentLimit(); got >= lim {
+		t.Errorf("limit did not come down after the heap was freed: %d MiB", got>>20)
 	}
 }
