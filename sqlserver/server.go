@@ -284,6 +284,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	installReadOnly(a, a.Catalog.MySQLDb)
 	installFileAccessBuilder(a)
 	installAccountLog(a, log)
+	installFoundRows(a)
 	s.registerSemisyncStatements()
 	s.registerCompatStatements()
 	s.registerAlterUserRequire()
