@@ -466,6 +466,20 @@ func toUint64(v interface{}) (uint64, bool) {
 	return 0, false
 }
 
+// implicitlyCommits reports whether the running statement is DDL that
+// commits the open transaction before it runs (ALTER, CREATE, DROP, RENAME
+// or TRUNCATE TABLE and their kin; not CREATE or DROP TEMPORARY TABLE, which
+// MySQL runs inside the transaction).
+func implicitlyCommits(ctx *sql.Context) bool {
+	q := strings.ToUpper(strings.TrimSpace(ctx.Query()))
+	for _, p := range []string{"ALTER ", "CREATE ", "DROP ", "RENAME ", "TRUNCATE "} {
+		if strings.HasPrefix(q, p) {
+			return !strings.HasPrefix(q, "CREATE TEMPORARY ") && !strings.HasPrefix(q, "DROP TEMPORARY ")
+		}
+	}
+	return false
+}
+
 // isTruncateStatement reports whether the running statement is TRUNCATE
 // (GMS also calls Truncate for a DELETE without WHERE, which MySQL logs row
 // by row).

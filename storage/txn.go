@@ -384,6 +384,12 @@ func (tx *txn) lockTable(ctx *sql.Context, db, name string, mode lockMode, polic
 // version of it for the current statement epoch (DDL, TRUNCATE, and DML on
 // tables without a primary key).
 func (tx *txn) writable(ctx *sql.Context, db, name string) (*tableState, error) {
+	if tx.readOnly && implicitlyCommits(ctx) {
+		// MySQL commits the open transaction before DDL (the commit of a READ ONLY
+		// transaction writes nothing to base tables) and runs the statement in a
+		// transaction of its own; GMS commits after it.
+		tx.readOnly = false
+	}
 	if tx.readOnly && !isHiddenDB(db) {
 		return nil, sql.ErrReadOnlyTransaction.New()
 	}
