@@ -94,6 +94,7 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{Name: "ssl-ca", EnvVars: env("SSL_CA"), Usage: "CA certificate (PEM) client certificates are checked against; relative to the data dir (default: ca.pem there)"},
 		&cli.StringFlag{Name: "tls-version", EnvVars: env("TLS_VERSION"), Value: sqlserver.DefaultTLSVersion, Usage: "TLS versions offered: TLSv1.2, TLSv1.3, comma-separated"},
 		&cli.BoolFlag{Name: "require-secure-transport", EnvVars: env("REQUIRE_SECURE_TRANSPORT"), Usage: "start with @@require_secure_transport ON: TCP clients must use TLS (3159 otherwise)"},
+		&cli.StringFlag{Name: "event-scheduler", Value: "ON", EnvVars: env("EVENT_SCHEDULER"), Usage: "@@event_scheduler at start: ON, OFF or DISABLED (cannot be turned on at run time)"},
 		&cli.BoolFlag{Name: "skip-replica-start", Aliases: []string{"skip-slave-start"}, EnvVars: env("SKIP_REPLICA_START"), Usage: "do not start a configured replica's threads at start (@@skip_replica_start)"},
 	}, semisyncFlags()...)
 }
@@ -222,6 +223,7 @@ func serve(c *cli.Context) error {
 		SemisyncOptions: semisyncOptions(c),
 	}
 	cfg.SkipReplicaStart = c.Bool("skip-replica-start")
+	cfg.EventScheduler = c.String("event-scheduler")
 	cfg.MetricsAddr = c.String("metrics-addr")
 	cfg.ReadOnly, cfg.SuperReadOnly = c.Bool("read-only"), c.Bool("super-read-only")
 	cfg.SSLCert, cfg.SSLKey, cfg.SSLCA = c.String("ssl-cert"), c.String("ssl-key"), c.String("ssl-ca")
