@@ -49,6 +49,7 @@ type Policy struct {
 	// target (GOGC unset) and the memory limit (GOMEMLIMIT unset).
 	GCPercentSet, LimitFollows bool
 
+	// mu guards stopped, limit and sample; a leaf lock (nothing is locked while it is held).
 	mu      sync.Mutex
 	stopped bool
 	limit   int64
