@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
-	"regexp"
-	"strconv"
 	"testing"
 )
 
@@ -42,18 +40,7 @@ func BenchmarkGCPolicyOLTPInsert(b *testing.B) {
 			mustExec(b, db, "CREATE USER 'bench'@'%'")
 			mustExec(b, db, "GRANT ALL ON *.* TO 'bench'@'%'")
 			sb := func(cmd string, threads int) float64 {
-				out, err := exec.Command("timeout", "90", "sysbench", "oltp_insert", "--db-driver=mysql", "--mysql-host="+host,
-					"--mysql-port="+port, "--mysql-user=bench", "--mysql-db=sbtest", "--tables=1", "--table-size=10000",
-					fmt.Sprintf("--threads=%d", threads), "--time=10", "--events=10000000", "--report-interval=0", cmd).CombinedOutput()
-				if err != nil {
-					b.Fatalf("sysbench %s (%s): %v\n%s", cmd, p.name, err, out)
-				}
-				m := regexp.MustCompile(`transactions:\s+\d+\s+\(([\d.]+) per sec`).FindSubmatch(out)
-				if m == nil {
-					return 0
-				}
-				v, _ := strconv.ParseFloat(string(m[1]), 64)
-				return v
+				return sysbenchInsert(b, p.name, host, port, cmd, threads)
 			}
 			sb("prepare", 1)
 			for _, threads := range []int{1, 16} {

@@ -65,18 +65,7 @@ func BenchmarkSysbenchVsMariaDB(b *testing.B) {
 		rep := startMariaDB(b, 10+i)
 		run("CREATE DATABASE sbtest")
 		sb := func(cmd string, threads int) float64 {
-			out, err := exec.Command("timeout", "90", "sysbench", "oltp_insert", "--db-driver=mysql", "--mysql-host="+host,
-				fmt.Sprintf("--mysql-port=%d", port), "--mysql-user=bench", "--mysql-db=sbtest", "--tables=1", "--table-size=10000",
-				fmt.Sprintf("--threads=%d", threads), "--time=10", "--events=10000000", "--report-interval=0", cmd).CombinedOutput()
-			if err != nil {
-				b.Fatalf("sysbench %s on %s: %v\n%s", cmd, pr.name, err, out)
-			}
-			m := regexp.MustCompile(`transactions:\s+\d+\s+\(([\d.]+) per sec`).FindSubmatch(out)
-			if m == nil {
-				return 0
-			}
-			v, _ := strconv.ParseFloat(string(m[1]), 64)
-			return v
+			return sysbenchInsert(b, pr.name, host, strconv.Itoa(port), cmd, threads)
 		}
 		sb("prepare", 1)
 		var file string
@@ -158,4 +147,26 @@ func BenchmarkFreshServerStartup(b *testing.B) {
 			b.StartTimer()
 		}
 	})
+}
+
+// sysbenchInsertTPS matches the transactions-per-second figure of sysbench's report.
+var sysbenchInsertTPS = regexp.MustCompile(`transactions:\s+\d+\s+\(([\d.]+) per sec`)
+
+// sysbenchInsert runs sysbench oltp_insert's cmd (prepare or run: one table of 10,000 rows,
+// 10 s, at most 90 s in all) against host:port as user bench in database sbtest, and returns
+// the TPS it reports (0 when it reports none). A failure fails the benchmark, naming what.
+func sysbenchInsert(b *testing.B, what, host, port, cmd string, threads int) float64 {
+	b.Helper()
+	out, err := exec.Command("timeout", "90", "sysbench", "oltp_insert", "--db-driver=mysql", "--mysql-host="+host,
+		"--mysql-port="+port, "--mysql-user=bench", "--mysql-db=sbtest", "--tables=1", "--table-size=10000",
+		fmt.Sprintf("--threads=%d", threads), "--time=10", "--events=10000000", "--report-interval=0", cmd).CombinedOutput()
+	if err != nil {
+		b.Fatalf("sysbench %s on %s: %v\n%s", cmd, what, err, out)
+	}
+	m := sysbenchInsertTPS.FindSubmatch(out)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
 }
