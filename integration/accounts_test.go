@@ -3,8 +3,6 @@ package integration
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -352,14 +350,7 @@ func TestMariaDBReplicaAccounts(t *testing.T) {
 	rep := startMariaDB(t, 2)
 	srv := StartServer(t)
 	db := srv.DB(t, "")
-	mustExec(t, db, "INSTALL PLUGIN rpl_semi_sync_master SONAME 'semisync_master.so'")
-	mustExec(t, db, "SET GLOBAL rpl_semi_sync_master_timeout = 5000")
-	mustExec(t, db, "SET GLOBAL rpl_semi_sync_master_enabled = ON")
-	host, port, _ := net.SplitHostPort(srv.Addr)
-	rep.mustQuery(t, fmt.Sprintf("SET GLOBAL rpl_semi_sync_slave_enabled = ON; "+
-		"CHANGE MASTER TO MASTER_HOST='%s', MASTER_PORT=%s, MASTER_USER='root', MASTER_PASSWORD='', "+
-		"MASTER_LOG_FILE='binlog.000001', MASTER_LOG_POS=4; START SLAVE", host, port))
-	waitStatus(t, db, "Rpl_semi_sync_master_clients", "1")
+	mariaDBSemiSyncReplica(t, srv, db, rep)
 	yesBefore, _ := strconv.Atoi(globalStatus(t, db, "Rpl_semi_sync_master_yes_tx"))
 
 	mustExec(t, db, "CREATE DATABASE acc")

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"database/sql"
 	"fmt"
 	"net"
 	"os"
@@ -81,14 +82,8 @@ func TestMariaDBReplicaInterop(t *testing.T) {
 	rep := startMariaDB(t, 2)
 	srv := StartServer(t)
 	db := srv.DB(t, "")
-	mustExec(t, db, "INSTALL PLUGIN rpl_semi_sync_master SONAME 'semisync_master.so'")
-	mustExec(t, db, "SET GLOBAL rpl_semi_sync_master_timeout = 5000")
-	mustExec(t, db, "SET GLOBAL rpl_semi_sync_master_enabled = ON")
+	mariaDBSemiSyncReplica(t, srv, db, rep)
 	host, port, _ := net.SplitHostPort(srv.Addr)
-	rep.mustQuery(t, fmt.Sprintf("SET GLOBAL rpl_semi_sync_slave_enabled = ON; "+
-		"CHANGE MASTER TO MASTER_HOST='%s', MASTER_PORT=%s, MASTER_USER='root', MASTER_PASSWORD='', "+
-		"MASTER_LOG_FILE='binlog.000001', MASTER_LOG_POS=4; START SLAVE", host, port))
-	waitStatus(t, db, "Rpl_semi_sync_master_clients", "1")
 	if out := rep.mustQuery(t, "SHOW STATUS LIKE 'Rpl_semi_sync_slave_status'"); !strings.Contains(out, "ON") {
 		t.Fatalf("the MariaDB replica did not negotiate semi-sync: %s", out)
 	}
@@ -159,4 +154,19 @@ func TestMariaDBReplicaInterop(t *testing.T) {
 	if globalStatus(t, db, "Rpl_semi_sync_master_status") != "ON" {
 		t.Fatal("semi-sync status is not ON")
 	}
+}
+
+// mariaDBSemiSyncReplica enables semi-sync on srv (db is its connection; MariaDB's plugin names,
+// a 5 s timeout), points the stock MariaDB replica rep at srv's first binlog with semi-sync
+// on, and waits until srv counts it as a semi-sync client.
+func mariaDBSemiSyncReplica(t *testing.T, srv *Server, db *sql.DB, rep *mariadbServer) {
+	t.Helper()
+	mustExec(t, db, "INSTALL PLUGIN rpl_semi_sync_master SONAME 'semisync_master.so'")
+	mustExec(t, db, "SET GLOBAL rpl_semi_sync_master_timeout = 5000")
+	mustExec(t, db, "SET GLOBAL rpl_semi_sync_master_enabled = ON")
+	host, port, _ := net.SplitHostPort(srv.Addr)
+	rep.mustQuery(t, fmt.Sprintf("SET GLOBAL rpl_semi_sync_slave_enabled = ON; "+
+		"CHANGE MASTER TO MASTER_HOST='%s', MASTER_PORT=%s, MASTER_USER='root', MASTER_PASSWORD='', "+
+		"MASTER_LOG_FILE='binlog.000001', MASTER_LOG_POS=4; START SLAVE", host, port))
+	waitStatus(t, db, "Rpl_semi_sync_master_clients", "1")
 }
