@@ -121,12 +121,17 @@ func (ts *tableState) createTableStatement(db string) string {
 
 func quoteName(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 
-func quoteNames(ss []string) string {
+// quoteNames quotes each name and joins them with "," (SHOW CREATE TABLE's
+// key columns).
+func quoteNames(ss []string) string { return joinQuoted(ss, ",") }
+
+// joinQuoted quotes each name and joins them with sep.
+func joinQuoted(ss []string, sep string) string {
 	out := make([]string, len(ss))
 	for i, s := range ss {
 		out[i] = quoteName(s)
 	}
-	return strings.Join(out, ",")
+	return strings.Join(out, sep)
 }
 
 func quoteString(s string) string {

@@ -58,11 +58,11 @@ func (e *Engine) ForeignKey(db, table, name string) (fk sql.ForeignKeyConstraint
 func DescribeForeignKey(fk sql.ForeignKeyConstraint) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s.%s, CONSTRAINT %s FOREIGN KEY (%s) REFERENCES ",
-		quoteName(fk.Database), quoteName(fk.Table), quoteName(fk.Name), quoteNameList(fk.Columns))
+		quoteName(fk.Database), quoteName(fk.Table), quoteName(fk.Name), joinQuoted(fk.Columns, ", "))
 	if fk.ParentDatabase != "" && !strings.EqualFold(fk.ParentDatabase, fk.Database) {
 		b.WriteString(quoteName(fk.ParentDatabase) + ".")
 	}
-	fmt.Fprintf(&b, "%s (%s)", quoteName(fk.ParentTable), quoteNameList(fk.ParentColumns))
+	fmt.Fprintf(&b, "%s (%s)", quoteName(fk.ParentTable), joinQuoted(fk.ParentColumns, ", "))
 	b.WriteString(fkAction("ON DELETE", fk.OnDelete))
 	b.WriteString(fkAction("ON UPDATE", fk.OnUpdate))
 	return b.String()
@@ -77,16 +77,6 @@ func fkAction(clause string, a sql.ForeignKeyReferentialAction) string {
 		return " " + clause + " " + string(a)
 	}
 	return ""
-}
-
-// quoteNameList quotes each name and joins them with ", ", as InnoDB lists a
-// key's columns in its messages.
-func quoteNameList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = quoteName(n)
-	}
-	return strings.Join(q, ", ")
 }
 
 // QuoteIdentifier quotes an identifier as MySQL prints one: in backticks, with

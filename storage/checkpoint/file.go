@@ -495,7 +495,7 @@ func Restore(path string, t Target) (Meta, Stats, error) {
 				return r.err
 			}
 			st.Databases++
-			q := "CREATE DATABASE " + quoteName(name)
+			q := "CREATE DATABASE " + storage.QuoteIdentifier(name)
 			if coll != "" {
 				q += " COLLATE " + coll
 			}
@@ -596,5 +596,3 @@ func Restore(path string, t Target) (Meta, Stats, error) {
 	})
 	return meta, st, err
 }
-
-func quoteName(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
