@@ -1669,7 +1669,9 @@ func readTime2(b []byte, fsp int) (any, int, error) {
 	}
 	hms, frac := nr>>24, nr&(1<<24-1)
 	h, m, s := hms>>12, hms>>6&63, hms&63
-	if m > 59 || s > 59 || frac > 999999 {
+	// TIME2 keeps 10 bits of hours; a larger magnitude (only the most negative packed values
+	// give one) is not a value any server writes.
+	if h > 1023 || m > 59 || s > 59 || frac > 999999 {
 		return nil, 0, fmt.Errorf("%w: TIME2 %d:%d:%d.%d", ErrMalformedRow, h, m, s, frac)
 	}
 	us := ((h*60+m)*60+s)*1000000 + frac
