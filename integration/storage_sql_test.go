@@ -39,6 +39,9 @@ func TestEngineDefectsOverTheWire(t *testing.T) {
 			{query: "CREATE TABLE t (a INT PRIMARY KEY)"},
 			{query: "CREATE TABLE IF NOT EXISTS t (a INT PRIMARY KEY)", warnings: []string{"Note|1050|Table 't' already exists"}},
 			{query: "CREATE TABLE t (a INT PRIMARY KEY)", code: 1050},
+			{query: "/* migration 7 */ CREATE TABLE IF NOT EXISTS t (a INT PRIMARY KEY)", warnings: []string{"Note|1050|Table 't' already exists"}},
+			{query: "-- fixture\n  create temporary table if not exists t (a INT PRIMARY KEY)"},
+			{query: "/* again */ CREATE TEMPORARY TABLE IF NOT EXISTS t (a INT PRIMARY KEY)", warnings: []string{"Note|1050|Table 't' already exists"}},
 		}},
 		{"multi-table update sets each row once", []wireStep{
 			{query: "CREATE TABLE p (id INT PRIMARY KEY, v INT)"},

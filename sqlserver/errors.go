@@ -127,6 +127,21 @@ var errorRules = []errorRule{
 		text: fill("Unknown table '%s'", 1),
 	},
 	{
+		// GMS's sql.ErrViewDoesNotExist (DROP VIEW of a missing view): MySQL's
+		// ER_BAD_TABLE_ERROR, which names views as tables.
+		name: "unknown view", codes: unknownError,
+		pattern: regexp.MustCompile(`^the view (.*)\.(.*) does not exist$`),
+		code:    erBadTableError, state: stateNoSuchTable,
+		text: fill("Unknown table '%s.%s'", 1, 2),
+	},
+	{
+		// GMS's sql.ErrNoDatabaseSelected: MySQL's ER_NO_DB_ERROR.
+		name: "no database selected", codes: unknownError,
+		pattern: regexp.MustCompile(`^no database selected$`),
+		code:    1046, state: "3D000",
+		text: func([]string, string) string { return "No database selected" },
+	},
+	{
 		name: "unknown system variable", codes: unknownError,
 		pattern: regexp.MustCompile(`^Unknown system variable '@{0,2}(?:(?i:global|session|local|persist|persist_only)\.)?(.*)'$`),
 		code:    erUnknownSystemVariable, state: stateGeneral,

@@ -234,7 +234,7 @@ func (h *handler) finish(c *mysql.Conn, query string, err error) error {
 	if s, ok := h.sessions.Load(c.ConnectionID); ok {
 		db = s.(sql.Session).GetCurrentDatabase()
 	}
-	return mapError(foreignKeyError(err, db, h.fks), query)
+	return mapError(tableNotFoundError(foreignKeyError(err, db, h.fks), db, query), query)
 }
 
 // recoverTo turns a panic into a 1105 error in *errp (when errp is not nil) and logs it.

@@ -57,10 +57,29 @@ func TestWaitTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
+		var id int64
+		if err := c.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := c.ExecContext(ctx, "SET SESSION wait_timeout = 1"); err != nil {
 			t.Fatal(err)
 		}
+		// Idle until the server has closed the session (it leaves the process list), so a
+		// late timer on a loaded machine cannot let the next statement in first; a timer that
+		// never fires fails here.
 		time.Sleep(idleFor)
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			var n int
+			if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?", id).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("connection %d still open 15 s after its wait_timeout of 1 s", id)
+			}
+		}
 		var one int
 		err = c.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 		if errNumber(err) != 4031 || !strings.Contains(err.Error(), "disconnected by the server because of inactivity") {

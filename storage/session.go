@@ -96,33 +96,52 @@ func spuriousImplicitCommit(ctx *sql.Context) bool {
 // firstKeyword is the statement's first word, lower case, after leading
 // blanks, parentheses and comments.
 func firstKeyword(q string) string {
-	for {
-		q = strings.TrimLeft(q, " \t\r\n(")
+	w := leadingWords(q, 1)
+	if len(w) == 0 {
+		return ""
+	}
+	return w[0]
+}
+
+// leadingWords returns up to n of the statement's first words, lower case,
+// skipping leading blanks, parentheses and comments (/* … */, -- and #, but
+// not an executable /*! … */ comment, whose text is a statement of its own)
+// and stopping at the first character that is not a letter or an underscore.
+// Every statement sniffer in this package reads the statement through it, so
+// that a client's leading comment (`/* app */ ALTER TABLE …`) changes nothing.
+func leadingWords(q string, n int) []string {
+	var words []string
+	for len(words) < n {
+		q = strings.TrimLeft(q, " \t\r\n\f\v(")
 		switch {
 		case strings.HasPrefix(q, "/*") && !strings.HasPrefix(q, "/*!"):
 			end := strings.Index(q, "*/")
 			if end < 0 {
-				return ""
+				return words
 			}
 			q = q[end+2:]
 			continue
 		case strings.HasPrefix(q, "--"), strings.HasPrefix(q, "#"):
 			end := strings.IndexByte(q, '\n')
 			if end < 0 {
-				return ""
+				return words
 			}
 			q = q[end+1:]
 			continue
 		}
-		break
+		end := strings.IndexFunc(q, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_')
+		})
+		if end < 0 {
+			end = len(q)
+		}
+		if end == 0 {
+			return words
+		}
+		words = append(words, strings.ToLower(q[:end]))
+		q = q[end:]
 	}
-	end := strings.IndexFunc(q, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_')
-	})
-	if end < 0 {
-		end = len(q)
-	}
-	return strings.ToLower(q[:end])
+	return words
 }
 
 // autocommit reads the session's autocommit (true when unreadable).

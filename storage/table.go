@@ -471,11 +471,15 @@ func toUint64(v interface{}) (uint64, bool) {
 // or TRUNCATE TABLE and their kin; not CREATE or DROP TEMPORARY TABLE, which
 // MySQL runs inside the transaction).
 func implicitlyCommits(ctx *sql.Context) bool {
-	q := strings.ToUpper(strings.TrimSpace(ctx.Query()))
-	for _, p := range []string{"ALTER ", "CREATE ", "DROP ", "RENAME ", "TRUNCATE "} {
-		if strings.HasPrefix(q, p) {
-			return !strings.HasPrefix(q, "CREATE TEMPORARY ") && !strings.HasPrefix(q, "DROP TEMPORARY ")
-		}
+	w := leadingWords(ctx.Query(), 2)
+	if len(w) == 0 {
+		return false
+	}
+	switch w[0] {
+	case "alter", "rename", "truncate":
+		return true
+	case "create", "drop":
+		return len(w) < 2 || w[1] != "temporary"
 	}
 	return false
 }
@@ -484,8 +488,7 @@ func implicitlyCommits(ctx *sql.Context) bool {
 // (GMS also calls Truncate for a DELETE without WHERE, which MySQL logs row
 // by row).
 func isTruncateStatement(ctx *sql.Context) bool {
-	q := strings.ToLower(strings.TrimSpace(ctx.Query()))
-	return strings.HasPrefix(q, "truncate")
+	return firstKeyword(ctx.Query()) == "truncate"
 }
 
 var _ sql.TemporaryTable = (*Table)(nil)
@@ -497,7 +500,7 @@ func (t *Table) IsTemporary() bool { return t.db.shown != "" }
 // isCreateIfNotExists reports whether the running statement is CREATE
 // [TEMPORARY] TABLE IF NOT EXISTS.
 func isCreateIfNotExists(ctx *sql.Context) bool {
-	f := strings.Fields(strings.ToLower(ctx.Query()))
+	f := leadingWords(ctx.Query(), 6)
 	if len(f) > 1 && f[1] == "temporary" {
 		f = append(f[:1:1], f[2:]...)
 	}

@@ -94,8 +94,6 @@ var skips = []skip{
 		Why: tableStatusSizes},
 	{Suite: "Triggers", Name: `insert trigger with subquery projections`,
 		Why: "expects GMS's own error text \"duplicate primary key given: [1]\"; ours is MySQL 8.0's ER_DUP_ENTRY text \"Duplicate entry '1' for key 't.PRIMARY'\" (same error kind)"},
-	{Suite: "TransactionScripts", Name: `READ ONLY Transactions`,
-		Why: "open defect, not yet diagnosed: the ALTER TABLE inside the READ ONLY transaction now commits first and runs as in MySQL (sqlserver TestDDLInReadOnlyTransaction, which also has another session see the new column), but in this harness client b's new READ ONLY transaction still reads the table without the added column"},
 	{Suite: "IndexPrefix", Name: `unique indexes on TEXT/BLOB columns with no prefix length (MariaDB compatibility)`,
 		Why: "plan detail only: GMS expects the PRIMARY index used for a range scan over a prefix unique index; rows are right on our engine"},
 	{Suite: "IndexPrefix", Name: `unique indexes on multiple TEXT/BLOB columns with partial prefix lengths (MariaDB compatibility)`,
