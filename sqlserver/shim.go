@@ -102,6 +102,10 @@ type shimConn struct {
 	interactive bool      // the handshake response had CLIENT_INTERACTIVE
 	idle        idleTimer // wait_timeout (idle.go)
 
+	// afterReply runs once when vitess next waits for a command: the reply to the command
+	// that set it has been written by then (SHUTDOWN's OK, shutdown.go).
+	afterReply atomic.Pointer[func()]
+
 	// vc is the vitess connection on top of the shim, set by handler.NewConnection before
 	// vitess reads; checkStmtExecute reads its prepared statements on the reading goroutine.
 	vc *mysql.Conn
@@ -208,6 +212,11 @@ func (c *shimConn) Read(p []byte) (int, error) {
 			return n, err
 		}
 		var hdr [4]byte
+		if f := c.afterReply.Swap(nil); f != nil && c.idle.running.Load() == 0 {
+			(*f)()
+		} else if f != nil {
+			c.afterReply.Store(f) // a read of GMS's activity watcher, not the command loop's
+		}
 		c.armIdle()
 		if _, err := io.ReadFull(c.reader(), hdr[:]); err != nil {
 			return 0, err

@@ -2,6 +2,7 @@ package sqlserver
 
 import (
 	"strings"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
@@ -23,7 +24,7 @@ func (s *Server) registerShutdown() {
 					return nil, mysql.NewSQLError(erSpecificAccessDenied, stateSyntaxOrAccess, specificAccessDeniedFormat, "SHUTDOWN")
 				}
 				s.log.WithFields(logrus.Fields{"user": ctx.Session.Client().User}).Info("Received SHUTDOWN from user " + ctx.Session.Client().User + ". Shutting down")
-				s.shutdownOnce.Do(func() { close(s.shutdownCh) })
+				s.requestShutdown(ctx.Session.ID())
 				return nil, nil
 			}), nil
 		})
@@ -32,3 +33,25 @@ func (s *Server) registerShutdown() {
 // ShutdownRequested is closed once a client ran SHUTDOWN: the owner of the Server should Close
 // it, as on SIGTERM.
 func (s *Server) ShutdownRequested() <-chan struct{} { return s.shutdownCh }
+
+// shutdownReplyWait bounds how long SHUTDOWN waits for its OK to reach the client before the
+// server stops anyway.
+const shutdownReplyWait = 2 * time.Second
+
+// requestShutdown closes ShutdownRequested once connection id's reply to SHUTDOWN has been
+// written (the connection waits for its next command), or after shutdownReplyWait: the owner
+// closes every connection then, and the client must have its OK first, as from MySQL.
+func (s *Server) requestShutdown(id uint32) {
+	stop := func() { s.shutdownOnce.Do(func() { close(s.shutdownCh) }) }
+	time.AfterFunc(shutdownReplyWait, stop)
+	s.handler.mu.Lock()
+	c := s.handler.conns[id]
+	s.handler.mu.Unlock()
+	if c != nil {
+		if sc := shimOf(c); sc != nil {
+			sc.afterReply.Store(&stop)
+			return
+		}
+	}
+	stop()
+}
