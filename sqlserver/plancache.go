@@ -325,6 +325,7 @@ func (pc *planCache) learn(ctx *sql.Context, analyzed sql.Node, qFlags *sql.Quer
 		mine, ok := t.rebind(ctx, p.lits)
 		if ok && samePlan(ctx, mine, analyzed) && t.max1Row == qFlags.IsSet(sql.QFlagMax1Row) {
 			t.state = tmplVerified
+			t.analyzed = withFastSorts(ctx, t.analyzed)
 			pc.verified.Add(1)
 		} else {
 			t.state = tmplRetired
