@@ -1,6 +1,7 @@
 package sqlserver
 
 import (
+	gosql "database/sql"
 	"strconv"
 	"strings"
 	"testing"
@@ -146,5 +147,84 @@ func TestCompareCollatedMatchesGMS(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestFastExecInPlaceRebindInterleaved: two prepared statements of one shape (one template,
+// rebound in place) alternate on one connection, each with its own values, and a REPEATABLE
+// READ transaction's ordered ranges keep its snapshot while another session commits; every
+// answer is GMS's (the cache off).
+func TestFastExecInPlaceRebindInterleaved(t *testing.T) {
+	s, db := fastFixture(t)
+	other := open(t, dsn(s, "root", ""))
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	q1, err := conn.PrepareContext(t.Context(), "SELECT id, c FROM t WHERE id BETWEEN ? AND ? ORDER BY c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q1.Close()
+	q2, err := conn.PrepareContext(t.Context(), "SELECT id, c FROM t WHERE id  BETWEEN ? AND ?  ORDER BY c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q2.Close()
+	sum, err := conn.PrepareContext(t.Context(), "SELECT SUM(k) FROM t WHERE id BETWEEN ? AND ?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sum.Close()
+	type step struct {
+		st   int
+		a, b int
+	}
+	var steps []step
+	for i := 1; i <= 40; i++ {
+		steps = append(steps, step{i % 3, 256 + i*7%40, 256 + i*7%40 + 1 + i%12}) // GMS types both bounds int16
+	}
+	stmts := []*gosql.Stmt{q1, q2, sum}
+	runAll := func() []string {
+		var out []string
+		for _, sp := range steps {
+			got, err := queryStrings(t, stmts[sp.st], sp.a, sp.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, strings.Join(got, ","))
+		}
+		return out
+	}
+	runAll() // learn
+	before := s.plans.fastHits.Load()
+	fast := runAll()
+	if s.plans.fastHits.Load()-before < int64(len(steps))*3/4 {
+		t.Fatalf("%d of %d on the fast path", s.plans.fastHits.Load()-before, len(steps))
+	}
+	// A transaction's snapshot: the fast path reads it while another session commits.
+	if _, err := conn.ExecContext(t.Context(), "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	inTx1 := runAll()
+	mustExec(t, other, "UPDATE fx.t SET k = k + 1, c = CONCAT('x', c) WHERE id % 5 = 0")
+	inTx2 := runAll()
+	if _, err := conn.ExecContext(t.Context(), "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	after := runAll()
+	s.plans.disabled.Store(true)
+	gmsAfter := runAll()
+	for i := range steps {
+		if fast[i] != inTx1[i] || inTx1[i] != inTx2[i] {
+			t.Fatalf("step %d %v: before %q, in the transaction %q then %q", i, steps[i], fast[i], inTx1[i], inTx2[i])
+		}
+		if after[i] != gmsAfter[i] {
+			t.Fatalf("step %d %v: cached %q, GMS %q", i, steps[i], after[i], gmsAfter[i])
+		}
+	}
+	if strings.Join(after, ";") == strings.Join(fast, ";") {
+		t.Fatal("the other session's commit changed nothing the statements read")
 	}
 }
