@@ -362,9 +362,7 @@ func (f *fastExec) run(ctx context.Context, c *mysql.Conn, sp *sessionPlans, que
 	if sqlCtx.GetCurrentDatabase() != pp.db {
 		return false, nil
 	}
-	var sb shapeBuilder
-	sb.vars(sqlCtx)
-	if sb.b.String() != pp.vars {
+	if !varsAre(sqlCtx, pp.vars) {
 		return false, nil
 	}
 	if !t.indexStillThere(sqlCtx) || !sameColumnSet(pp.columns, t.ita.TableNode.UnderlyingTable().Schema(sqlCtx)) {
@@ -385,7 +383,7 @@ func (f *fastExec) run(ctx context.Context, c *mysql.Conn, sp *sessionPlans, que
 		}
 		lits[i] = l
 	}
-	node, ok := t.rebind(sqlCtx, lits)
+	node, ok := t.rebindInPlace(sqlCtx, lits)
 	if !ok {
 		return false, nil
 	}

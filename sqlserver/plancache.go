@@ -96,6 +96,10 @@ type planTemplate struct {
 	cutSlots  [][2]int                    // per range column: bound literal index of lower, upper cut (-1: not a keyed cut)
 	indexID   any                         // indexIdentity when the template was made
 	indexName string
+
+	// The plan fastExec rebinds in place (readpath.go): analyzed with liveITA for ita.
+	live    sql.Node
+	liveITA *plan.IndexedTableAccess
 }
 
 // pendingPlan carries one top-level analysis from the leading batch to the last.
@@ -325,6 +329,7 @@ func (pc *planCache) learn(ctx *sql.Context, analyzed sql.Node, qFlags *sql.Quer
 		mine, ok := t.rebind(ctx, p.lits)
 		if ok && samePlan(ctx, mine, analyzed) && t.max1Row == qFlags.IsSet(sql.QFlagMax1Row) {
 			t.state = tmplVerified
+			t.analyzed = withFastSorts(ctx, t.analyzed)
 			pc.verified.Add(1)
 		} else {
 			t.state = tmplRetired
@@ -373,24 +378,8 @@ type shapeBuilder struct {
 }
 
 func (s *shapeBuilder) vars(ctx *sql.Context) {
-	for _, name := range [...]string{"sql_mode", "sql_select_limit"} {
-		v, err := ctx.GetSessionVariable(ctx, name)
-		if err != nil {
-			s.b.WriteString("|?")
-			continue
-		}
-		s.b.WriteByte('|')
-		switch v := v.(type) {
-		case string:
-			s.b.WriteString(v)
-		case int64:
-			s.b.WriteString(strconv.FormatInt(v, 10))
-		case uint64:
-			s.b.WriteString(strconv.FormatUint(v, 10))
-		default:
-			s.b.WriteString(reflect.TypeOf(v).String())
-		}
-	}
+	var buf [256]byte
+	s.b.Write(appendVars(buf[:0], ctx))
 }
 
 func (s *shapeBuilder) node(ctx *sql.Context, n sql.Node) bool {
@@ -713,9 +702,9 @@ func (t *planTemplate) indexStillThere(ctx *sql.Context) bool {
 	return id != nil && id == t.indexID
 }
 
-// rebind returns the template's plan for the bound plan's literals lits, or false when GMS
-// must analyze this execution itself.
-func (t *planTemplate) rebind(ctx *sql.Context, lits []*expression.Literal) (sql.Node, bool) {
+// access returns the template's index access for the bound plan's literals lits, or false
+// when GMS must analyze this execution itself.
+func (t *planTemplate) access(ctx *sql.Context, lits []*expression.Literal) (*plan.IndexedTableAccess, bool) {
 	if len(lits) != len(t.values) {
 		return nil, false
 	}
@@ -761,9 +750,18 @@ func (t *planTemplate) rebind(ctx *sql.Context, lits []*expression.Literal) (sql
 	if err != nil {
 		return nil, false
 	}
-	var node sql.Node = ita
 	if t.ita.Id() != ita.Id() || !t.ita.Columns().Equals(ita.Columns()) {
-		node = ita.WithId(t.ita.Id()).WithColumns(t.ita.Columns())
+		ita = ita.WithId(t.ita.Id()).WithColumns(t.ita.Columns()).(*plan.IndexedTableAccess)
+	}
+	return ita, true
+}
+
+// rebind returns the template's plan for the bound plan's literals lits, or false when GMS
+// must analyze this execution itself.
+func (t *planTemplate) rebind(ctx *sql.Context, lits []*expression.Literal) (sql.Node, bool) {
+	node, ok := t.access(ctx, lits)
+	if !ok {
+		return nil, false
 	}
 	out, _, err := transform.Node(ctx, t.analyzed, func(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, error) {
 		if n == sql.Node(t.ita) {
