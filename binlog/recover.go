@@ -265,6 +265,7 @@ func (p *progress) done() {
 func (w *Writer) removeUnlisted(files []string) error {
 	listed := map[string]bool{}
 	last := 0
+	removed := false
 	for _, n := range files {
 		listed[n] = true
 		if seq, ok := w.seqOf(n); ok && seq > last {
@@ -288,6 +289,10 @@ func (w *Writer) removeUnlisted(files []string) error {
 		if err := w.fs.Remove(path); err != nil {
 			return err
 		}
+		removed = true
+	}
+	if !removed {
+		return nil // nothing to make durable: no directory fsync at every start
 	}
 	return w.fs.SyncDir(w.cfg.Dir)
 }

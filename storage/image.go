@@ -165,10 +165,24 @@ func (e *Engine) LoadRows(db, table string, rows []sql.Row, autoInc uint64) erro
 	if ts == nil {
 		return fmt.Errorf("storage: loading rows into %s.%s: no such table", db, table)
 	}
+	// The largest key so far, to tell an in-order row (the bulk append)
+	// from one out of order without looking the maximum up each time.
+	var last *entry
+	if len(ts.pkOrds) > 0 {
+		last, _ = ts.rows.Max()
+	}
 	for _, r := range rows {
-		if err := ts.loadEntry(&entry{row: r}); err != nil {
-			return err
+		e := &entry{row: r}
+		if len(ts.pkOrds) > 0 && last != nil && !ts.pk.less(last, e) {
+			// Out of order: keys checked (an entry below the maximum
+			// leaves the maximum as it is).
+			if err := ts.insertRewritten(e); err != nil {
+				return err
+			}
+			continue
 		}
+		ts.loadEntry(e)
+		last = e
 	}
 	if autoInc > ts.autoInc {
 		ts.autoInc = autoInc
@@ -176,16 +190,13 @@ func (e *Engine) LoadRows(db, table string, rows []sql.Row, autoInc uint64) erro
 	return nil
 }
 
-// loadEntry adds an entry of a checkpoint. Rows come in primary-key order,
-// so the primary tree takes them by its bulk-loading append; the indexes
-// take them as usual. A checkpoint's rows were consistent when written: keys
-// are checked only when a row is not in order.
-func (ts *tableState) loadEntry(e *entry) error {
-	if len(ts.pkOrds) > 0 {
-		if last, ok := ts.rows.Max(); ok && !ts.pk.less(last, e) {
-			return ts.insertRewritten(e)
-		}
-	} else {
+// loadEntry adds an entry of a checkpoint that sorts after every entry the
+// table holds (or any entry of a keyless table): the primary tree takes it
+// by its bulk-loading append, the indexes as usual. A checkpoint's rows
+// were consistent when written: keys are checked only when a row is not in
+// order (LoadRows).
+func (ts *tableState) loadEntry(e *entry) {
+	if len(ts.pkOrds) == 0 {
 		ts.nextRowID++
 		e.id = ts.nextRowID
 	}
@@ -194,7 +205,6 @@ func (ts *tableState) loadEntry(e *entry) error {
 		ix.tree.Set(e)
 	}
 	ts.bumpAutoInc(e.row)
-	return nil
 }
 
 // LoadObjects adds views, triggers (after those db has, in this order) and

@@ -476,17 +476,38 @@ type Stats struct {
 // that fails verification is not touched (ErrInvalid); a statement or row
 // that fails to load is an error naming it.
 func Restore(path string, t Target) (Meta, Stats, error) {
-	var st Stats
 	if _, err := Verify(path); err != nil {
-		return Meta{}, st, err
+		return Meta{}, Stats{}, err
 	}
-	type tableInfo struct {
-		cols    []binlog.ColumnDef
-		autoInc uint64
-	}
+	return restore(path, t)
+}
+
+// restore loads the checkpoint at path, which Verify accepted, into t.
+// Rows are decoded by a rowLoader's workers while the file is read, and
+// loaded into t in file order; every other record waits until the rows
+// before it are loaded, so t sees the same calls in the same order as a
+// sequential load.
+func restore(path string, t Target) (Meta, Stats, error) {
+	var st Stats
 	tables := map[string]*tableInfo{}
+	rl := newRowLoader(t, &st)
 	meta, err := readRecords(path, func(typ byte, payload []byte) error {
 		r := &reader{b: payload}
+		if typ == recRows {
+			db, name, n := r.string(), r.string(), r.uvarint()
+			if r.err != nil {
+				return r.err
+			}
+			info := tables[db+"\x00"+name]
+			if info == nil || info.sch == nil {
+				return fmt.Errorf("%w: rows for %s.%s before its table", ErrInvalid, db, name)
+			}
+			return rl.add(db, name, info, n, r.b)
+		}
+		// Everything else runs in order after the rows before it.
+		if err := rl.wait(); err != nil {
+			return err
+		}
 		switch typ {
 		case recHeader:
 		case recDatabase:
@@ -514,32 +535,14 @@ func Restore(path string, t Target) (Meta, Stats, error) {
 				return fmt.Errorf("checkpoint: restoring %s.%s: %w", db, name, err)
 			}
 			st.Tables++
-			tables[db+"\x00"+name] = &tableInfo{cols: cols, autoInc: autoInc}
+			info := &tableInfo{cols: cols, autoInc: autoInc}
+			if sch, ok := t.Schema(db, name); ok {
+				info.sch = sch
+			}
+			tables[db+"\x00"+name] = info
 			if autoInc > 0 {
 				return t.LoadRows(db, name, nil, autoInc)
 			}
-		case recRows:
-			db, name, n := r.string(), r.string(), r.uvarint()
-			if r.err != nil {
-				return r.err
-			}
-			info := tables[db+"\x00"+name]
-			sch, ok := t.Schema(db, name)
-			if info == nil || !ok {
-				return fmt.Errorf("%w: rows for %s.%s before its table", ErrInvalid, db, name)
-			}
-			rows := make([]sql.Row, 0, n)
-			data := r.b
-			for i := uint64(0); i < n; i++ {
-				row, used, err := binlog.DecodeRow(data, info.cols, sch, nil)
-				if err != nil {
-					return fmt.Errorf("checkpoint: %s.%s row %d: %w", db, name, i, err)
-				}
-				rows = append(rows, row)
-				data = data[used:]
-			}
-			st.Rows += len(rows)
-			return t.LoadRows(db, name, rows, info.autoInc)
 		case recStatement:
 			db, q := r.string(), r.string()
 			if r.err != nil {
@@ -594,5 +597,8 @@ func Restore(path string, t Target) (Meta, Stats, error) {
 		}
 		return nil
 	})
+	if cerr := rl.close(); err == nil {
+		err = cerr
+	}
 	return meta, st, err
 }

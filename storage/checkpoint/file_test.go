@@ -386,3 +386,90 @@ func TestPruneFailureKeepsCheckpointing(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// countingTarget records the LoadRows calls of a restore and fails the
+// failAt-th one (0: none).
+type countingTarget struct {
+	*engine
+	calls  []string
+	failAt int
+}
+
+func (c *countingTarget) LoadRows(db, table string, rows []sql.Row, autoInc uint64) error {
+	first := "-"
+	if len(rows) > 0 {
+		first = fmt.Sprint(rows[0][0])
+	}
+	c.calls = append(c.calls, fmt.Sprintf("%s.%s %d from %s", db, table, len(rows), first))
+	if len(c.calls) == c.failAt {
+		return errors.New("load failed on purpose")
+	}
+	return c.engine.LoadRows(db, table, rows, autoInc)
+}
+
+// TestRestoreManyChunks: rows spread over many row records are decoded
+// ahead of the loader but loaded in file order (each table's chunks one
+// after another, key order kept), and the table after them gets its rows
+// too; a load that fails stops the restore with its error, and no chunk
+// after it is loaded.
+func TestRestoreManyChunks(t *testing.T) {
+	src := newEngine()
+	for _, q := range []string{"CREATE DATABASE d", "CREATE TABLE d.big (id INT PRIMARY KEY, pad VARCHAR(200))", "CREATE TABLE d.small (id INT PRIMARY KEY)"} {
+		if _, err := src.query("", q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const rows = 30_000 // ~6 MB: several 1 MiB row records
+	pad := strings.Repeat("p", 190)
+	for i := 0; i < rows; i += 1000 {
+		var vals []string
+		for j := i; j < i+1000; j++ {
+			vals = append(vals, fmt.Sprintf("(%d, '%s%d')", j, pad, j))
+		}
+		if _, err := src.query("", "INSERT INTO d.big VALUES "+strings.Join(vals, ",")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := src.query("", "INSERT INTO d.small VALUES (1), (2)"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := Write(nil, dir, Meta{Seq: 1}, src.st.CaptureImage(nil)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, Name(1))
+
+	dst := &countingTarget{engine: newEngine()}
+	_, st, err := Restore(path, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Rows != rows+2 {
+		t.Fatalf("restored %d rows, want %d", st.Rows, rows+2)
+	}
+	if len(dst.calls) < 5 {
+		t.Fatalf("only %d row records (%v): the test needs several", len(dst.calls), dst.calls)
+	}
+	next := 0
+	for i, c := range dst.calls[:len(dst.calls)-1] {
+		var n, from int
+		if _, err := fmt.Sscanf(c, "d.big %d from %d", &n, &from); err != nil || from != next {
+			t.Fatalf("load %d was %q, want d.big rows from %d (all: %v)", i, c, next, dst.calls)
+		}
+		next += n
+	}
+	if last := dst.calls[len(dst.calls)-1]; next != rows || last != "d.small 2 from 1" {
+		t.Fatalf("loads end with %q after %d big rows, want d.small 2 from 1 after %d", last, next, rows)
+	}
+	if a, b := src.dump(t), dst.dump(t); a != b {
+		t.Fatal("restored engine differs from the source")
+	}
+
+	failing := &countingTarget{engine: newEngine(), failAt: 3}
+	if _, _, err := Restore(path, failing); err == nil || !strings.Contains(err.Error(), "load failed on purpose") {
+		t.Fatalf("restore with a failing load: %v", err)
+	}
+	if len(failing.calls) != 3 {
+		t.Fatalf("%d loads after the failing third: %v", len(failing.calls)-3, failing.calls)
+	}
+}

@@ -94,7 +94,7 @@ func (m *Manager) Load(t Target) (*Meta, error) {
 			continue
 		}
 		start := time.Now()
-		meta, st, err := Restore(path, t)
+		meta, st, err := restore(path, t) // verified just above
 		if err != nil {
 			return nil, fmt.Errorf("checkpoint: loading %s: %w", Name(seq), err)
 		}
