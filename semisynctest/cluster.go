@@ -24,6 +24,8 @@ type Options struct {
 	WaitForReplicaCount int
 	// Args are more "semisyncd serve" flags for every server, e.g. "--log-level=debug".
 	Args []string
+	// Binary is the semisyncd executable of this cluster's servers. Empty: the kit's (Binary).
+	Binary string
 }
 
 // Cluster is a primary and its semi-sync replicas, each its own semisyncd process on 127.0.0.1.
@@ -66,11 +68,16 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if opts.WaitForReplicaCount == 0 {
 		opts.WaitForReplicaCount = 1
 	}
-	bin, note, err := Binary()
-	if err != nil {
-		t.Fatal(err)
+	bin := opts.Binary
+	if bin == "" {
+		var note string
+		var err error
+		bin, note, err = Binary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		logBinary(t, note)
 	}
-	logBinary(t, note)
 	c := &Cluster{t: t, opts: opts, bin: bin}
 	c.Primary = c.newServer("primary", 1, rolePrimary)
 	for i := 0; i < opts.Replicas; i++ {
