@@ -26,6 +26,10 @@ type Options struct {
 	Args []string
 	// Binary is the semisyncd executable of this cluster's servers. Empty: the kit's (Binary).
 	Binary string
+	// DirectLink makes replicas connect to the primary itself instead of through the kit's
+	// proxy, as a deployment's replicas do (benchmarks: the proxy's copying costs CPU and
+	// latency on every event and ACK). Delay, Cut, Restore and Failover then fail the test.
+	DirectLink bool
 }
 
 // Cluster is a primary and its semi-sync replicas, each its own semisyncd process on 127.0.0.1.
@@ -351,6 +355,9 @@ func (e *ErrantGTIDError) Error() string {
 // diverged (none contains all the others' transactions).
 func (c *Cluster) Failover(t testing.TB) *Server {
 	t.Helper()
+	if c.opts.DirectLink {
+		t.Fatalf("semisynctest: Failover needs the kit's replication links (Options.DirectLink is set)")
+	}
 	old := c.Primary
 	if err := old.stop(sigterm); err != nil {
 		t.Fatalf("semisynctest: Failover: stopping %s: %v", old.Name, err)

@@ -53,7 +53,7 @@ func startSemisyncd(log *logrus.Entry, replicas int, bin, name string) (*target,
 	tb := newRunTB(log)
 	var c *semisynctest.Cluster
 	if err := kitCall(func() {
-		c = semisynctest.Start(tb, semisynctest.Options{Replicas: replicas, WaitPoint: "AFTER_SYNC", Timeout: 10 * time.Second, Binary: bin})
+		c = semisynctest.Start(tb, semisynctest.Options{Replicas: replicas, WaitPoint: "AFTER_SYNC", Timeout: 10 * time.Second, Binary: bin, DirectLink: true})
 	}); err != nil {
 		tb.close()
 		return nil, err
