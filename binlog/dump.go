@@ -61,7 +61,9 @@ type DumpHooks interface {
 	// DumpEnded runs when the dump stops for any reason.
 	DumpEnded(serverID uint32, semiSync bool)
 	// WantAck reports whether the event ending at end should carry the
-	// ACK-requested flag; txEnd says it is the last event of a transaction.
+	// ACK-requested flag; txEnd says it is the last event of a transaction
+	// and of the batch being sent (an earlier transaction's end in the same
+	// batch is offered with txEnd false: the batch's last ACK covers it).
 	WantAck(serverID uint32, end Position, txEnd bool) bool
 	// Acked delivers a well-formed ACK.
 	Acked(serverID uint32, pos Position)
@@ -413,11 +415,20 @@ func (d *dumper) enqueue(ev []byte, h Header, txEnd bool) {
 }
 
 // flushBatch sends the queued events, flagging each one the hooks want an
-// ACK for (on a semi-sync dump).
+// ACK for (on a semi-sync dump). Of the transactions a batch ends, only the
+// last is offered for an ACK: the replica's ACK of it covers every earlier
+// one (ACKs are positions), so a group commit of n transactions costs one
+// ACK round trip, not n.
 func (d *dumper) flushBatch() error {
 	ask := d.req.SemiSync && d.hooks != nil
-	for _, q := range d.batch {
-		flag := ask && d.hooks.WantAck(d.req.ServerID, q.end, q.txEnd)
+	lastTx := -1
+	for i, q := range d.batch {
+		if q.txEnd {
+			lastTx = i
+		}
+	}
+	for i, q := range d.batch {
+		flag := ask && d.hooks.WantAck(d.req.ServerID, q.end, q.txEnd && i == lastTx)
 		if err := d.send(q.ev, flag); err != nil {
 			return err
 		}

@@ -24,6 +24,12 @@ type Options struct {
 	WaitForReplicaCount int
 	// Args are more "semisyncd serve" flags for every server, e.g. "--log-level=debug".
 	Args []string
+	// Binary is the semisyncd executable of this cluster's servers. Empty: the kit's (Binary).
+	Binary string
+	// DirectLink makes replicas connect to the primary itself instead of through the kit's
+	// proxy, as a deployment's replicas do (benchmarks: the proxy's copying costs CPU and
+	// latency on every event and ACK). Delay, Cut, Restore and Failover then fail the test.
+	DirectLink bool
 }
 
 // Cluster is a primary and its semi-sync replicas, each its own semisyncd process on 127.0.0.1.
@@ -66,11 +72,16 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if opts.WaitForReplicaCount == 0 {
 		opts.WaitForReplicaCount = 1
 	}
-	bin, note, err := Binary()
-	if err != nil {
-		t.Fatal(err)
+	bin := opts.Binary
+	if bin == "" {
+		var note string
+		var err error
+		bin, note, err = Binary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		logBinary(t, note)
 	}
-	logBinary(t, note)
 	c := &Cluster{t: t, opts: opts, bin: bin}
 	c.Primary = c.newServer("primary", 1, rolePrimary)
 	for i := 0; i < opts.Replicas; i++ {
@@ -344,6 +355,9 @@ func (e *ErrantGTIDError) Error() string {
 // diverged (none contains all the others' transactions).
 func (c *Cluster) Failover(t testing.TB) *Server {
 	t.Helper()
+	if c.opts.DirectLink {
+		t.Fatalf("semisynctest: Failover needs the kit's replication links (Options.DirectLink is set)")
+	}
 	old := c.Primary
 	if err := old.stop(sigterm); err != nil {
 		t.Fatalf("semisynctest: Failover: stopping %s: %v", old.Name, err)

@@ -180,6 +180,9 @@ func (s *Server) Restore() {
 
 func (s *Server) link() *proxy {
 	s.c.t.Helper()
+	if s.c.opts.DirectLink {
+		s.c.t.Fatalf("semisynctest: %s connects to the primary directly (Options.DirectLink): no link to delay or cut", s.Name)
+	}
 	if s.proxy == nil || s.role != roleReplica {
 		s.c.t.Fatalf("semisynctest: %s is not a replica: it has no replication link", s.Name)
 	}
@@ -425,21 +428,28 @@ func (s *Server) gtidExecuted() (string, error) {
 // pointAt makes the server a semi-sync replica of primary through its replication link:
 // read-only, replica plugin enabled, source side disabled, SOURCE_AUTO_POSITION=1.
 func (s *Server) pointAt(primary *Server) error {
-	if s.proxy == nil {
+	port := 0
+	if s.c.opts.DirectLink {
+		_, p, _ := strings.Cut(primary.Addr(), ":")
+		port, _ = strconv.Atoi(p)
+	} else if s.proxy == nil {
 		p, err := newProxy(primary.Addr())
 		if err != nil {
 			return err
 		}
 		s.proxy = p
 	}
-	s.proxy.setTarget(primary.Addr())
+	if s.proxy != nil {
+		s.proxy.setTarget(primary.Addr())
+		port = s.proxy.port()
+	}
 	s.role = roleReplica
 	return s.exec(
 		"SET GLOBAL super_read_only = ON",
 		"SET GLOBAL rpl_semi_sync_source_enabled = OFF",
 		"SET GLOBAL rpl_semi_sync_replica_enabled = ON",
 		"STOP REPLICA",
-		fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=%d, SOURCE_USER='root', SOURCE_PASSWORD='', SOURCE_CONNECT_RETRY=1, SOURCE_AUTO_POSITION=1", s.proxy.port()),
+		fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=%d, SOURCE_USER='root', SOURCE_PASSWORD='', SOURCE_CONNECT_RETRY=1, SOURCE_AUTO_POSITION=1", port),
 		"START REPLICA",
 	)
 }

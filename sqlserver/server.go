@@ -268,7 +268,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	s.plans = &planCache{}
 	installPlanCache(a, s.plans)
 	s.engine = sqle.New(a, &sqle.Config{})
-	s.procs = newProcessList(s.engine.ProcessList)
+	s.procs = newProcessList(newProcTable())
 	s.engine.ProcessList = s.procs
 	removeStatusOverlay()
 	sysvars.InstallStatus(s.vars)

@@ -48,6 +48,7 @@ func main() {
 			&cli.IntFlag{Name: "repeats", Value: 2, Usage: "runs of each cell"},
 			&cli.StringFlag{Name: "modes", Value: "async,semi-sync", Usage: "async and/or semi-sync"},
 			&cli.BoolFlag{Name: "two-replicas", Usage: "also a semisyncd primary with two replicas, semi-sync with wait count 1 and 2"},
+			&cli.StringFlag{Name: "baseline", Usage: "path of another semisyncd build: also run it (primary + replica), labelled semisyncd-base, to compare builds side by side"},
 			&cli.BoolFlag{Name: "no-mariadb", Usage: "leave MariaDB out even when installed"},
 			&cli.StringFlag{Name: "out", Value: "bench-results", Usage: "results folder (results.md, tps.png)"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "logrus level"},
@@ -129,11 +130,19 @@ func bench(c *cli.Context) error {
 		}
 	}()
 	log.Info("starting semisyncd primary + replica")
-	ss, err := startSemisyncd(log, 1)
+	ss, err := startSemisyncd(log, 1, "", "semisyncd")
 	if err != nil {
 		return fmt.Errorf("semisyncd: %w", err)
 	}
 	targets = append(targets, ss)
+	if bin := c.String("baseline"); bin != "" {
+		log.WithField("binary", bin).Info("starting the baseline semisyncd primary + replica")
+		base, err := startSemisyncd(log, 1, bin, "semisyncd-base")
+		if err != nil {
+			return fmt.Errorf("baseline semisyncd: %w", err)
+		}
+		targets = append(targets, base)
+	}
 	if !c.Bool("no-mariadb") {
 		if _, err := mariadbd.Installed(); err != nil {
 			log.WithError(err).Warn("MariaDB left out")
@@ -149,7 +158,7 @@ func bench(c *cli.Context) error {
 	var two *target
 	if c.Bool("two-replicas") {
 		log.Info("starting semisyncd primary + 2 replicas")
-		two, err = startSemisyncd(log, 2)
+		two, err = startSemisyncd(log, 2, "", "semisyncd-2r")
 		if err != nil {
 			return fmt.Errorf("semisyncd with two replicas: %w", err)
 		}

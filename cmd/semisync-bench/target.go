@@ -48,11 +48,12 @@ func openDB(host string, port int, user string) (*sql.DB, error) {
 
 // startSemisyncd starts a semisyncd primary with replicas semisyncd semi-sync replicas through
 // the semisynctest kit (AFTER_SYNC, sync_binlog=1 as semisyncd's default), and creates sbtest.
-func startSemisyncd(log *logrus.Entry, replicas int) (*target, error) {
+// bin is the semisyncd executable of every server ("": the kit's), name the target's label.
+func startSemisyncd(log *logrus.Entry, replicas int, bin, name string) (*target, error) {
 	tb := newRunTB(log)
 	var c *semisynctest.Cluster
 	if err := kitCall(func() {
-		c = semisynctest.Start(tb, semisynctest.Options{Replicas: replicas, WaitPoint: "AFTER_SYNC", Timeout: 10 * time.Second})
+		c = semisynctest.Start(tb, semisynctest.Options{Replicas: replicas, WaitPoint: "AFTER_SYNC", Timeout: 10 * time.Second, Binary: bin, DirectLink: true})
 	}); err != nil {
 		tb.close()
 		return nil, err
@@ -64,11 +65,8 @@ func startSemisyncd(log *logrus.Entry, replicas int) (*target, error) {
 		tb.close()
 		return nil, err
 	}
-	t := &target{name: "semisyncd", host: host, port: port, user: "root", prefix: "Rpl_semi_sync_source_",
+	t := &target{name: name, host: host, port: port, user: "root", prefix: "Rpl_semi_sync_source_",
 		enabledVar: "rpl_semi_sync_source_enabled", db: db}
-	if replicas > 1 {
-		t.name = fmt.Sprintf("semisyncd-%dr", replicas)
-	}
 	t.close = func() { db.Close(); tb.close() }
 	if _, err := db.Exec("CREATE DATABASE sbtest"); err != nil {
 		t.close()

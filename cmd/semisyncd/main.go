@@ -86,6 +86,7 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{Name: "plugin-dir", Value: sqlserver.DefaultPluginDir, EnvVars: env("PLUGIN_DIR"), Usage: "@@plugin_dir (the four semi-sync plugins are built in; nothing is loaded from it)"},
 		&cli.StringFlag{Name: "metrics-addr", EnvVars: env("METRICS_ADDR"), Usage: "host:port of a Prometheus /metrics endpoint (commit wait and latency histograms, per-replica ACK latency and lag); unset: none"},
 		&cli.StringFlag{Name: "pprof-addr", EnvVars: env("PPROF_ADDR"), Usage: "host:port of Go's /debug/pprof/ endpoints, for profiling; unset: none"},
+		&cli.BoolFlag{Name: "pprof-contention", EnvVars: env("PPROF_CONTENTION"), Usage: "with --pprof-addr: also sample mutex contention and blocking (/debug/pprof/mutex, /debug/pprof/block); costs a little CPU"},
 		&cli.BoolFlag{Name: "read-only", EnvVars: env("READ_ONLY"), Usage: "start with @@read_only ON: writes need SUPER or CONNECTION_ADMIN"},
 		&cli.BoolFlag{Name: "super-read-only", EnvVars: env("SUPER_READ_ONLY"), Usage: "start with @@super_read_only (and @@read_only) ON: no account may write; replication applies"},
 		&cli.StringFlag{Name: "secure-file-priv", EnvVars: env("SECURE_FILE_PRIV"), Usage: "directory LOAD_FILE, INTO OUTFILE and LOAD DATA are limited to; \"\" for anywhere, NULL for none (default: secure-file-priv under the data dir)"},
@@ -202,6 +203,9 @@ func serve(c *cli.Context) error {
 			return cli.Exit("", 1)
 		}
 		defer closePprof()
+		if c.Bool("pprof-contention") {
+			sampleContention()
+		}
 	}
 
 	backend, err := newBackend(dataDir)

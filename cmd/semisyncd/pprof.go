@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 
 	"github.com/sirupsen/logrus"
 )
@@ -33,4 +34,11 @@ func startPprof(addr string, log *logrus.Entry) (string, func(), error) {
 	}()
 	log.WithField("addr", l.Addr().String()).Info("pprof endpoint listening")
 	return l.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+// sampleContention turns on the runtime's mutex and block profiles for --pprof-contention: one
+// mutex contention event in 10 and blocking events of about 10µs and more.
+func sampleContention() {
+	runtime.SetMutexProfileFraction(10)
+	runtime.SetBlockProfileRate(10_000)
 }
