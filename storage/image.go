@@ -186,8 +186,7 @@ func (ts *tableState) loadEntry(e *entry) error {
 			return ts.insertRewritten(e)
 		}
 	} else {
-		ts.nextRowID++
-		e.id = ts.nextRowID
+		e.id = ts.newRowID()
 	}
 	ts.rows.Load(e)
 	for _, ix := range ts.indexes {

@@ -185,7 +185,7 @@ func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, e
 	if ts == nil {
 		return nil, sql.ErrTableNotFound.New(t.name)
 	}
-	var iter sql.RowIter
+	var iter entryIter
 	var recheck func(sql.Row) (bool, error)
 	if lp, ok := p.(*lookupPartition); ok {
 		it, err := newLookupIter(ctx, ts, lp.lookup)
@@ -209,7 +209,7 @@ func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, e
 // lockingIter locks each row its inner iterator returns and returns the
 // row's current version (see PartitionRows).
 type lockingIter struct {
-	inner   sql.RowIter
+	inner   entryIter
 	tx      *txn
 	db      string
 	ts      *tableState // the version scanned
@@ -221,21 +221,20 @@ type lockingIter struct {
 
 func (i *lockingIter) Next(ctx *sql.Context) (sql.Row, error) {
 	for {
-		row, err := i.inner.Next(ctx)
+		k, err := i.inner.nextEntry(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if err := i.tx.lockRow(ctx, i.db, i.ts, row, i.mode, i.policy); err != nil {
+		if err := i.tx.lockRow(ctx, i.db, i.ts, k, i.mode, i.policy); err != nil {
 			if err == errSkipLocked {
 				continue
 			}
 			return nil, err
 		}
-		k := &entry{row: row}
 		if i.slot.isTouched(k) {
 			// The transaction's own row, as the scanned version has it
 			// (a statement does not see its own changes while it scans).
-			return row, nil
+			return k.row, nil
 		}
 		lt := i.tx.eng.latest.Load().table(i.db, i.ts.name)
 		if lt == nil {
@@ -243,6 +242,7 @@ func (i *lockingIter) Next(ctx *sql.Context) (sql.Row, error) {
 		}
 		e, ok := lt.rows.Get(k)
 		if !ok {
+			// Deleted meanwhile.
 			continue
 		}
 		if i.recheck != nil {
@@ -260,6 +260,14 @@ func (i *lockingIter) Next(ctx *sql.Context) (sql.Row, error) {
 
 func (i *lockingIter) Close(ctx *sql.Context) error { return i.inner.Close(ctx) }
 
+// entryIter is a row iterator over stored entries: nextEntry returns the
+// entry whose row Next would return (a locking read needs the hidden row id
+// of a table without a primary key).
+type entryIter interface {
+	sql.RowIter
+	nextEntry(*sql.Context) (*entry, error)
+}
+
 // treeIter walks a whole tree in order.
 type treeIter struct {
 	it      btree.IterG[*entry]
@@ -271,7 +279,15 @@ func newTreeIter(tr *btree.BTreeG[*entry]) *treeIter {
 	return &treeIter{it: tr.Iter()}
 }
 
-func (i *treeIter) Next(*sql.Context) (sql.Row, error) {
+func (i *treeIter) Next(ctx *sql.Context) (sql.Row, error) {
+	e, err := i.nextEntry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.row, nil
+}
+
+func (i *treeIter) nextEntry(*sql.Context) (*entry, error) {
 	if i.done {
 		return nil, io.EOF
 	}
@@ -287,7 +303,7 @@ func (i *treeIter) Next(*sql.Context) (sql.Row, error) {
 		i.it.Release()
 		return nil, io.EOF
 	}
-	return i.it.Item().row, nil
+	return i.it.Item(), nil
 }
 
 func (i *treeIter) Close(*sql.Context) error {
@@ -314,6 +330,31 @@ func (s *sliceIter) Next(*sql.Context) (sql.Row, error) {
 }
 
 func (s *sliceIter) Close(*sql.Context) error { return nil }
+
+// entrySliceIter returns entries collected in advance.
+type entrySliceIter struct {
+	entries []*entry
+	i       int
+}
+
+func (s *entrySliceIter) nextEntry(*sql.Context) (*entry, error) {
+	if s.i >= len(s.entries) {
+		return nil, io.EOF
+	}
+	e := s.entries[s.i]
+	s.i++
+	return e, nil
+}
+
+func (s *entrySliceIter) Next(ctx *sql.Context) (sql.Row, error) {
+	e, err := s.nextEntry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.row, nil
+}
+
+func (s *entrySliceIter) Close(*sql.Context) error { return nil }
 
 // RowCount implements sql.StatisticsTable (exact).
 func (t *Table) RowCount(ctx *sql.Context) (uint64, bool, error) {

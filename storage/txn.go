@@ -414,8 +414,9 @@ func (tx *txn) ownVersion(slot *tableSlot, name string) (*tableState, error) {
 }
 
 // rowLevelTable reports whether DML on db.name takes IX and record locks
-// (the table has a primary key and the transaction has no exclusive slot
-// for it) rather than the table's X lock.
+// (the transaction has no exclusive slot for the table) rather than the
+// table's X lock. Tables without a primary key are row-level too: their
+// record locks are keyed by the hidden row id (see rowIDSpace).
 func (tx *txn) rowLevelTable(db, name string) bool {
 	if d := tx.dbs[strings.ToLower(db)]; d != nil {
 		if slot, ok := d.tables[strings.ToLower(name)]; ok && slot.exclusive {
@@ -425,8 +426,7 @@ func (tx *txn) rowLevelTable(db, name string) bool {
 			return false
 		}
 	}
-	lt := tx.eng.latest.Load().table(db, name)
-	return lt != nil && len(lt.pkOrds) > 0
+	return tx.eng.latest.Load().table(db, name) != nil
 }
 
 // rowSlot returns the row-level slot of db.name, made from latest when the
@@ -540,9 +540,13 @@ func (tx *txn) lockRecord(ctx *sql.Context, space spaceKey, cols []keyCol, row s
 	return err
 }
 
-// lockRow takes the record lock on row's primary key.
-func (tx *txn) lockRow(ctx *sql.Context, db string, ts *tableState, row sql.Row, mode lockMode, policy lockWaitPolicy) error {
-	return tx.lockRecord(ctx, spaceKey{lockKey: tableKey(db, ts.name)}, ts.pk.cols, row, mode, policy)
+// lockRow takes the record lock on e's row: on its primary key, or on a
+// table without one on its hidden row id (see rowIDSpace).
+func (tx *txn) lockRow(ctx *sql.Context, db string, ts *tableState, e *entry, mode lockMode, policy lockWaitPolicy) error {
+	if len(ts.pkOrds) == 0 {
+		return tx.lockRecord(ctx, rowIDSpaceKey(db, ts), rowIDCols, sql.Row{e.id}, mode, policy)
+	}
+	return tx.lockRecord(ctx, spaceKey{lockKey: tableKey(db, ts.name)}, ts.pk.cols, e.row, mode, policy)
 }
 
 // lockLookupKeys takes a shared record lock on each key value that l, a
@@ -616,11 +620,13 @@ func (slot *tableSlot) isTouched(k *entry) bool {
 	return ok
 }
 
-func (slot *tableSlot) touch(ts *tableState, row sql.Row) {
+// touch records that the transaction changed the row e names (its
+// primary key, or its hidden row id).
+func (slot *tableSlot) touch(ts *tableState, e *entry) {
 	if slot.touched == nil {
 		slot.touched = newTree(ts.pk)
 	}
-	slot.touched.Set(&entry{row: row})
+	slot.touched.Set(e)
 }
 
 // syncRow brings the transaction's private version ts of a row-level
