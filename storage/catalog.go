@@ -92,14 +92,14 @@ type tableState struct {
 	rows    *btree.BTreeG[*entry]
 	indexes []*indexState
 
-	autoInc   uint64 // next AUTO_INCREMENT value; 0 when the table has none
+	autoInc uint64 // next AUTO_INCREMENT value; 0 when the table has none
 	// rowIDs hands out hidden row ids (tables without a primary key): one
 	// counter shared by every version of this table definition, so rows
 	// inserted concurrently under row locks never share an id, and a row
 	// keeps its id across versions and commits.
 	rowIDs *atomic.Uint64
-	checks    []sql.CheckDefinition
-	fks       []sql.ForeignKeyConstraint // declared by this table
+	checks []sql.CheckDefinition
+	fks    []sql.ForeignKeyConstraint // declared by this table
 
 	// Ownership of a private clone: the transaction writing it and the
 	// statement epoch it was cloned in. Nil owner means committed.
