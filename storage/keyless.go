@@ -60,13 +60,15 @@ func (tx *txn) currentRow(ctx *sql.Context, db string, ts *tableState, slot *tab
 // synced into ts (syncRow).
 func (tx *txn) keylessRow(ctx *sql.Context, db string, ts *tableState, slot *tableSlot, row sql.Row) (*entry, error) {
 	var own *entry
-	ts.equalRows(row, func(e *entry) bool {
-		if slot.isTouched(e) {
-			own = e
-			return false
-		}
-		return true
-	})
+	if slot.touched != nil && slot.touched.Len() > 0 {
+		ts.equalRows(row, func(e *entry) bool {
+			if slot.isTouched(e) {
+				own = e
+				return false
+			}
+			return true
+		})
+	}
 	if own != nil {
 		return own, nil
 	}

@@ -265,17 +265,18 @@ func txnFor(ctx *sql.Context, e *Engine) *txn {
 // Under READ COMMITTED and READ UNCOMMITTED those sources are consistent
 // reads that lock nothing. The tables a statement writes are locked X as
 // they are scanned (PartitionRows), whatever this returns.
-func (s *Session) lockingRead(ctx *sql.Context) (lockMode, lockWaitPolicy) {
-	// The text decides all but the isolation level: a session repeating a statement (as
-	// prepared statements are) parses it once.
+//
+// source reports that the mode is that of a statement's sources: the caller
+// drops it under READ COMMITTED (readCommitted, looked up only for the reads
+// that need it).
+func (s *Session) lockingRead(ctx *sql.Context) (mode lockMode, policy lockWaitPolicy, source bool) {
+	// The text decides: a session repeating a statement (as prepared
+	// statements are) parses it once.
 	q := ctx.Query()
 	if !s.lockKnown || s.lockQuery != q {
 		s.parseLockingRead(q)
 	}
-	if s.lockSource && readCommitted(ctx) {
-		return 0, waitNormal
-	}
-	return s.lockMode, s.lockPolicy
+	return s.lockMode, s.lockPolicy, s.lockSource
 }
 
 // parseLockingRead sets the locking-read fields from statement text q.

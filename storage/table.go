@@ -109,13 +109,18 @@ func (t *Table) LookupPartitions(ctx *sql.Context, l sql.IndexLookup) (sql.Parti
 
 // PartitionRows implements sql.Table.
 //
-// Reads that lock rows, on tables with a primary key, take an intention
-// lock on the table and a record lock on each row before returning it, and
-// return the row's newest committed version (or the transaction's own), as
-// InnoDB's locking reads do; a row deleted meanwhile is skipped:
+// Reads that lock rows take an intention lock on the table and a record
+// lock on each row (by primary key, or hidden row id on a table without
+// one) before returning it, and return the row's newest committed version
+// (or the transaction's own), as InnoDB's locking reads do; a row deleted
+// meanwhile is skipped:
 //   - SELECT … FOR UPDATE (X) and FOR SHARE / LOCK IN SHARE MODE (S), over
 //     latest with the transaction's own changes; NOWAIT fails with 3572
 //     instead of waiting, SKIP LOCKED skips the rows it would wait for;
+//   - the reads of the tables a DML statement (INSERT/REPLACE … SELECT,
+//     CREATE TABLE … SELECT, multi-table or subquery UPDATE and DELETE)
+//     does not write, S, except under READ COMMITTED and READ UNCOMMITTED
+//     (Session.lockingRead);
 //   - the scan of a table by the statement that writes it (UPDATE, DELETE,
 //     INSERT … SELECT), X, over the version frozen at the statement's start;
 //   - foreign-key checks (handles with ownWrites), S; an exact lookup
@@ -123,18 +128,24 @@ func (t *Table) LookupPartitions(ctx *sql.Context, l sql.IndexLookup) (sql.Parti
 //     (txn.lockLookupKeys), so the check waits for a transaction that
 //     inserted or deleted that parent and then sees its outcome.
 //
-// On tables without a primary key a locking read takes the table's S or X
-// lock instead (and DML its X lock, see prepareDML).
+// On a table the transaction holds exclusively (it created it, or DDL or
+// TRUNCATE in it took the X lock) a locking read takes the table's S or X
+// lock, which X already covers.
 func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, error) {
 	tx := txnFor(ctx, t.db.eng)
 	var mode lockMode
 	policy := waitNormal
+	source := false
 	if s, ok := ctx.Session.(*Session); ok {
-		mode, policy = s.lockingRead(ctx)
+		mode, policy, source = s.lockingRead(ctx)
 	}
 	key := tableKey(t.db.name, t.name)
 	f := tx.frozen[key]
 	frozenDML := !t.ownWrites && f != nil && (ctx.Pid() == 0 || ctx.Pid() == f.pid)
+	if source && !frozenDML && !t.ownWrites && readCommitted(ctx) {
+		// A statement's sources are consistent reads under READ COMMITTED.
+		mode = 0
+	}
 	rowLevel := tx.rowLevelTable(t.db.name, t.name)
 
 	var ts *tableState

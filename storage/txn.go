@@ -381,8 +381,8 @@ func (tx *txn) lockTable(ctx *sql.Context, db, name string, mode lockMode, polic
 }
 
 // writable locks a table exclusively and returns the transaction's private
-// version of it for the current statement epoch (DDL, TRUNCATE, and DML on
-// tables without a primary key).
+// version of it for the current statement epoch (DDL, TRUNCATE, DELETE
+// without WHERE, and DML on a table the transaction holds exclusively).
 func (tx *txn) writable(ctx *sql.Context, db, name string) (*tableState, error) {
 	if tx.readOnly && implicitlyCommits(ctx) {
 		// MySQL commits the open transaction before DDL (the commit of a READ ONLY
@@ -491,8 +491,8 @@ func rebaseOnto(tx *txn, lt *tableState, slot *tableSlot) *tableState {
 }
 
 // writableRows returns the transaction's private version of db.name for a
-// row operation: row-level (IX held; the caller takes record locks) when
-// the table has a primary key, else under the table's X lock.
+// row operation: row-level (IX held; the caller takes record locks) unless
+// the transaction holds the table exclusively (see rowLevelTable).
 func (tx *txn) writableRows(ctx *sql.Context, db, name string) (*tableState, *tableSlot, error) {
 	if tx.readOnly && !isHiddenDB(db) {
 		return nil, nil, sql.ErrReadOnlyTransaction.New()
@@ -510,8 +510,8 @@ func (tx *txn) writableRows(ctx *sql.Context, db, name string) (*tableState, *ta
 }
 
 // prepareDML is what a statement writing db.name does before GMS reads
-// the rows it will change: the table's X lock for tables without a
-// primary key, else IX and a slot rebased onto latest.
+// the rows it will change: IX and a slot rebased onto latest, or the X
+// lock for a table the transaction holds exclusively.
 func (tx *txn) prepareDML(ctx *sql.Context, db, name string) error {
 	if tx.readOnly && !isHiddenDB(db) {
 		return sql.ErrReadOnlyTransaction.New()
