@@ -21,10 +21,23 @@ import (
 // with innodb_lock_wait_timeout = 1000 and a transaction begun.
 func rowLockConns(t *testing.T, srv *Server, db string) (a, b *sql.Conn, admin *sql.DB) {
 	t.Helper()
+	return lockConns(t, srv, db,
+		"CREATE TABLE t (id INT PRIMARY KEY AUTO_INCREMENT, n INT NOT NULL, code VARCHAR(10), KEY (n), UNIQUE KEY uc (code))",
+		"INSERT INTO t VALUES (1, 0, 'a'), (2, 0, 'b'), (3, 0, 'c')")
+}
+
+// lockConns creates database db, runs setup in it and returns two sessions
+// using it, each with innodb_lock_wait_timeout = 1000 and a transaction
+// begun, and a pool for checks.
+func lockConns(t *testing.T, srv *Server, db string, setup ...string) (a, b *sql.Conn, admin *sql.DB) {
+	t.Helper()
 	admin = srv.DB(t, "")
 	mustExec(t, admin, "CREATE DATABASE "+db)
-	mustExec(t, admin, "CREATE TABLE "+db+".t (id INT PRIMARY KEY AUTO_INCREMENT, n INT NOT NULL, code VARCHAR(10), KEY (n), UNIQUE KEY uc (code))")
-	mustExec(t, admin, "INSERT INTO "+db+".t VALUES (1, 0, 'a'), (2, 0, 'b'), (3, 0, 'c')")
+	c := srv.Conn(t)
+	connExec(t, c, "USE "+db)
+	for _, q := range setup {
+		connExec(t, c, q)
+	}
 	a, b = srv.Conn(t), srv.Conn(t)
 	for _, c := range []*sql.Conn{a, b} {
 		connExec(t, c, "USE "+db)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/tidwall/btree"
@@ -91,10 +92,14 @@ type tableState struct {
 	rows    *btree.BTreeG[*entry]
 	indexes []*indexState
 
-	autoInc   uint64 // next AUTO_INCREMENT value; 0 when the table has none
-	nextRowID uint64 // next hidden row id, keyless tables only
-	checks    []sql.CheckDefinition
-	fks       []sql.ForeignKeyConstraint // declared by this table
+	autoInc uint64 // next AUTO_INCREMENT value; 0 when the table has none
+	// rowIDs hands out hidden row ids (tables without a primary key): one
+	// counter shared by every version of this table definition, so rows
+	// inserted concurrently under row locks never share an id, and a row
+	// keeps its id across versions and commits.
+	rowIDs *atomic.Uint64
+	checks []sql.CheckDefinition
+	fks    []sql.ForeignKeyConstraint // declared by this table
 
 	// Ownership of a private clone: the transaction writing it and the
 	// statement epoch it was cloned in. Nil owner means committed.
@@ -110,6 +115,10 @@ type tableState struct {
 	// table definition (see autoIncShared).
 	ai *autoIncShared
 }
+
+// newRowID returns a hidden row id no other row of this table definition
+// has had.
+func (t *tableState) newRowID() uint64 { return t.rowIDs.Add(1) }
 
 // autoIncShared hands out AUTO_INCREMENT values across transactions that
 // insert into one table concurrently under row locks, as InnoDB's
@@ -186,6 +195,7 @@ func newTableState(name string, pks sql.PrimaryKeySchema, collation sql.Collatio
 		cloneMu:   &sync.Mutex{},
 		gms:       &gmsSchemaCache{},
 		ai:        &autoIncShared{},
+		rowIDs:    &atomic.Uint64{},
 	}
 	for _, c := range sch {
 		if c.AutoIncrement {

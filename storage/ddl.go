@@ -29,7 +29,7 @@ func (tx *txn) rewrite(ts *tableState, pks sql.PrimaryKeySchema, renames map[str
 	if err != nil {
 		return nil, err
 	}
-	n.nextRowID = ts.nextRowID
+	n.rowIDs.Store(ts.rowIDs.Load())
 	n.owner, n.epoch = tx, tx.epoch
 	var perr error
 	ts.rows.Scan(func(e *entry) bool {
@@ -54,8 +54,7 @@ func (n *tableState) insertRewritten(e *entry) error {
 			return dupKeyError(n.name, PrimaryKeyName, pkValues(n, e.row), old.row, true)
 		}
 	} else if e.id == 0 {
-		n.nextRowID++
-		e.id = n.nextRowID
+		e.id = n.newRowID()
 	}
 	for _, ix := range n.indexes {
 		if ix.unique {

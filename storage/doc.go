@@ -15,18 +15,20 @@
 //
 // A transaction reads one snapshot (taken at its first table access, as
 // InnoDB's consistent read is) with its own writes layered on top. Locks
-// (lockManager) are held to commit or rollback. DML and locking reads on a
-// table with a primary key take an intention lock on the table (IS, IX)
-// and record locks on the primary-key (and changed unique-key) values of
-// the rows they lock or write; their per-table slot is the newest
+// (lockManager) are held to commit or rollback. DML and locking reads take
+// an intention lock on the table (IS, IX) and record locks on the
+// primary-key values (on a table without a primary key, the hidden row
+// ids; see keyless.go), and the changed unique-key values, of the rows they
+// lock or write, and DML reads the tables it does not write with S record
+// locks under REPEATABLE READ (Session.lockingRead); their per-table slot is the newest
 // committed version plus the transaction's own rows (touched), rebased
 // onto latest at each statement's start, and each locked row is read in
 // its newest committed version — no lost updates — while plain SELECTs
 // keep their snapshot. At commit exactly the touched rows are applied to
 // latest's version (others may have committed other rows since). There
 // are no gap locks: a locking range read can see phantoms inserted later.
-// Tables without a primary key, TRUNCATE and DDL take the table's S/X
-// lock, and such a slot is installed whole. Waits are bounded by
+// TRUNCATE, DELETE without WHERE and DDL take the table's X lock, and
+// such a slot is installed whole. Waits are bounded by
 // innodb_lock_wait_timeout (error 1205); a wait that would close a cycle
 // fails at once with 1213 and rolls the transaction back, as InnoDB does.
 //

@@ -7,9 +7,9 @@ import (
 // editor is the sql.TableEditor of a Table: every GMS write path (INSERT,
 // UPDATE, DELETE, REPLACE, foreign-key cascades) goes through it. It takes
 // what prepareDML takes when created, before GMS reads the rows it will
-// change: on a table with a primary key IX, and record locks on each row
-// as it is read (PartitionRows) and written (rows.go); on a table without
-// one, the table's X lock.
+// change: IX, and record locks on each row as it is read (PartitionRows)
+// and written (rows.go), keyed by primary key or, on a table without one,
+// by hidden row id (keyless.go).
 type editor struct {
 	t    *Table
 	tx   *txn

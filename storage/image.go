@@ -191,14 +191,13 @@ func (e *Engine) LoadRows(db, table string, rows []sql.Row, autoInc uint64) erro
 }
 
 // loadEntry adds an entry of a checkpoint that sorts after every entry the
-// table holds (or any entry of a keyless table): the primary tree takes it
-// by its bulk-loading append, the indexes as usual. A checkpoint's rows
-// were consistent when written: keys are checked only when a row is not in
-// order (LoadRows).
+// table holds (or any entry of a keyless table, which gets a new hidden row
+// id): the primary tree takes it by its bulk-loading append, the indexes as
+// usual. A checkpoint's rows were consistent when written: keys are checked
+// only when a row is not in order (LoadRows).
 func (ts *tableState) loadEntry(e *entry) {
 	if len(ts.pkOrds) == 0 {
-		ts.nextRowID++
-		e.id = ts.nextRowID
+		e.id = ts.newRowID()
 	}
 	ts.rows.Load(e)
 	for _, ix := range ts.indexes {

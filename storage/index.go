@@ -267,9 +267,9 @@ func (t *Table) PreciseMatch() bool { return true }
 
 // newLookupIter returns the rows of ts inside the lookup's ranges, in index
 // order (reversed for reverse lookups).
-func newLookupIter(ctx *sql.Context, ts *tableState, l sql.IndexLookup) (sql.RowIter, error) {
+func newLookupIter(ctx *sql.Context, ts *tableState, l sql.IndexLookup) (entryIter, error) {
 	if l.IsEmptyRange {
-		return &sliceIter{}, nil
+		return &entrySliceIter{}, nil
 	}
 	var kd *keyDef
 	var tree *btree.BTreeG[*entry]
@@ -296,7 +296,7 @@ func newLookupIter(ctx *sql.Context, ts *tableState, l sql.IndexLookup) (sql.Row
 	if !ok {
 		return nil, fmt.Errorf("unsupported range collection %T", l.Ranges)
 	}
-	var rows []sql.Row
+	var rows []*entry
 	for _, r := range ranges {
 		var err error
 		if len(r) > len(ords) {
@@ -311,7 +311,7 @@ func newLookupIter(ctx *sql.Context, ts *tableState, l sql.IndexLookup) (sql.Row
 		// GMS does not hand the ranges in key order; the rows must come
 		// in the index's order (sql.OrderedIndex).
 		sort.SliceStable(rows, func(a, b int) bool {
-			return cmpCols(kd.cols, rows[a], rows[b]) < 0
+			return cmpCols(kd.cols, rows[a].row, rows[b].row) < 0
 		})
 	}
 	if l.IsReverse {
@@ -319,7 +319,7 @@ func newLookupIter(ctx *sql.Context, ts *tableState, l sql.IndexLookup) (sql.Row
 			rows[i], rows[j] = rows[j], rows[i]
 		}
 	}
-	return &sliceIter{rows: rows}, nil
+	return &entrySliceIter{entries: rows}, nil
 }
 
 // keyOrds returns the row positions of kd's columns.
@@ -331,12 +331,12 @@ func keyOrds(kd *keyDef) []int {
 	return out
 }
 
-// scanRange appends the rows of tree inside r. It seeks to the range's
+// scanRange appends the entries of tree inside r. It seeks to the range's
 // lower end over the leading equality columns and stops as soon as the
 // ordered scan leaves the range. ords[i] is the row position of the column
 // r[i] constrains; columns past kd's (implicit primary-key columns) only
 // filter.
-func scanRange(ctx *sql.Context, tree *btree.BTreeG[*entry], kd *keyDef, ords []int, r sql.MySQLRange, out []sql.Row) ([]sql.Row, error) {
+func scanRange(ctx *sql.Context, tree *btree.BTreeG[*entry], kd *keyDef, ords []int, r sql.MySQLRange, out []*entry) ([]*entry, error) {
 	n := min(len(r), len(kd.cols))
 	// Leading columns with a single value (x = k, or x IS NULL).
 	var seek []interface{}
@@ -399,7 +399,7 @@ func scanRange(ctx *sql.Context, tree *btree.BTreeG[*entry], kd *keyDef, ords []
 				return true
 			}
 		}
-		out = append(out, row)
+		out = append(out, e)
 		return true
 	}
 	if len(seek) == 0 {

@@ -211,10 +211,7 @@ func (lm *lockManager) acquire(ctx context.Context, tx *txn, key lockKey, mode l
 // errSkipLocked. The caller must hold an intention lock on the table, so
 // the key columns cannot change while the space exists.
 func (lm *lockManager) acquireRecord(ctx context.Context, tx *txn, space spaceKey, cols []keyCol, row sql.Row, mode lockMode, timeout time.Duration, policy lockWaitPolicy) error {
-	key := make(sql.Row, len(row))
-	for _, c := range cols {
-		key[c.ord] = row[c.ord]
-	}
+	key := recordKey(cols, row)
 	lm.mu.Lock()
 	sp := lm.spaces[space]
 	if sp == nil {
@@ -236,6 +233,30 @@ func (lm *lockManager) acquireRecord(ctx context.Context, tx *txn, space spaceKe
 	}
 	lm.mu.Unlock()
 	return err
+}
+
+// recordKey returns the lock key of row: a row with only the key columns
+// cols set.
+func recordKey(cols []keyCol, row sql.Row) sql.Row {
+	key := make(sql.Row, len(row))
+	for _, c := range cols {
+		key[c.ord] = row[c.ord]
+	}
+	return key
+}
+
+// holdsRecord reports whether tx holds the record lock on row's key cols in
+// space in a mode covering mode. It never waits.
+func (lm *lockManager) holdsRecord(tx *txn, space spaceKey, cols []keyCol, row sql.Row, mode lockMode) bool {
+	key := recordKey(cols, row)
+	lm.mu.Lock()
+	defer lm.mu.Unlock()
+	sp := lm.spaces[space]
+	if sp == nil {
+		return false
+	}
+	rl, ok := sp.tree.Get(&recLock{key: key})
+	return ok && rl.st.holders[tx].covers(mode)
 }
 
 func (lm *lockManager) dropRecord(space spaceKey, sp *recSpace, rl *recLock) {

@@ -13,10 +13,10 @@ import (
 // primary and unique keys (GMS's unique-key error, MySQL text, code 1062),
 // maintains every index and records the change.
 //
-// On a table with a primary key (a row-level slot) each operation first
-// takes X record locks: on the primary key of every row it inserts,
-// updates or deletes, and on every non-NULL unique-key value it adds or
-// removes. Holding them, the row's newest committed version is the truth
+// On a row-level slot each operation first takes X record locks: on the
+// primary key (or, without one, the hidden row id) of every row it
+// updates or deletes and every row with a primary key it inserts, and on
+// every non-NULL unique-key value it adds or removes. Holding them, the row's newest committed version is the truth
 // for any row the transaction has not changed itself (syncRow), so an
 // insert of a key another transaction inserted waits for it, then gets
 // 1062 if it committed or succeeds if it rolled back.
@@ -29,11 +29,17 @@ func (tx *txn) insertRow(ctx *sql.Context, db, name string, row sql.Row) error {
 	row = storedRow(row)
 	e := &entry{row: row}
 	if slot != nil {
-		if err := tx.lockRow(ctx, db, ts, row, lockExclusive, waitNormal); err != nil {
-			return err
-		}
-		if old := tx.syncRow(db, ts, slot, e); old != nil {
-			return dupKeyError(ts.name, PrimaryKeyName, pkValues(ts, row), old.row, true)
+		if len(ts.pkOrds) == 0 {
+			// A new hidden row id: nobody else can name the row, so it
+			// needs no lock and conflicts with no other insert.
+			e.id = ts.newRowID()
+		} else {
+			if err := tx.lockRow(ctx, db, ts, e, lockExclusive, waitNormal); err != nil {
+				return err
+			}
+			if old := tx.syncRow(db, ts, slot, e); old != nil {
+				return dupKeyError(ts.name, PrimaryKeyName, pkValues(ts, row), old.row, true)
+			}
 		}
 		for _, ix := range ts.indexes {
 			if !ix.unique {
@@ -45,8 +51,7 @@ func (tx *txn) insertRow(ctx *sql.Context, db, name string, row sql.Row) error {
 		}
 	} else {
 		if len(ts.pkOrds) == 0 {
-			ts.nextRowID++
-			e.id = ts.nextRowID
+			e.id = ts.newRowID()
 		} else if old, found := ts.rows.Get(e); found {
 			return dupKeyError(ts.name, PrimaryKeyName, pkValues(ts, row), old.row, true)
 		}
@@ -60,7 +65,7 @@ func (tx *txn) insertRow(ctx *sql.Context, db, name string, row sql.Row) error {
 	}
 	ts.put(e)
 	if slot != nil {
-		slot.touch(ts, row)
+		slot.touch(ts, e)
 	}
 	ts.bumpAutoInc(row)
 	tx.record(Change{Kind: RowInsert, Database: db, Table: ts.name, Schema: ts.schema, After: row})
@@ -103,7 +108,7 @@ func (tx *txn) checkUnique(ctx *sql.Context, db string, ts *tableState, slot *ta
 	if other == nil {
 		return nil
 	}
-	if err := tx.lockRow(ctx, db, ts, other.row, lockExclusive, waitNormal); err != nil {
+	if err := tx.lockRow(ctx, db, ts, other, lockExclusive, waitNormal); err != nil {
 		return err
 	}
 	if cur := tx.syncRow(db, ts, slot, other); cur != nil {
@@ -122,14 +127,9 @@ func (tx *txn) updateRow(ctx *sql.Context, db, name string, old, new sql.Row) er
 	if err != nil {
 		return err
 	}
-	var cur *entry
-	if slot != nil {
-		if err := tx.lockRow(ctx, db, ts, old, lockExclusive, waitNormal); err != nil {
-			return err
-		}
-		cur = tx.syncRow(db, ts, slot, &entry{row: old})
-	} else {
-		cur = ts.find(old)
+	cur, err := tx.currentRow(ctx, db, ts, slot, old)
+	if err != nil {
+		return err
 	}
 	if cur == nil {
 		return errKeyNotFound(ts.name)
@@ -137,8 +137,10 @@ func (tx *txn) updateRow(ctx *sql.Context, db, name string, old, new sql.Row) er
 	new = storedRow(new)
 	e := &entry{row: new, id: cur.id}
 	if slot != nil {
+		// A table without a primary key keeps the row's hidden id: the
+		// key cannot change.
 		if ts.pk.cmp(cur, e) != 0 {
-			if err := tx.lockRow(ctx, db, ts, new, lockExclusive, waitNormal); err != nil {
+			if err := tx.lockRow(ctx, db, ts, e, lockExclusive, waitNormal); err != nil {
 				return err
 			}
 			if other := tx.syncRow(db, ts, slot, e); other != nil {
@@ -173,8 +175,8 @@ func (tx *txn) updateRow(ctx *sql.Context, db, name string, old, new sql.Row) er
 	ts.remove(cur)
 	ts.put(e)
 	if slot != nil {
-		slot.touch(ts, cur.row)
-		slot.touch(ts, new)
+		slot.touch(ts, cur)
+		slot.touch(ts, e)
 	}
 	ts.bumpAutoInc(new)
 	tx.record(Change{Kind: RowUpdate, Database: db, Table: ts.name, Schema: ts.schema, Before: cur.row, After: new})
@@ -186,12 +188,11 @@ func (tx *txn) deleteRow(ctx *sql.Context, db, name string, row sql.Row) error {
 	if err != nil {
 		return err
 	}
-	var cur *entry
+	cur, err := tx.currentRow(ctx, db, ts, slot, row)
+	if err != nil {
+		return err
+	}
 	if slot != nil {
-		if err := tx.lockRow(ctx, db, ts, row, lockExclusive, waitNormal); err != nil {
-			return err
-		}
-		cur = tx.syncRow(db, ts, slot, &entry{row: row})
 		if cur != nil {
 			for _, ix := range ts.indexes {
 				if ix.unique {
@@ -201,15 +202,13 @@ func (tx *txn) deleteRow(ctx *sql.Context, db, name string, row sql.Row) error {
 				}
 			}
 		}
-	} else {
-		cur = ts.find(row)
 	}
 	if cur == nil {
 		return errKeyNotFound(ts.name)
 	}
 	ts.remove(cur)
 	if slot != nil {
-		slot.touch(ts, cur.row)
+		slot.touch(ts, cur)
 	}
 	tx.record(Change{Kind: RowDelete, Database: db, Table: ts.name, Schema: ts.schema, Before: cur.row})
 	return nil

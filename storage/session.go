@@ -23,6 +23,9 @@ type Session struct {
 	lockQuery  string
 	lockMode   lockMode
 	lockPolicy lockWaitPolicy
+	// lockSource: the statement is DML (or CREATE TABLE … SELECT) whose
+	// reads of other tables take S record locks (see lockingRead).
+	lockSource bool
 
 	// suspended is the transaction GMS last cleared (see SetTransaction).
 	suspended *Transaction
@@ -271,20 +274,42 @@ func txnFor(ctx *sql.Context, e *Engine) *txn {
 	return tx
 }
 
-// lockingRead returns the lock a SELECT … FOR UPDATE / FOR SHARE / LOCK IN
-// SHARE MODE statement takes on the tables it reads (0 for plain reads).
-func (s *Session) lockingRead(ctx *sql.Context) (lockMode, lockWaitPolicy) {
-	// The answer depends on the statement's text only: a session repeating a statement (as
-	// prepared statements are) reads it once.
+// lockingRead returns the lock a statement's reads of tables take (0 for
+// plain reads): the mode of SELECT … FOR UPDATE / FOR SHARE / LOCK IN SHARE
+// MODE with its NOWAIT or SKIP LOCKED; and S, waiting, for the tables that
+// INSERT … SELECT, REPLACE … SELECT, CREATE TABLE … SELECT and UPDATE or
+// DELETE (multi-table, or with a subquery) read without writing them, as
+// InnoDB's locking reads of a statement's source rows under REPEATABLE READ
+// and SERIALIZABLE (the binlog must replay the statement on the same rows).
+// Under READ COMMITTED and READ UNCOMMITTED those sources are consistent
+// reads that lock nothing. The tables a statement writes are locked X as
+// they are scanned (PartitionRows), whatever this returns.
+//
+// source reports that the mode is that of a statement's sources: the caller
+// drops it under READ COMMITTED (readCommitted, looked up only for the reads
+// that need it).
+func (s *Session) lockingRead(ctx *sql.Context) (mode lockMode, policy lockWaitPolicy, source bool) {
+	// The text decides: a session repeating a statement (as prepared
+	// statements are) parses it once.
 	q := ctx.Query()
-	if s.lockKnown && s.lockQuery == q {
-		return s.lockMode, s.lockPolicy
+	if !s.lockKnown || s.lockQuery != q {
+		s.parseLockingRead(q)
 	}
-	s.lockKnown, s.lockQuery, s.lockMode, s.lockPolicy = true, q, 0, waitNormal
+	return s.lockMode, s.lockPolicy, s.lockSource
+}
+
+// parseLockingRead sets the locking-read fields from statement text q.
+func (s *Session) parseLockingRead(q string) {
+	s.lockKnown, s.lockQuery, s.lockMode, s.lockPolicy, s.lockSource = true, q, 0, waitNormal, false
 	l := strings.ToLower(q)
 	trimmed := strings.TrimLeft(l, " \t\r\n(")
 	if !strings.HasPrefix(trimmed, "select") && !strings.HasPrefix(trimmed, "with") {
-		return 0, waitNormal
+		for _, p := range []string{"insert", "replace", "update", "delete", "create"} {
+			if strings.HasPrefix(trimmed, p) {
+				s.lockMode, s.lockSource = lockShared, true
+			}
+		}
+		return
 	}
 	switch {
 	case strings.Contains(l, "for update"):
@@ -299,7 +324,6 @@ func (s *Session) lockingRead(ctx *sql.Context) (lockMode, lockWaitPolicy) {
 	case strings.Contains(l, "skip locked"):
 		s.lockPolicy = waitSkipLocked
 	}
-	return s.lockMode, s.lockPolicy
 }
 
 var _ sql.LifecycleAwareSession = (*Session)(nil)

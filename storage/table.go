@@ -109,13 +109,18 @@ func (t *Table) LookupPartitions(ctx *sql.Context, l sql.IndexLookup) (sql.Parti
 
 // PartitionRows implements sql.Table.
 //
-// Reads that lock rows, on tables with a primary key, take an intention
-// lock on the table and a record lock on each row before returning it, and
-// return the row's newest committed version (or the transaction's own), as
-// InnoDB's locking reads do; a row deleted meanwhile is skipped:
+// Reads that lock rows take an intention lock on the table and a record
+// lock on each row (by primary key, or hidden row id on a table without
+// one) before returning it, and return the row's newest committed version
+// (or the transaction's own), as InnoDB's locking reads do; a row deleted
+// meanwhile is skipped:
 //   - SELECT … FOR UPDATE (X) and FOR SHARE / LOCK IN SHARE MODE (S), over
 //     latest with the transaction's own changes; NOWAIT fails with 3572
 //     instead of waiting, SKIP LOCKED skips the rows it would wait for;
+//   - the reads of the tables a DML statement (INSERT/REPLACE … SELECT,
+//     CREATE TABLE … SELECT, multi-table or subquery UPDATE and DELETE)
+//     does not write, S, except under READ COMMITTED and READ UNCOMMITTED
+//     (Session.lockingRead);
 //   - the scan of a table by the statement that writes it (UPDATE, DELETE,
 //     INSERT … SELECT), X, over the version frozen at the statement's start;
 //   - foreign-key checks (handles with ownWrites), S; an exact lookup
@@ -123,18 +128,24 @@ func (t *Table) LookupPartitions(ctx *sql.Context, l sql.IndexLookup) (sql.Parti
 //     (txn.lockLookupKeys), so the check waits for a transaction that
 //     inserted or deleted that parent and then sees its outcome.
 //
-// On tables without a primary key a locking read takes the table's S or X
-// lock instead (and DML its X lock, see prepareDML).
+// On a table the transaction holds exclusively (it created it, or DDL or
+// TRUNCATE in it took the X lock) a locking read takes the table's S or X
+// lock, which X already covers.
 func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, error) {
 	tx := txnFor(ctx, t.db.eng)
 	var mode lockMode
 	policy := waitNormal
+	source := false
 	if s, ok := ctx.Session.(*Session); ok {
-		mode, policy = s.lockingRead(ctx)
+		mode, policy, source = s.lockingRead(ctx)
 	}
 	key := tableKey(t.db.name, t.name)
 	f := tx.frozen[key]
 	frozenDML := !t.ownWrites && f != nil && (ctx.Pid() == 0 || ctx.Pid() == f.pid)
+	if source && !frozenDML && !t.ownWrites && readCommitted(ctx) {
+		// A statement's sources are consistent reads under READ COMMITTED.
+		mode = 0
+	}
 	rowLevel := tx.rowLevelTable(t.db.name, t.name)
 
 	var ts *tableState
@@ -185,7 +196,7 @@ func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, e
 	if ts == nil {
 		return nil, sql.ErrTableNotFound.New(t.name)
 	}
-	var iter sql.RowIter
+	var iter entryIter
 	var recheck func(sql.Row) (bool, error)
 	if lp, ok := p.(*lookupPartition); ok {
 		it, err := newLookupIter(ctx, ts, lp.lookup)
@@ -209,7 +220,7 @@ func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, e
 // lockingIter locks each row its inner iterator returns and returns the
 // row's current version (see PartitionRows).
 type lockingIter struct {
-	inner   sql.RowIter
+	inner   entryIter
 	tx      *txn
 	db      string
 	ts      *tableState // the version scanned
@@ -221,21 +232,20 @@ type lockingIter struct {
 
 func (i *lockingIter) Next(ctx *sql.Context) (sql.Row, error) {
 	for {
-		row, err := i.inner.Next(ctx)
+		k, err := i.inner.nextEntry(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if err := i.tx.lockRow(ctx, i.db, i.ts, row, i.mode, i.policy); err != nil {
+		if err := i.tx.lockRow(ctx, i.db, i.ts, k, i.mode, i.policy); err != nil {
 			if err == errSkipLocked {
 				continue
 			}
 			return nil, err
 		}
-		k := &entry{row: row}
 		if i.slot.isTouched(k) {
 			// The transaction's own row, as the scanned version has it
 			// (a statement does not see its own changes while it scans).
-			return row, nil
+			return k.row, nil
 		}
 		lt := i.tx.eng.latest.Load().table(i.db, i.ts.name)
 		if lt == nil {
@@ -243,6 +253,7 @@ func (i *lockingIter) Next(ctx *sql.Context) (sql.Row, error) {
 		}
 		e, ok := lt.rows.Get(k)
 		if !ok {
+			// Deleted meanwhile.
 			continue
 		}
 		if i.recheck != nil {
@@ -260,6 +271,14 @@ func (i *lockingIter) Next(ctx *sql.Context) (sql.Row, error) {
 
 func (i *lockingIter) Close(ctx *sql.Context) error { return i.inner.Close(ctx) }
 
+// entryIter is a row iterator over stored entries: nextEntry returns the
+// entry whose row Next would return (a locking read needs the hidden row id
+// of a table without a primary key).
+type entryIter interface {
+	sql.RowIter
+	nextEntry(*sql.Context) (*entry, error)
+}
+
 // treeIter walks a whole tree in order.
 type treeIter struct {
 	it      btree.IterG[*entry]
@@ -271,7 +290,15 @@ func newTreeIter(tr *btree.BTreeG[*entry]) *treeIter {
 	return &treeIter{it: tr.Iter()}
 }
 
-func (i *treeIter) Next(*sql.Context) (sql.Row, error) {
+func (i *treeIter) Next(ctx *sql.Context) (sql.Row, error) {
+	e, err := i.nextEntry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.row, nil
+}
+
+func (i *treeIter) nextEntry(*sql.Context) (*entry, error) {
 	if i.done {
 		return nil, io.EOF
 	}
@@ -287,7 +314,7 @@ func (i *treeIter) Next(*sql.Context) (sql.Row, error) {
 		i.it.Release()
 		return nil, io.EOF
 	}
-	return i.it.Item().row, nil
+	return i.it.Item(), nil
 }
 
 func (i *treeIter) Close(*sql.Context) error {
@@ -314,6 +341,31 @@ func (s *sliceIter) Next(*sql.Context) (sql.Row, error) {
 }
 
 func (s *sliceIter) Close(*sql.Context) error { return nil }
+
+// entrySliceIter returns entries collected in advance.
+type entrySliceIter struct {
+	entries []*entry
+	i       int
+}
+
+func (s *entrySliceIter) nextEntry(*sql.Context) (*entry, error) {
+	if s.i >= len(s.entries) {
+		return nil, io.EOF
+	}
+	e := s.entries[s.i]
+	s.i++
+	return e, nil
+}
+
+func (s *entrySliceIter) Next(ctx *sql.Context) (sql.Row, error) {
+	e, err := s.nextEntry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.row, nil
+}
+
+func (s *entrySliceIter) Close(*sql.Context) error { return nil }
 
 // RowCount implements sql.StatisticsTable (exact).
 func (t *Table) RowCount(ctx *sql.Context) (uint64, bool, error) {

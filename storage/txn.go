@@ -381,8 +381,8 @@ func (tx *txn) lockTable(ctx *sql.Context, db, name string, mode lockMode, polic
 }
 
 // writable locks a table exclusively and returns the transaction's private
-// version of it for the current statement epoch (DDL, TRUNCATE, and DML on
-// tables without a primary key).
+// version of it for the current statement epoch (DDL, TRUNCATE, DELETE
+// without WHERE, and DML on a table the transaction holds exclusively).
 func (tx *txn) writable(ctx *sql.Context, db, name string) (*tableState, error) {
 	if tx.readOnly && implicitlyCommits(ctx) {
 		// MySQL commits the open transaction before DDL (the commit of a READ ONLY
@@ -414,8 +414,9 @@ func (tx *txn) ownVersion(slot *tableSlot, name string) (*tableState, error) {
 }
 
 // rowLevelTable reports whether DML on db.name takes IX and record locks
-// (the table has a primary key and the transaction has no exclusive slot
-// for it) rather than the table's X lock.
+// (the transaction has no exclusive slot for the table) rather than the
+// table's X lock. Tables without a primary key are row-level too: their
+// record locks are keyed by the hidden row id (see rowIDSpace).
 func (tx *txn) rowLevelTable(db, name string) bool {
 	if d := tx.dbs[strings.ToLower(db)]; d != nil {
 		if slot, ok := d.tables[strings.ToLower(name)]; ok && slot.exclusive {
@@ -425,8 +426,7 @@ func (tx *txn) rowLevelTable(db, name string) bool {
 			return false
 		}
 	}
-	lt := tx.eng.latest.Load().table(db, name)
-	return lt != nil && len(lt.pkOrds) > 0
+	return tx.eng.latest.Load().table(db, name) != nil
 }
 
 // rowSlot returns the row-level slot of db.name, made from latest when the
@@ -491,8 +491,8 @@ func rebaseOnto(tx *txn, lt *tableState, slot *tableSlot) *tableState {
 }
 
 // writableRows returns the transaction's private version of db.name for a
-// row operation: row-level (IX held; the caller takes record locks) when
-// the table has a primary key, else under the table's X lock.
+// row operation: row-level (IX held; the caller takes record locks) unless
+// the transaction holds the table exclusively (see rowLevelTable).
 func (tx *txn) writableRows(ctx *sql.Context, db, name string) (*tableState, *tableSlot, error) {
 	if tx.readOnly && !isHiddenDB(db) {
 		return nil, nil, sql.ErrReadOnlyTransaction.New()
@@ -510,8 +510,8 @@ func (tx *txn) writableRows(ctx *sql.Context, db, name string) (*tableState, *ta
 }
 
 // prepareDML is what a statement writing db.name does before GMS reads
-// the rows it will change: the table's X lock for tables without a
-// primary key, else IX and a slot rebased onto latest.
+// the rows it will change: IX and a slot rebased onto latest, or the X
+// lock for a table the transaction holds exclusively.
 func (tx *txn) prepareDML(ctx *sql.Context, db, name string) error {
 	if tx.readOnly && !isHiddenDB(db) {
 		return sql.ErrReadOnlyTransaction.New()
@@ -540,9 +540,13 @@ func (tx *txn) lockRecord(ctx *sql.Context, space spaceKey, cols []keyCol, row s
 	return err
 }
 
-// lockRow takes the record lock on row's primary key.
-func (tx *txn) lockRow(ctx *sql.Context, db string, ts *tableState, row sql.Row, mode lockMode, policy lockWaitPolicy) error {
-	return tx.lockRecord(ctx, spaceKey{lockKey: tableKey(db, ts.name)}, ts.pk.cols, row, mode, policy)
+// lockRow takes the record lock on e's row: on its primary key, or on a
+// table without one on its hidden row id (see rowIDSpace).
+func (tx *txn) lockRow(ctx *sql.Context, db string, ts *tableState, e *entry, mode lockMode, policy lockWaitPolicy) error {
+	if len(ts.pkOrds) == 0 {
+		return tx.lockRecord(ctx, rowIDSpaceKey(db, ts), rowIDCols, sql.Row{e.id}, mode, policy)
+	}
+	return tx.lockRecord(ctx, spaceKey{lockKey: tableKey(db, ts.name)}, ts.pk.cols, e.row, mode, policy)
 }
 
 // lockLookupKeys takes a shared record lock on each key value that l, a
@@ -616,11 +620,13 @@ func (slot *tableSlot) isTouched(k *entry) bool {
 	return ok
 }
 
-func (slot *tableSlot) touch(ts *tableState, row sql.Row) {
+// touch records that the transaction changed the row e names (its
+// primary key, or its hidden row id).
+func (slot *tableSlot) touch(ts *tableState, e *entry) {
 	if slot.touched == nil {
 		slot.touched = newTree(ts.pk)
 	}
-	slot.touched.Set(&entry{row: row})
+	slot.touched.Set(e)
 }
 
 // syncRow brings the transaction's private version ts of a row-level
