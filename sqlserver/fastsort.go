@@ -259,29 +259,31 @@ func weightsOf(c sql.CollationID) *weightTable {
 	return got.(*weightTable)
 }
 
+// next returns the weight of s's first character (s not empty) and the rest of s; false when
+// that character is malformed.
+func (w *weightTable) next(s string) (int32, string, bool) {
+	if c := s[0]; w.ascii && c < 0x80 {
+		return w.table[c], s[1:], true
+	}
+	r, n := w.enc.NextRune(s)
+	if n <= 0 {
+		return 0, s, false
+	}
+	return w.weight(r), s[n:], true
+}
+
 // compareCollated compares two strings as GMS's StringType.Compare does: character by
 // character by weight, then the one with characters left is the greater; false when a string
 // is malformed (GMS's comparison fails then).
 func (w *weightTable) compareCollated(as, bs string) (int, bool) {
 	for len(as) > 0 && len(bs) > 0 {
 		var aw, bw int32
-		if c := as[0]; w.ascii && c < 0x80 {
-			aw, as = w.table[c], as[1:]
-		} else {
-			r, n := w.enc.NextRune(as)
-			if n <= 0 {
-				return 0, false
-			}
-			aw, as = w.weight(r), as[n:]
+		var ok bool
+		if aw, as, ok = w.next(as); !ok {
+			return 0, false
 		}
-		if c := bs[0]; w.ascii && c < 0x80 {
-			bw, bs = w.table[c], bs[1:]
-		} else {
-			r, n := w.enc.NextRune(bs)
-			if n <= 0 {
-				return 0, false
-			}
-			bw, bs = w.weight(r), bs[n:]
+		if bw, bs, ok = w.next(bs); !ok {
+			return 0, false
 		}
 		if aw != bw {
 			if aw < bw {
