@@ -599,3 +599,64 @@ func TestFlushUnderLoad(t *testing.T) {
 		t.Fatalf("gtid_executed after restart %q, want all %d transactions", got, committers*perCommitter)
 	}
 }
+
+// TestRemoveUnlistedSyncsDirOnlyAfterRemoving: a start that removes a file an interrupted
+// rotation left fsyncs the directory once more than a start that removes nothing (the removal
+// is made durable; a clean start pays no extra directory fsync), and a failure of that fsync
+// fails the start, which the next start retries.
+func TestRemoveUnlistedSyncsDirOnlyAfterRemoving(t *testing.T) {
+	syncs := func(t *testing.T, unlisted bool) (int, error) {
+		dir := t.TempDir()
+		w, _ := Open(testConfig(dir), nil)
+		commit(t, w, ddl("CREATE DATABASE a"))
+		w.Close()
+		if unlisted {
+			src, _ := os.ReadFile(filepath.Join(dir, "binlog.000001"))
+			if err := os.WriteFile(filepath.Join(dir, "binlog.000002"), src[:FileHeaderLen+122], 0o640); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fs := vfs.NewFaulty(nil)
+		cfg := quietConfig(dir)
+		cfg.FS = fs
+		w, err := Open(cfg, nil)
+		if err != nil {
+			return 0, err
+		}
+		n := fs.Calls(vfs.OpSyncDir)
+		w.Close()
+		return n, nil
+	}
+	clean, err := syncs(t, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	removing, err := syncs(t, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if removing != clean+1 {
+		t.Fatalf("directory fsyncs at start: %d removing an unlisted file, %d removing nothing; want one more", removing, clean)
+	}
+
+	dir := t.TempDir()
+	w, _ := Open(testConfig(dir), nil)
+	commit(t, w, ddl("CREATE DATABASE a"))
+	w.Close()
+	src, _ := os.ReadFile(filepath.Join(dir, "binlog.000001"))
+	if err := os.WriteFile(filepath.Join(dir, "binlog.000002"), src[:FileHeaderLen+122], 0o640); err != nil {
+		t.Fatal(err)
+	}
+	fs := vfs.NewFaulty(nil)
+	fs.Inject(vfs.Fault{Op: vfs.OpSyncDir, Err: syscall.EIO})
+	cfg := quietConfig(dir)
+	cfg.FS = fs
+	if _, err := Open(cfg, nil); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("start with a failing directory fsync after removing an unlisted file: %v, want EIO", err)
+	}
+	got, w2 := reopen(t, dir)
+	defer w2.Close()
+	if fmt.Sprint(got) != "[CREATE DATABASE a]" {
+		t.Fatalf("the next start replayed %q", got)
+	}
+}
