@@ -343,3 +343,26 @@ func TestRowLocksForeignKeyOverTheWire(t *testing.T) {
 		})
 	}
 }
+
+// TestRowLocksCommentedStatementsOverTheWire: a client's leading comment (ORMs and
+// sqlcommenter prefix one) changes no lock a statement takes: a commented locking read locks
+// its row, so another transaction's update of it waits and gets 1205.
+func TestRowLocksCommentedStatementsOverTheWire(t *testing.T) {
+	srv := StartServer(t)
+	for i, lockStmt := range []string{
+		"/* app:orders */ SELECT * FROM t WHERE id = 1 FOR UPDATE",
+		"-- tool\n  SELECT * FROM t WHERE id = 1 FOR SHARE",
+		"# job\nSELECT * FROM t WHERE id = 1 LOCK IN SHARE MODE",
+	} {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			a, b, _ := rowLockConns(t, srv, fmt.Sprintf("rl_comment%d", i))
+			connExec(t, a, lockStmt)
+			connExec(t, b, "SET innodb_lock_wait_timeout = 1")
+			if got := mysqlErrorNumber(<-runAsync(b, "UPDATE t SET n = 3 WHERE id = 1")); got != 1205 {
+				t.Fatalf("update of the row %q locked: number %d, want 1205", lockStmt, got)
+			}
+			connExec(t, a, "COMMIT")
+			connExec(t, b, "COMMIT")
+		})
+	}
+}

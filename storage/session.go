@@ -301,16 +301,15 @@ func (s *Session) lockingRead(ctx *sql.Context) (mode lockMode, policy lockWaitP
 // parseLockingRead sets the locking-read fields from statement text q.
 func (s *Session) parseLockingRead(q string) {
 	s.lockKnown, s.lockQuery, s.lockMode, s.lockPolicy, s.lockSource = true, q, 0, waitNormal, false
-	l := strings.ToLower(q)
-	trimmed := strings.TrimLeft(l, " \t\r\n(")
-	if !strings.HasPrefix(trimmed, "select") && !strings.HasPrefix(trimmed, "with") {
-		for _, p := range []string{"insert", "replace", "update", "delete", "create"} {
-			if strings.HasPrefix(trimmed, p) {
-				s.lockMode, s.lockSource = lockShared, true
-			}
-		}
+	switch firstKeyword(q) {
+	case "select", "with":
+	case "insert", "replace", "update", "delete", "create":
+		s.lockMode, s.lockSource = lockShared, true
+		return
+	default:
 		return
 	}
+	l := strings.ToLower(q)
 	switch {
 	case strings.Contains(l, "for update"):
 		s.lockMode = lockExclusive
