@@ -64,7 +64,7 @@ func tableNotFoundError(err error, currentDB, query string) error {
 // either part optionally back-quoted), or "".
 func qualifierOf(query, name string) string {
 	q := regexp.QuoteMeta(name)
-	re, err := regexp.Compile(fmt.Sprintf("(?i)(`[^`]+`|[\\w$]+)\\s*\\.\\s*(?:`%s`|%s\\b)", q, q))
+	re, err := regexp.Compile(fmt.Sprintf("(?i)%s\\s*\\.\\s*(?:`%s`|%s\\b)", ident, q, q))
 	if err != nil {
 		return ""
 	}

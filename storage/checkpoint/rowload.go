@@ -34,6 +34,8 @@ type rowLoader struct {
 	wg      sync.WaitGroup
 	closed  bool
 
+	// mu guards err; it is a leaf (nothing else is locked or waited for
+	// under it).
 	mu  sync.Mutex
 	err error // the first error of a decoder or the loader
 }
