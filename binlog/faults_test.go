@@ -472,15 +472,7 @@ func TestRecoveryRefusesCorruption(t *testing.T) {
 // steps of a rotation or a purge leaves all start.
 func TestRecoveryFinishesInterruptedOperations(t *testing.T) {
 	t.Run("unlisted new file", func(t *testing.T) {
-		dir := t.TempDir()
-		w, _ := Open(testConfig(dir), nil)
-		commit(t, w, ddl("CREATE DATABASE a"))
-		w.Close()
-		// The next file created with its header, the index not yet updated.
-		src, _ := os.ReadFile(filepath.Join(dir, "binlog.000001"))
-		if err := os.WriteFile(filepath.Join(dir, "binlog.000002"), src[:FileHeaderLen+122], 0o640); err != nil {
-			t.Fatal(err)
-		}
+		dir := dirWithUnlistedFile(t, true)
 		got, _ := reopen(t, dir)
 		if fmt.Sprint(got) != "[CREATE DATABASE a]" {
 			t.Fatalf("replayed %q", got)
@@ -600,22 +592,31 @@ func TestFlushUnderLoad(t *testing.T) {
 	}
 }
 
+// dirWithUnlistedFile returns a data dir whose binlog holds CREATE DATABASE a and, when
+// unlisted, the next file as an interrupted rotation leaves it: created with its header, the
+// index not yet updated.
+func dirWithUnlistedFile(t *testing.T, unlisted bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	w, _ := Open(testConfig(dir), nil)
+	commit(t, w, ddl("CREATE DATABASE a"))
+	w.Close()
+	if unlisted {
+		src, _ := os.ReadFile(filepath.Join(dir, "binlog.000001"))
+		if err := os.WriteFile(filepath.Join(dir, "binlog.000002"), src[:FileHeaderLen+122], 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // TestRemoveUnlistedSyncsDirOnlyAfterRemoving: a start that removes a file an interrupted
 // rotation left fsyncs the directory once more than a start that removes nothing (the removal
 // is made durable; a clean start pays no extra directory fsync), and a failure of that fsync
 // fails the start, which the next start retries.
 func TestRemoveUnlistedSyncsDirOnlyAfterRemoving(t *testing.T) {
 	syncs := func(t *testing.T, unlisted bool) (int, error) {
-		dir := t.TempDir()
-		w, _ := Open(testConfig(dir), nil)
-		commit(t, w, ddl("CREATE DATABASE a"))
-		w.Close()
-		if unlisted {
-			src, _ := os.ReadFile(filepath.Join(dir, "binlog.000001"))
-			if err := os.WriteFile(filepath.Join(dir, "binlog.000002"), src[:FileHeaderLen+122], 0o640); err != nil {
-				t.Fatal(err)
-			}
-		}
+		dir := dirWithUnlistedFile(t, unlisted)
 		fs := vfs.NewFaulty(nil)
 		cfg := quietConfig(dir)
 		cfg.FS = fs
@@ -639,14 +640,7 @@ func TestRemoveUnlistedSyncsDirOnlyAfterRemoving(t *testing.T) {
 		t.Fatalf("directory fsyncs at start: %d removing an unlisted file, %d removing nothing; want one more", removing, clean)
 	}
 
-	dir := t.TempDir()
-	w, _ := Open(testConfig(dir), nil)
-	commit(t, w, ddl("CREATE DATABASE a"))
-	w.Close()
-	src, _ := os.ReadFile(filepath.Join(dir, "binlog.000001"))
-	if err := os.WriteFile(filepath.Join(dir, "binlog.000002"), src[:FileHeaderLen+122], 0o640); err != nil {
-		t.Fatal(err)
-	}
+	dir := dirWithUnlistedFile(t, true)
 	fs := vfs.NewFaulty(nil)
 	fs.Inject(vfs.Fault{Op: vfs.OpSyncDir, Err: syscall.EIO})
 	cfg := quietConfig(dir)
