@@ -26,7 +26,8 @@ import (
 // aggregate carry the DECIMAL type. As window functions (SUM(x) OVER …) they keep GMS's
 // arithmetic and only format as DECIMAL.
 
-// exactAggregates provides SUM and AVG, and BENCHMARK (benchmark.go), which GMS lacks.
+// exactAggregates provides SUM and AVG, BENCHMARK (benchmark.go), which GMS lacks, and the
+// string functions bounded by max_allowed_packet (resultsize.go).
 type exactAggregates struct{}
 
 var _ sql.FunctionProvider = exactAggregates{}
@@ -45,7 +46,7 @@ func (exactAggregates) Function(_ *sql.Context, _, name string) (sql.Function, b
 	case "benchmark":
 		return benchmarkFunction, true
 	}
-	return nil, false
+	return boundedStringFunction(name)
 }
 
 // installExactAggregates makes SUM and AVG exact (process-global, like GMS's registry).
