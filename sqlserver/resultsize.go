@@ -24,7 +24,7 @@ const erWarnAllowedPacketOverflowed = 1301
 // sizeBound returns the byte size the function's result would have for the evaluated
 // arguments, or false when it cannot tell (a NULL or non-numeric argument: GMS decides). A known
 // size of 0 means the result is the empty string (REPEAT or SPACE of a count below 1, which
-// MySQL answers with '' and GMS with an error).
+// MySQL answers with ” and GMS with an error).
 type sizeBound func(ctx *sql.Context, args []interface{}) (int64, bool)
 
 // boundedString is a GMS string function whose result is NULL with warning 1301 when it would
