@@ -90,7 +90,10 @@ func (w *Writer) Append(ctx context.Context, cs *changes.ChangeSet) (changes.Com
 		undo()
 		return nil, err
 	}
-	w.commits.Add(1)
+	n := w.commits.Add(1)
+	w.syncMu.Lock()
+	w.tail.commits = n
+	w.syncMu.Unlock()
 	t := &ticket{w: w, global: w.written, end: Position{w.name, w.pos}, gtids: w.appended}
 	w.appended = nil
 	if obs := w.observers.Load(); obs != nil {
@@ -147,7 +150,7 @@ func (w *Writer) writeLocked(buf []byte) error {
 	w.written += uint64(len(buf))
 	w.writtenA.Store(w.written)
 	w.syncMu.Lock()
-	w.tail = tail{f: w.f, global: w.written, pos: Position{w.name, w.pos}}
+	w.tail = tail{f: w.f, global: w.written, pos: Position{w.name, w.pos}, commits: w.commits.Load()}
 	w.syncMu.Unlock()
 	return nil
 }
@@ -265,9 +268,25 @@ func (w *Writer) waitSynced(global uint64) error {
 			w.synced = tl.global
 			w.setReadable(tl.pos)
 		}
+		w.countGroupLocked(tl.commits)
 		w.syncCond.Broadcast()
 	}
 	return nil
+}
+
+// countGroupLocked records that an fsync made every commit up to the
+// commits-th durable: the group is those not covered by an earlier fsync.
+// Called with syncMu held.
+func (w *Writer) countGroupLocked(commits uint64) {
+	if commits <= w.syncedCommits {
+		return
+	}
+	group := commits - w.syncedCommits
+	w.syncedCommits = commits
+	w.groupCommits.Add(group)
+	if group > w.maxGroup.Load() {
+		w.maxGroup.Store(group)
+	}
 }
 
 // setReadable advances the end replicas may read to and wakes streamers.

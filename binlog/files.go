@@ -207,8 +207,11 @@ func (w *Writer) syncCurrentLocked() error {
 	}
 	err := w.f.Sync()
 	w.fsyncs.Add(1)
-	if err == nil && w.written > w.synced {
-		w.synced = w.written
+	if err == nil {
+		if w.written > w.synced {
+			w.synced = w.written
+		}
+		w.countGroupLocked(w.commits.Load())
 	}
 	w.syncCond.Broadcast()
 	w.syncMu.Unlock()

@@ -131,6 +131,10 @@ type Observer interface {
 type Stats struct {
 	Commits uint64 // transactions appended
 	Fsyncs  uint64 // fsync calls covering commits
+	// GroupCommits is how many commits those fsyncs made durable (each
+	// counted once): GroupCommits/Fsyncs is the mean group-commit size.
+	GroupCommits uint64
+	MaxGroup     uint64 // the most commits one fsync made durable
 }
 
 // ErrorAction is binlog_error_action: what a failed binlog write or fsync
@@ -206,8 +210,11 @@ type Writer struct {
 	syncCond *sync.Cond
 	tail     tail   // the end of what Append wrote, for the fsync leader
 	synced   uint64 // written counter durable on disk
-	syncing  bool   // a leader is fsyncing
-	failed   error  // set once by fail: every later commit gets it
+	// syncedCommits is the commit count the last fsync covered: a group's
+	// size is its tail's commits minus this (groupCommits, maxGroup).
+	syncedCommits uint64
+	syncing       bool  // a leader is fsyncing
+	failed        error // set once by fail: every later commit gets it
 	// readable is the end of what may be sent to replicas: durable events.
 	readable atomic.Pointer[Position]
 	notifyMu sync.Mutex
@@ -215,16 +222,21 @@ type Writer struct {
 
 	observers atomic.Pointer[[]Observer]
 
-	commits     atomic.Uint64
-	fsyncs      atomic.Uint64
-	syncBinlog  atomic.Int64
-	errorAction atomic.Int32
-	diskFull    atomic.Int64 // unix seconds of the last full-disk warning
-	expire      atomic.Int64 // binlog_expire_logs_seconds as a Duration
-	hadArchive  bool         // Open replayed binlog-archive/ (RemoveArchive after a checkpoint)
-	replayed    RecoveryStats
-	progress    *progress // during Open only
-	journal     *journal  // the unlogged journal (sql_log_bin = 0), set by Open
+	commits atomic.Uint64
+	fsyncs  atomic.Uint64
+	// groupCommits counts commits made durable by an fsync (summed over
+	// fsyncs, so groupCommits/fsyncs is the mean group size); maxGroup is
+	// the most commits one fsync covered. Both change under syncMu.
+	groupCommits atomic.Uint64
+	maxGroup     atomic.Uint64
+	syncBinlog   atomic.Int64
+	errorAction  atomic.Int32
+	diskFull     atomic.Int64 // unix seconds of the last full-disk warning
+	expire       atomic.Int64 // binlog_expire_logs_seconds as a Duration
+	hadArchive   bool         // Open replayed binlog-archive/ (RemoveArchive after a checkpoint)
+	replayed     RecoveryStats
+	progress     *progress // during Open only
+	journal      *journal  // the unlogged journal (sql_log_bin = 0), set by Open
 }
 
 // RecoveryStats say what Open replayed.
@@ -254,9 +266,10 @@ func (w *Writer) RemoveArchive() error {
 // tail is what the group-fsync leader syncs: the file Append wrote to last,
 // the written counter after it and the position it ends at.
 type tail struct {
-	f      vfs.File
-	global uint64
-	pos    Position
+	f       vfs.File
+	global  uint64
+	pos     Position
+	commits uint64 // the commit count once Append wrote up to global
 }
 
 var _ changes.CommitHook = (*Writer)(nil)
@@ -287,7 +300,8 @@ func (w *Writer) AddObserver(o Observer) {
 
 // Stats returns the writer's counters.
 func (w *Writer) Stats() Stats {
-	return Stats{Commits: w.commits.Load(), Fsyncs: w.fsyncs.Load()}
+	return Stats{Commits: w.commits.Load(), Fsyncs: w.fsyncs.Load(),
+		GroupCommits: w.groupCommits.Load(), MaxGroup: w.maxGroup.Load()}
 }
 
 // SetSyncBinlog changes sync_binlog: 0 leaves flushing to the OS, any

@@ -310,6 +310,7 @@ func BenchmarkGroupCommit(b *testing.B) {
 			if fsyncs > 0 {
 				b.ReportMetric(float64(commits)/float64(fsyncs), "commits/fsync")
 			}
+			b.ReportMetric(float64(after.MaxGroup), "max-group")
 			b.ReportMetric(float64(total.Microseconds())/float64(commits), "µs/commit")
 			b.ReportMetric(float64(commits)/b.Elapsed().Seconds(), "commits/s")
 		})

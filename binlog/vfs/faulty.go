@@ -40,6 +40,10 @@ type Fault struct {
 	// Short, for writes, is how many bytes reach the file before the error
 	// (a short write); it is clamped to the write's length.
 	Short int
+	// Gate, for syncs, holds the matching call until it is closed (a slow
+	// disk, for tests that need a commit inside its fsync); then the call
+	// fails with Err, or, when Err is nil, goes on to the inner file.
+	Gate <-chan struct{}
 }
 
 // Faulty is an FS that passes calls to an inner FS except where an injected
@@ -235,7 +239,12 @@ func (ff *faultyFile) WriteAt(p []byte, off int64) (int, error) {
 
 func (ff *faultyFile) Sync() error {
 	if ft := ff.fs.check(OpSync, ff.Name()); ft != nil {
-		return pathErr(OpSync, ff.Name(), ft.Err)
+		if ft.Gate != nil {
+			<-ft.Gate
+		}
+		if ft.Err != nil || ft.Gate == nil {
+			return pathErr(OpSync, ff.Name(), ft.Err)
+		}
 	}
 	return ff.File.Sync()
 }
