@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -27,6 +28,15 @@ import (
 type rawSocket struct {
 	c  net.Conn
 	rc syscall.RawConn
+
+	// The state of the call under way, kept here so that the poller's callbacks (made once,
+	// in newRawSocket) allocate nothing. rmu and wmu serialize Read and Write callers.
+	rmu, wmu   sync.Mutex
+	rbuf, wbuf []byte
+	rn, wn     int
+	rerr, werr syscall.Errno
+	readFn     func(fd uintptr) bool
+	writeFn    func(fd uintptr) bool
 }
 
 // rawWriteLimit is the largest write sent with raw system calls.
@@ -43,7 +53,46 @@ func newRawSocket(c net.Conn) *rawSocket {
 	if err != nil {
 		return nil
 	}
-	return &rawSocket{c: c, rc: rc}
+	s := &rawSocket{c: c, rc: rc}
+	s.readFn, s.writeFn = s.readOnce, s.writeAll
+	return s
+}
+
+// readOnce is the poller's read callback: false asks it to wait until the socket is readable.
+func (s *rawSocket) readOnce(fd uintptr) bool {
+	for {
+		r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&s.rbuf[0])), uintptr(len(s.rbuf)))
+		switch e {
+		case 0:
+			s.rn = int(r)
+			return true
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			s.rerr = e
+			return true
+		}
+	}
+}
+
+// writeAll is the poller's write callback: it writes the rest of wbuf, false asks the poller
+// to wait until the socket is writable.
+func (s *rawSocket) writeAll(fd uintptr) bool {
+	for s.wn < len(s.wbuf) {
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&s.wbuf[s.wn])), uintptr(len(s.wbuf)-s.wn))
+		switch e {
+		case 0:
+			s.wn += int(r)
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			s.werr = e
+			return true
+		}
+	}
+	return true
 }
 
 // Read reads at most len(p) bytes; it blocks (in the poller) until some arrive.
@@ -51,25 +100,12 @@ func (s *rawSocket) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	var n int
-	var errno syscall.Errno
-	err := s.rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-			switch e {
-			case 0:
-				n = int(r)
-				return true
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false
-			default:
-				errno = e
-				return true
-			}
-		}
-	})
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	s.rbuf, s.rn, s.rerr = p, 0, 0
+	err := s.rc.Read(s.readFn)
+	n, errno := s.rn, s.rerr
+	s.rbuf = nil
 	switch {
 	case err != nil:
 		return 0, s.opError("read", err)
@@ -86,24 +122,15 @@ func (s *rawSocket) Write(p []byte) (int, error) {
 	if len(p) > rawWriteLimit {
 		return s.c.Write(p)
 	}
-	var n int
-	var errno syscall.Errno
-	err := s.rc.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n))
-			switch e {
-			case 0:
-				n += int(r)
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return false
-			default:
-				errno = e
-				return true
-			}
-		}
-		return true
-	})
+	if len(p) == 0 {
+		return 0, nil
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.wbuf, s.wn, s.werr = p, 0, 0
+	err := s.rc.Write(s.writeFn)
+	n, errno := s.wn, s.werr
+	s.wbuf = nil
 	switch {
 	case err != nil:
 		return n, s.opError("write", err)
