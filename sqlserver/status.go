@@ -218,14 +218,17 @@ func (l *statusListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	l.st.threadsCreated.Add(1)
-	return &countingConn{Conn: c, st: l.st}, nil
+	return &countingConn{Conn: c, st: l.st, raw: newRawSocket(c)}, nil
 }
 
 // countingConn adds what it reads and writes to Bytes_received and Bytes_sent, globally and,
 // once bound to its session, in the session's own counters (SHOW SESSION STATUS).
+//
+// Its reads and writes go through raw (rawsock.go) when the socket has a file descriptor.
 type countingConn struct {
 	net.Conn
-	st *serverStatus
+	st  *serverStatus
+	raw *rawSocket // nil: through Conn
 
 	mu                 sync.Mutex // held by bind and by the byte counting before bind
 	sent, received     uint64     // this connection's bytes until bind
@@ -233,15 +236,23 @@ type countingConn struct {
 	sessQueries        atomic.Pointer[atomic.Uint64]
 }
 
-func (c *countingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
+func (c *countingConn) Read(p []byte) (n int, err error) {
+	if c.raw != nil {
+		n, err = c.raw.Read(p)
+	} else {
+		n, err = c.Conn.Read(p)
+	}
 	c.st.bytesReceived.Add(uint64(n))
 	c.count(&c.sessRecv, &c.received, n)
 	return n, err
 }
 
-func (c *countingConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
+func (c *countingConn) Write(p []byte) (n int, err error) {
+	if c.raw != nil {
+		n, err = c.raw.Write(p)
+	} else {
+		n, err = c.Conn.Write(p)
+	}
 	c.st.bytesSent.Add(uint64(n))
 	c.count(&c.sessSent, &c.sent, n)
 	return n, err
