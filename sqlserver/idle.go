@@ -11,9 +11,9 @@ package sqlserver
 // GMS's client-activity watcher also reads through the shim (vitess's WaitForClientActivity):
 // the handler marks those commands as running (beginCommand/endCommand) and the timer is not
 // armed for such reads. It is not armed during
-// authentication (connect_timeout applies), while a binlog dump owns the connection (a replica
-// streams and sends ACKs as it pleases), or after a client asked for TLS (the shim then sees
-// only encrypted bytes).
+// authentication (connect_timeout applies) or while a binlog dump owns the connection (a replica
+// streams and sends ACKs as it pleases). Over TLS it works alike: the shim terminates TLS itself
+// and sees the commands.
 
 import (
 	"context"

@@ -2,6 +2,7 @@ package sqlserver
 
 import (
 	"context"
+	gosql "database/sql"
 	"encoding/binary"
 	"strings"
 	"sync"
@@ -51,41 +52,10 @@ func TestWaitTimeout(t *testing.T) {
 
 	db := open(t, dsn(s, "root", ""))
 	ctx := context.Background()
-	t.Run("driver", func(t *testing.T) {
-		c, err := db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		var id int64
-		if err := c.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.ExecContext(ctx, "SET SESSION wait_timeout = 1"); err != nil {
-			t.Fatal(err)
-		}
-		// Idle until the server has closed the session (it leaves the process list), so a
-		// late timer on a loaded machine cannot let the next statement in first; a timer that
-		// never fires fails here.
-		time.Sleep(idleFor)
-		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			var n int
-			if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?", id).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("connection %d still open 15 s after its wait_timeout of 1 s", id)
-			}
-		}
-		var one int
-		err = c.QueryRowContext(ctx, "SELECT 1").Scan(&one)
-		if errNumber(err) != 4031 || !strings.Contains(err.Error(), "disconnected by the server because of inactivity") {
-			t.Fatalf("the statement after idling: %v, want 4031", err)
-		}
-	})
+	// Through the driver, in plain and over TLS (the shim terminates TLS, so it sees commands).
+	for name, db := range map[string]*gosql.DB{"driver": db, "driver over TLS": open(t, tlsDSN(s, "root", "", "skip-verify"))} {
+		t.Run(name, func(t *testing.T) { expectDriverTimeout(t, db) })
+	}
 
 	t.Run("active", func(t *testing.T) {
 		c, err := db.Conn(ctx)
@@ -219,5 +189,44 @@ func TestWaitTimeoutSparesDump(t *testing.T) {
 			t.Fatalf("no WRITE_ROWS event arrived (%d packets)", n)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// expectDriverTimeout sets wait_timeout = 1 on one of db's connections, idles past it and
+// expects the server to have closed the session and the next statement to fail with 4031.
+func expectDriverTimeout(t *testing.T, db *gosql.DB) {
+	ctx := context.Background()
+	c, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var id int64
+	if err := c.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ExecContext(ctx, "SET SESSION wait_timeout = 1"); err != nil {
+		t.Fatal(err)
+	}
+	// Idle until the server has closed the session (it leaves the process list), so a
+	// late timer on a loaded machine cannot let the next statement in first; a timer that
+	// never fires fails here.
+	time.Sleep(idleFor)
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?", id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connection %d still open 15 s after its wait_timeout of 1 s", id)
+		}
+	}
+	var one int
+	err = c.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	if errNumber(err) != 4031 || !strings.Contains(err.Error(), "disconnected by the server because of inactivity") {
+		t.Fatalf("the statement after idling: %v, want 4031", err)
 	}
 }
