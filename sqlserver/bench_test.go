@@ -14,8 +14,9 @@ import (
 	"github.com/semisyncd/semisyncd/storage"
 )
 
-// benchServer starts a server without a binlog and loads sbtest1 as sysbench does (id INT
-// primary key, k INT with a secondary index, c and pad CHAR), with rows rows.
+// benchServer starts a server (Config{}: a temporary data dir with its binlog, sync_binlog = 1,
+// so a write's numbers include its fsync) and loads sbtest1 as sysbench does (id INT primary
+// key, k INT with a secondary index, c and pad CHAR), with rows rows.
 func benchServer(b *testing.B, rows int) (*Server, *gosql.DB) {
 	b.Helper()
 	logger, _ := logtest.NewNullLogger()
