@@ -106,4 +106,18 @@ func TestMetricsEndpoint(t *testing.T) {
 	if f := fams["mysql_binlog_appended_bytes_total"]; f == nil || len(f.Metric) == 0 || f.Metric[0].GetCounter().GetValue() <= 0 {
 		t.Errorf("mysql_binlog_appended_bytes_total: %v", f)
 	}
+	// The binlog's group-commit counters (sync_binlog = 1: every commit is made durable by an
+	// fsync, and a group never holds more commits than were appended).
+	counter := func(name string) float64 {
+		f := fams[name]
+		if f == nil || len(f.Metric) == 0 {
+			t.Errorf("%s missing", name)
+			return 0
+		}
+		return f.Metric[0].GetCounter().GetValue()
+	}
+	commits, fsyncs, grouped := counter("mysql_binlog_commits_total"), counter("mysql_binlog_fsyncs_total"), counter("mysql_binlog_group_commits_total")
+	if commits < 32 || fsyncs < 1 || grouped < 32 || grouped > commits || fsyncs > grouped {
+		t.Errorf("binlog commits %v, fsyncs %v, group commits %v after 32 commits", commits, fsyncs, grouped)
+	}
 }

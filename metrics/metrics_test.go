@@ -12,7 +12,7 @@ import (
 func TestExporterCounts(t *testing.T) {
 	e := New(func() []semisync.ReplicaState {
 		return []semisync.ReplicaState{{ServerID: 7, SemiSync: true, Connected: true, UnackedEvents: 3, UnackedBytes: 120, Reconnects: 2}}
-	})
+	}, func() binlog.Stats { return binlog.Stats{Commits: 9, Fsyncs: 2, GroupCommits: 8, MaxGroup: 5} })
 	p := func(f string, n uint64) binlog.Position { return binlog.Position{File: f, Pos: n} }
 	e.Appended(p("binlog.000001", 200))
 	e.Appended(p("binlog.000001", 350))
@@ -48,6 +48,9 @@ func TestExporterCounts(t *testing.T) {
 		"mysql_semi_sync_replica_unacked_bytes":       120,
 		"mysql_semi_sync_replica_connected":           1,
 		"mysql_semi_sync_replica_reconnects_total":    2,
+		"mysql_binlog_commits_total":                  9,
+		"mysql_binlog_fsyncs_total":                   2,
+		"mysql_binlog_group_commits_total":            8,
 	} {
 		if got[name] != want {
 			t.Errorf("%s = %v, want %v", name, got[name], want)
@@ -59,7 +62,7 @@ func TestExporterCounts(t *testing.T) {
 // latency, commit wait, one ACK latency), to compare with a commit's own time (hundreds of µs
 // with a semi-sync replica, BenchmarkMetricsOverhead in integration/).
 func BenchmarkCommitPath(b *testing.B) {
-	e := New(nil)
+	e := New(nil, nil)
 	ctx := context.Background()
 	b.RunParallel(func(pb *testing.PB) {
 		n := uint64(0)

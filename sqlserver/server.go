@@ -510,10 +510,11 @@ func (s *Server) Close() error {
 }
 
 // startMetrics binds the Prometheus endpoint and connects it to the semi-sync source (commit
-// waits, ACK latencies, per-replica state) and the binlog (commit latency, bytes): it is
+// waits, ACK latencies, per-replica state) and the binlog (commit latency, bytes, fsyncs and
+// group commits): it is
 // registered after the source, so a commit's latency includes its AFTER_COMMIT wait.
 func (s *Server) startMetrics(addr string) error {
-	e := metrics.New(s.source.Replicas)
+	e := metrics.New(s.source.Replicas, s.repl.w.Stats)
 	if err := e.Listen(addr, s.log); err != nil {
 		return err
 	}
