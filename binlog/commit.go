@@ -86,14 +86,11 @@ func (w *Writer) Append(ctx context.Context, cs *changes.ChangeSet) (changes.Com
 	if len(enc.buf) == 0 {
 		return nil, nil
 	}
-	if err := w.writeLocked(enc.buf); err != nil {
+	if err := w.writeLocked(enc.buf, w.commits.Load()+1); err != nil {
 		undo()
 		return nil, err
 	}
-	n := w.commits.Add(1)
-	w.syncMu.Lock()
-	w.tail.commits = n
-	w.syncMu.Unlock()
+	w.commits.Add(1)
 	t := &ticket{w: w, global: w.written, end: Position{w.name, w.pos}, gtids: w.appended}
 	w.appended = nil
 	if obs := w.observers.Load(); obs != nil {
@@ -133,8 +130,9 @@ func (w *Writer) usableLocked() error {
 // position. On a failed write the file is cut back to where it was, so it
 // always ends with its last complete event; a full disk returns 1026 and
 // leaves the writer usable, any other failure (or a failed cut) is final.
-// Called with w.mu held.
-func (w *Writer) writeLocked(buf []byte) error {
+// commits is the commit count once buf is written (the fsync leader's group
+// size follows from it). Called with w.mu held.
+func (w *Writer) writeLocked(buf []byte, commits uint64) error {
 	_, err := w.f.WriteAt(buf, int64(w.pos))
 	if err != nil {
 		if terr := w.f.Truncate(int64(w.pos)); terr != nil {
@@ -150,7 +148,7 @@ func (w *Writer) writeLocked(buf []byte) error {
 	w.written += uint64(len(buf))
 	w.writtenA.Store(w.written)
 	w.syncMu.Lock()
-	w.tail = tail{f: w.f, global: w.written, pos: Position{w.name, w.pos}, commits: w.commits.Load()}
+	w.tail = tail{f: w.f, global: w.written, pos: Position{w.name, w.pos}, commits: commits}
 	w.syncMu.Unlock()
 	return nil
 }
@@ -283,9 +281,8 @@ func (w *Writer) countGroupLocked(commits uint64) {
 	}
 	group := commits - w.syncedCommits
 	w.syncedCommits = commits
-	w.groupCommits.Add(group)
-	if group > w.maxGroup.Load() {
-		w.maxGroup.Store(group)
+	if group > w.maxGroup {
+		w.maxGroup = group
 	}
 }
 

@@ -233,7 +233,7 @@ func (w *Writer) rotateLocked(checksum bool) error {
 	enc := &encoder{serverID: w.cfg.ServerID, checksum: w.cfg.Checksum, timestamp: uint32(time.Now().Unix()), pos: w.pos}
 	enc.rotate(FileHeaderLen, next, 0)
 	before := w.pos
-	if err := w.writeLocked(enc.buf); err != nil {
+	if err := w.writeLocked(enc.buf, w.commits.Load()); err != nil {
 		w.dropFile(nf, next)
 		return err
 	}
@@ -287,7 +287,7 @@ func (w *Writer) closeCurrent(stop bool) error {
 	if stop {
 		enc := &encoder{serverID: w.cfg.ServerID, checksum: w.cfg.Checksum, timestamp: uint32(time.Now().Unix()), pos: w.pos}
 		enc.stop()
-		if err := w.writeLocked(enc.buf); err != nil {
+		if err := w.writeLocked(enc.buf, w.commits.Load()); err != nil {
 			w.log.WithError(err).WithField("binlog_file", w.name).Warn("cannot write the STOP event")
 		}
 	}

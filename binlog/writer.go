@@ -29,7 +29,7 @@ import (
 //   - w.mu guards the files and the GTID state: Append, rotation, purge,
 //     reset and Close hold it.
 //   - w.syncMu guards the group-commit state (tail, synced, syncing,
-//     failed). The group-fsync leader owns the syncing token and holds no
+//     failed, syncedCommits, maxGroup; Stats takes it for the last two). The group-fsync leader owns the syncing token and holds no
 //     lock while it fsyncs; it never takes w.mu. closeCurrent, holding
 //     w.mu, waits (on syncCond) for the token: the leader does not need w.mu
 //     to finish, so the wait always ends.
@@ -210,9 +210,11 @@ type Writer struct {
 	syncCond *sync.Cond
 	tail     tail   // the end of what Append wrote, for the fsync leader
 	synced   uint64 // written counter durable on disk
-	// syncedCommits is the commit count the last fsync covered: a group's
-	// size is its tail's commits minus this (groupCommits, maxGroup).
+	// syncedCommits is the commit count the fsyncs made durable so far (each
+	// commit counted once: Stats.GroupCommits); a group's size is its tail's
+	// commits minus this, and maxGroup the largest.
 	syncedCommits uint64
+	maxGroup      uint64
 	syncing       bool  // a leader is fsyncing
 	failed        error // set once by fail: every later commit gets it
 	// readable is the end of what may be sent to replicas: durable events.
@@ -222,21 +224,16 @@ type Writer struct {
 
 	observers atomic.Pointer[[]Observer]
 
-	commits atomic.Uint64
-	fsyncs  atomic.Uint64
-	// groupCommits counts commits made durable by an fsync (summed over
-	// fsyncs, so groupCommits/fsyncs is the mean group size); maxGroup is
-	// the most commits one fsync covered. Both change under syncMu.
-	groupCommits atomic.Uint64
-	maxGroup     atomic.Uint64
-	syncBinlog   atomic.Int64
-	errorAction  atomic.Int32
-	diskFull     atomic.Int64 // unix seconds of the last full-disk warning
-	expire       atomic.Int64 // binlog_expire_logs_seconds as a Duration
-	hadArchive   bool         // Open replayed binlog-archive/ (RemoveArchive after a checkpoint)
-	replayed     RecoveryStats
-	progress     *progress // during Open only
-	journal      *journal  // the unlogged journal (sql_log_bin = 0), set by Open
+	commits     atomic.Uint64
+	fsyncs      atomic.Uint64
+	syncBinlog  atomic.Int64
+	errorAction atomic.Int32
+	diskFull    atomic.Int64 // unix seconds of the last full-disk warning
+	expire      atomic.Int64 // binlog_expire_logs_seconds as a Duration
+	hadArchive  bool         // Open replayed binlog-archive/ (RemoveArchive after a checkpoint)
+	replayed    RecoveryStats
+	progress    *progress // during Open only
+	journal     *journal  // the unlogged journal (sql_log_bin = 0), set by Open
 }
 
 // RecoveryStats say what Open replayed.
@@ -298,10 +295,13 @@ func (w *Writer) AddObserver(o Observer) {
 	}
 }
 
-// Stats returns the writer's counters.
+// Stats returns the writer's counters. It takes w.syncMu briefly (never
+// call it holding w.syncMu).
 func (w *Writer) Stats() Stats {
-	return Stats{Commits: w.commits.Load(), Fsyncs: w.fsyncs.Load(),
-		GroupCommits: w.groupCommits.Load(), MaxGroup: w.maxGroup.Load()}
+	w.syncMu.Lock()
+	grouped, most := w.syncedCommits, w.maxGroup
+	w.syncMu.Unlock()
+	return Stats{Commits: w.commits.Load(), Fsyncs: w.fsyncs.Load(), GroupCommits: grouped, MaxGroup: most}
 }
 
 // SetSyncBinlog changes sync_binlog: 0 leaves flushing to the OS, any
