@@ -30,7 +30,8 @@ type rawSocket struct {
 	rc syscall.RawConn
 
 	// The state of the call under way, kept here so that the poller's callbacks (made once,
-	// in newRawSocket) allocate nothing. rmu and wmu serialize Read and Write callers.
+	// in newRawSocket) allocate nothing. rmu and wmu serialize Read and Write callers; both are
+	// leaf locks, never held together or while taking another lock.
 	rmu, wmu   sync.Mutex
 	rbuf, wbuf []byte
 	rn, wn     int

@@ -99,14 +99,7 @@ func (b *boundedString) Eval(ctx *sql.Context, row sql.Row) (interface{}, error)
 	if err != nil {
 		return nil, err
 	}
-	var n int
-	switch x := v.(type) {
-	case string:
-		n = len(x)
-	case []byte:
-		n = len(x)
-	}
-	if int64(n) > limit {
+	if n, _ := byteLen(v); n > limit {
 		return b.refuse(ctx, limit), nil
 	}
 	return v, nil
@@ -141,15 +134,14 @@ func argInt64(ctx *sql.Context, v interface{}) (int64, bool) {
 	return i, ok
 }
 
-// byteLen is the length in bytes of an evaluated string argument.
+// byteLen is the length in bytes of an evaluated string argument; false for NULL or any other
+// value.
 func byteLen(v interface{}) (int64, bool) {
 	switch x := v.(type) {
 	case string:
 		return int64(len(x)), true
 	case []byte:
 		return int64(len(x)), true
-	case nil:
-		return 0, false
 	}
 	return 0, false
 }
