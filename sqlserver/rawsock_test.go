@@ -90,6 +90,19 @@ func TestRawSocketReadsAndWritesAsNetConn(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Bytes that arrive while Read retries an empty socket (within readSpin) and bytes
+	// that arrive after it gave up and parked are both read, in order.
+	for _, delay := range []time.Duration{0, readSpin / 5, 5 * time.Millisecond} {
+		go func() {
+			time.Sleep(delay)
+			cli.Write([]byte("w"))
+		}()
+		b := make([]byte, 8)
+		if n, err := raw.Read(b); n != 1 || err != nil || b[0] != 'w' {
+			t.Fatalf("read of a byte sent after %v: %d %q, %v", delay, n, b[:n], err)
+		}
+	}
+
 	if _, err := cli.Write([]byte("xy")); err != nil {
 		t.Fatal(err)
 	}
