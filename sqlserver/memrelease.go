@@ -1,9 +1,10 @@
 package sqlserver
 
 import (
-	"runtime/debug"
 	"sync/atomic"
 	"time"
+
+	"github.com/semisyncd/semisyncd/internal/gcpolicy"
 )
 
 // Returning the memory of requests refused for exceeding a limit.
@@ -17,7 +18,7 @@ import (
 // server does not collect again for minutes. Measured (TestHostileClientsLeaveNoTrace): one
 // refused 64 MB query left the server's RSS at 4× its size before, for longer than 90 s. So when
 // a connection that had a message refused as too big closes, the server collects and returns
-// idle memory at once (debug.FreeOSMemory), at most one at a time: the cost is one collection
+// idle memory at once (gcpolicy.Release), at most one at a time: the cost is one collection
 // per refused message, which only a misbehaving client causes. A statement refused for nesting
 // too deep (1436) is the same case: the limit is checked on the tree vitess has already built
 // (a 100,000-term sum left RSS 40 MB, over half, above its level before).
@@ -37,6 +38,6 @@ func releaseMemory() {
 	}
 	time.AfterFunc(releaseDelay, func() {
 		defer releasing.Store(false)
-		debug.FreeOSMemory()
+		gcpolicy.Release()
 	})
 }

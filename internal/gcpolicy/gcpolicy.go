@@ -1,7 +1,9 @@
 // Package gcpolicy sets the server's garbage-collector policy: a high GC
 // target (GOGC 400) that trades memory for CPU while the live heap is small,
 // and a soft memory limit that follows the live heap, so that a large live
-// heap (a big data set) does not grow to five times its size.
+// heap (a big data set) does not grow to five times its size. When the
+// process goes idle holding much more heap than is live, an idle watcher
+// returns the free memory to the operating system (see idle.go).
 //
 // After every collection the limit is set to Limit(live): the live heap plus
 // max(Floor, live/2). Up to a live heap of Floor/4 (32 MiB) the limit is
@@ -55,6 +57,9 @@ type Policy struct {
 	limit   int64
 	updates atomic.Uint64
 	sample  []metrics.Sample
+
+	idleReleases atomic.Uint64
+	stopIdle     chan struct{} // closed by Stop
 }
 
 // liveMetric is the heap the last collection found live.
@@ -62,7 +67,8 @@ const liveMetric = "/gc/heap/live:bytes"
 
 // Start applies the policy to this process. getenv reads the environment
 // (os.Getenv). It returns at once; the limit is updated from the runtime's
-// finalizer goroutine after each collection until Stop.
+// finalizer goroutine after each collection, and the idle watcher (idle.go;
+// whatever the environment says) runs in its own goroutine, until Stop.
 func Start(getenv func(string) string, log *logrus.Entry) *Policy {
 	p := &Policy{GCPercentSet: getenv("GOGC") == "", LimitFollows: getenv("GOMEMLIMIT") == ""}
 	if p.GCPercentSet {
@@ -73,6 +79,8 @@ func Start(getenv func(string) string, log *logrus.Entry) *Policy {
 		p.update()
 		p.arm()
 	}
+	p.stopIdle = make(chan struct{})
+	p.startIdle(p.stopIdle, log)
 	if log != nil {
 		log.WithFields(logrus.Fields{"gogc_default": p.GCPercentSet, "memory_limit_follows_live_heap": p.LimitFollows,
 			"memory_limit": debug.SetMemoryLimit(-1)}).Debug("gc policy")
@@ -80,11 +88,14 @@ func Start(getenv func(string) string, log *logrus.Entry) *Policy {
 	return p
 }
 
-// Stop ends the limit's updates; the last limit set stays in force.
+// Stop ends the limit's updates and the idle watcher; the last limit set stays in force.
 func (p *Policy) Stop() {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.stopped {
+		close(p.stopIdle)
+	}
 	p.stopped = true
-	p.mu.Unlock()
 }
 
 // Updates counts the times the limit was recomputed (once per collection).

@@ -4,7 +4,9 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
+	"time"
 )
 
 func TestLimit(t *testing.T) {
@@ -113,5 +115,118 @@ func TestLimitFollowsLiveHeap(t *testing.T) {
 	}
 	if got := p.CurrentLimit(); got >= lim {
 		t.Errorf("limit did not come down after the heap was freed: %d MiB", got>>20)
+	}
+}
+
+// TestShouldRelease drives the idle watcher's decision through scripted
+// ticks: each row is one tick's sample and the expected decision; a
+// release, when decided, is recorded before the next row.
+func TestShouldRelease(t *testing.T) {
+	const mb = 1 << 20
+	ticks := []struct {
+		name                  string
+		allocated, held, live uint64
+		want                  bool
+	}{
+		{"start: nothing allocated", 10 * mb, 20 * mb, 10 * mb, false},
+		{"busy loading", 400 * mb, 380 * mb, 200 * mb, false},
+		{"still busy", 500 * mb, 360 * mb, 200 * mb, false},
+		{"idle, 160 MB over live", 500*mb + 1000, 360 * mb, 200 * mb, true},
+		{"idle again, nothing allocated since the release", 500*mb + 2000, 300 * mb, 200 * mb, false},
+		{"a small burst", 530 * mb, 300 * mb, 200 * mb, false},
+		{"idle, under IdleSlack allocated since the release", 530*mb + 10, 300 * mb, 200 * mb, false},
+		{"a burst", 600 * mb, 320 * mb, 200 * mb, false},
+		{"idle, enough allocated but little held over live", 600*mb + 10, 250 * mb, 200 * mb, false},
+		{"idle, held over live by exactly IdleSlack", 600*mb + 20, 264 * mb, 200 * mb, true},
+		{"held below live (metrics read apart)", 700 * mb, 150 * mb, 200 * mb, false},
+		{"idle, held below live", 700*mb + 1, 150 * mb, 200 * mb, false},
+	}
+	var st idleState
+	st.released(idleSample{allocated: ticks[0].allocated})
+	for _, tk := range ticks {
+		s := idleSample{allocated: tk.allocated, held: tk.held, live: tk.live}
+		got := st.shouldRelease(s)
+		if got != tk.want {
+			t.Errorf("%s: shouldRelease = %v, want %v", tk.name, got, tk.want)
+		}
+		if got {
+			st.released(s)
+		}
+	}
+}
+
+// loadedHeap makes the heap of a server that just loaded a data set: it
+// returns a live heap of 200 MiB (to keep alive) after allocating 512 MiB
+// of garbage beside it. With GOGC 400 and no memory limit (idleTestPolicy)
+// the garbage is still mapped when it returns.
+func loadedHeap() [][]byte {
+	live := make([][]byte, 200)
+	for i := range live {
+		live[i] = make([]byte, 1<<20)
+		live[i][0] = 1
+	}
+	var garbage [8][]byte
+	for i := 0; i < 512; i++ {
+		garbage[i%len(garbage)] = make([]byte, 1<<20)
+		garbage[i%len(garbage)][0] = 1
+	}
+	runtime.KeepAlive(garbage)
+	return live
+}
+
+// idleTestPolicy starts the policy with GOGC 400 and, for the test, no
+// memory limit (GOMEMLIMIT "set": the policy leaves the limit alone), so
+// that a burst of garbage stays mapped until something returns it.
+func idleTestPolicy(t *testing.T) *Policy {
+	restoreGC(t)
+	debug.SetMemoryLimit(math.MaxInt64)
+	return Start(func(k string) string {
+		if k == "GOMEMLIMIT" {
+			return "off"
+		}
+		return ""
+	}, nil)
+}
+
+// TestIdleWatcherReturnsMemory: after loading, the idle process returns the
+// freed memory the limit let it keep to the operating system by itself,
+// without another allocation or collection from the program.
+func TestIdleWatcherReturnsMemory(t *testing.T) {
+	p := idleTestPolicy(t)
+	defer p.Stop()
+	live := loadedHeap()
+	ms := []metrics.Sample{{Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(ms)
+	before := ms[0].Value.Uint64()
+	// Bounded: the watcher needs one idle tick after the load.
+	deadline := time.Now().Add(20 * IdleTick)
+	for p.IdleReleases() == 0 && time.Now().Before(deadline) {
+		time.Sleep(IdleTick / 10)
+	}
+	runtime.KeepAlive(live)
+	if p.IdleReleases() == 0 {
+		mm := make([]metrics.Sample, len(idleMetrics))
+		for i, n := range idleMetrics {
+			mm[i].Name = n
+		}
+		t.Fatalf("no idle release within %v after loading; now %+v", 20*IdleTick, readIdleSample(mm))
+	}
+	metrics.Read(ms)
+	if after := ms[0].Value.Uint64(); after < before+IdleSlack {
+		t.Errorf("heap released to the OS went from %d MiB to %d MiB; want at least %d MiB more", before>>20, after>>20, IdleSlack>>20)
+	}
+}
+
+// TestIdleWatcherStops: no release after Stop, from the same heap that
+// gets one while the watcher runs.
+func TestIdleWatcherStops(t *testing.T) {
+	p := idleTestPolicy(t)
+	p.Stop()
+	p.Stop() // a second Stop is harmless
+	live := loadedHeap()
+	time.Sleep(3 * IdleTick)
+	runtime.KeepAlive(live)
+	if n := p.IdleReleases(); n != 0 {
+		t.Errorf("%d idle releases after Stop", n)
 	}
 }
