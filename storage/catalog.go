@@ -120,6 +120,28 @@ type tableState struct {
 // has had.
 func (t *tableState) newRowID() uint64 { return t.rowIDs.Add(1) }
 
+// newEntry returns the entry for a row of t: for a table without a primary
+// key a keylessEntry with hidden row id id (0: a new one from newRowID),
+// else a plain entry (id ignored). Every entry stored in t's trees is made
+// here, so rowID is only ever asked of keyless entries.
+func (t *tableState) newEntry(row sql.Row, id uint64) *entry {
+	if len(t.pkOrds) > 0 {
+		return &entry{row: row}
+	}
+	if id == 0 {
+		id = t.newRowID()
+	}
+	return newKeylessEntry(row, id)
+}
+
+// entryRowID is e's hidden row id when t is keyless, else 0.
+func (t *tableState) entryRowID(e *entry) uint64 {
+	if len(t.pkOrds) > 0 {
+		return 0
+	}
+	return e.rowID()
+}
+
 // autoIncShared hands out AUTO_INCREMENT values across transactions that
 // insert into one table concurrently under row locks, as InnoDB's
 // interleaved mode does: values are never handed out twice, and a rolled

@@ -38,7 +38,7 @@ func (tx *txn) rewrite(ts *tableState, pks sql.PrimaryKeySchema, renames map[str
 			perr = err
 			return false
 		}
-		perr = n.insertRewritten(&entry{row: row, id: e.id})
+		perr = n.insertRewritten(n.newEntry(row, ts.entryRowID(e)))
 		return perr == nil
 	})
 	if perr != nil {
@@ -53,8 +53,6 @@ func (n *tableState) insertRewritten(e *entry) error {
 		if old, found := n.rows.Get(e); found {
 			return dupKeyError(n.name, PrimaryKeyName, pkValues(n, e.row), old.row, true)
 		}
-	} else if e.id == 0 {
-		e.id = n.newRowID()
 	}
 	for _, ix := range n.indexes {
 		if ix.unique {
@@ -264,7 +262,7 @@ func (r *rewriter) DiscardChanges(*sql.Context, error) error {
 func (r *rewriter) StatementComplete(*sql.Context) error { return nil }
 
 func (r *rewriter) Insert(ctx *sql.Context, row sql.Row) error {
-	return r.n.insertRewritten(&entry{row: row.Copy()})
+	return r.n.insertRewritten(r.n.newEntry(row.Copy(), 0))
 }
 
 func (r *rewriter) Close(ctx *sql.Context) error {

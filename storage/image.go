@@ -172,7 +172,7 @@ func (e *Engine) LoadRows(db, table string, rows []sql.Row, autoInc uint64) erro
 		last, _ = ts.rows.Max()
 	}
 	for _, r := range rows {
-		e := &entry{row: r}
+		e := ts.newEntry(r, 0)
 		if len(ts.pkOrds) > 0 && last != nil && !ts.pk.less(last, e) {
 			// Out of order: keys checked (an entry below the maximum
 			// leaves the maximum as it is).
@@ -196,9 +196,6 @@ func (e *Engine) LoadRows(db, table string, rows []sql.Row, autoInc uint64) erro
 // usual. A checkpoint's rows were consistent when written: keys are checked
 // only when a row is not in order (LoadRows).
 func (ts *tableState) loadEntry(e *entry) {
-	if len(ts.pkOrds) == 0 {
-		e.id = ts.newRowID()
-	}
 	ts.rows.Load(e)
 	for _, ix := range ts.indexes {
 		ix.tree.Set(e)

@@ -44,7 +44,7 @@ func (tx *txn) currentRow(ctx *sql.Context, db string, ts *tableState, slot *tab
 	if len(ts.pkOrds) == 0 {
 		return tx.keylessRow(ctx, db, ts, slot, row)
 	}
-	k := &entry{row: row}
+	k := ts.newEntry(row, 0)
 	if err := tx.lockRow(ctx, db, ts, k, lockExclusive, waitNormal); err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (tx *txn) keylessRow(ctx *sql.Context, db string, ts *tableState, slot *tab
 	})
 	space := rowIDSpaceKey(db, ts)
 	for _, c := range cands {
-		if tx.eng.locks.holdsRecord(tx, space, rowIDCols, sql.Row{c.id}, lockExclusive) {
+		if tx.eng.locks.holdsRecord(tx, space, rowIDCols, sql.Row{c.rowID()}, lockExclusive) {
 			return tx.syncRow(db, ts, slot, c), nil
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/tidwall/btree"
@@ -13,35 +14,63 @@ import (
 // comparators, which have no query context of their own.
 var cmpCtx = sql.NewEmptyContext()
 
-// entry is one stored row. Entries are immutable once in a tree: an update
-// replaces the entry. id is the hidden row id of tables without a primary key
-// (zero otherwise) and keeps their rows apart. An entry is two words and a
-// slice header (32 bytes), one per stored row.
+// entry is one stored row of a table with a primary key: a slice header (24
+// bytes, an allocation of its own size class), one per stored row. Entries
+// are immutable once in a tree: an update replaces the entry.
 type entry struct {
 	row sql.Row
-	id  uint64
 }
 
-// Search keys (probes) are entries with probeBit set in id: row holds the
-// values of the key's leading columns. A probe never compares equal to a
-// stored entry: it sorts just before every entry whose leading columns equal
-// its values, or just after them with probeAfter set. Hidden row ids count
-// up from 1 and never reach these bits.
-const (
-	probeBit   = 1 << 63
-	probeAfter = 1 << 62
-)
+// keylessEntry is the entry of a table without a primary key: the row and
+// its hidden row id, which keeps equal rows apart and orders them as they
+// were inserted. Such a table's trees hold &keylessEntry.entry (made by
+// newKeylessEntry, or tableState.newEntry), and rowID reads the id back.
+// Keeping the id out of entry saves 8 bytes on every row of every other
+// table (32 bytes rounded its allocation up to the next size class).
+type keylessEntry struct {
+	entry
+	id uint64
+}
 
-// newProbe returns a search key over vals (see probeBit).
+// newKeylessEntry returns the entry of a keyless table's row with hidden id id.
+func newKeylessEntry(row sql.Row, id uint64) *entry {
+	return &(&keylessEntry{entry: entry{row: row}, id: id}).entry
+}
+
+// rowID is the hidden row id of an entry of a keyless table. The entry must
+// have been made by newKeylessEntry: every entry of a keyless table is (the
+// one place entries are made for a table is tableState.newEntry), and no
+// other entry is asked for one (callers check len(pkOrds) == 0 or
+// keyDef.tieByID, which only keyless tables' trees have).
+func (e *entry) rowID() uint64 { return (*keylessEntry)(unsafe.Pointer(e)).id }
+
+// setRowID sets the hidden row id of an entry made by newKeylessEntry.
+func (e *entry) setRowID(id uint64) { (*keylessEntry)(unsafe.Pointer(e)).id = id }
+
+// A search key (probe) is an entry whose row is one *probeKey: the values of
+// the key's leading columns. A probe never compares equal to a stored entry:
+// it sorts just before every entry whose leading columns equal its values,
+// or just after them with after set. No stored row holds a *probeKey (the
+// type is this package's), so a one-column row is told from a probe by the
+// value's type.
+type probeKey struct {
+	vals  []interface{}
+	after bool
+}
+
+// newProbe returns a search key over vals (see probeKey).
 func newProbe(vals []interface{}, after bool) *entry {
-	e := &entry{row: vals, id: probeBit}
-	if after {
-		e.id |= probeAfter
-	}
-	return e
+	return &entry{row: sql.Row{&probeKey{vals: vals, after: after}}}
 }
 
-func (e *entry) isProbe() bool { return e.id&probeBit != 0 }
+// probe returns e's search key, or nil when e is a stored entry.
+func (e *entry) probe() *probeKey {
+	if len(e.row) != 1 {
+		return nil
+	}
+	p, _ := e.row[0].(*probeKey)
+	return p
+}
 
 // keyCol is one column of a key: its position in the row, its type and, for
 // prefix indexes, the number of leading characters (or bytes) that count.
@@ -66,11 +95,11 @@ func newTree(kd *keyDef) *btree.BTreeG[*entry] {
 }
 
 func (kd *keyDef) less(a, b *entry) bool {
-	if a.isProbe() {
-		return kd.cmpProbe(a, b) < 0
+	if p := a.probe(); p != nil {
+		return kd.cmpProbe(p, b) < 0
 	}
-	if b.isProbe() {
-		return kd.cmpProbe(b, a) > 0
+	if p := b.probe(); p != nil {
+		return kd.cmpProbe(p, a) > 0
 	}
 	return kd.cmp(a, b) < 0
 }
@@ -80,20 +109,14 @@ func (kd *keyDef) cmp(a, b *entry) int {
 		return c
 	}
 	if kd.tieByID {
-		switch {
-		case a.id < b.id:
-			return -1
-		case a.id > b.id:
-			return 1
-		}
-		return 0
+		return cmpOrdered(a.rowID(), b.rowID())
 	}
 	return cmpCols(kd.tie, a.row, b.row)
 }
 
 // cmpProbe compares a probe with a stored entry; it never returns 0.
-func (kd *keyDef) cmpProbe(p, e *entry) int {
-	for i, v := range p.row {
+func (kd *keyDef) cmpProbe(p *probeKey, e *entry) int {
+	for i, v := range p.vals {
 		if i >= len(kd.cols) {
 			break
 		}
@@ -102,7 +125,7 @@ func (kd *keyDef) cmpProbe(p, e *entry) int {
 			return r
 		}
 	}
-	if p.id&probeAfter != 0 {
+	if p.after {
 		return 1
 	}
 	return -1
