@@ -27,13 +27,12 @@ func (tx *txn) insertRow(ctx *sql.Context, db, name string, row sql.Row) error {
 		return err
 	}
 	row = storedRow(row)
-	e := &entry{row: row}
+	// A keyless table's row gets a new hidden row id: nobody else can
+	// name the row, so it needs no lock and conflicts with no other
+	// insert.
+	e := ts.newEntry(row, 0)
 	if slot != nil {
-		if len(ts.pkOrds) == 0 {
-			// A new hidden row id: nobody else can name the row, so it
-			// needs no lock and conflicts with no other insert.
-			e.id = ts.newRowID()
-		} else {
+		if len(ts.pkOrds) > 0 {
 			if err := tx.lockRow(ctx, db, ts, e, lockExclusive, waitNormal); err != nil {
 				return err
 			}
@@ -50,10 +49,10 @@ func (tx *txn) insertRow(ctx *sql.Context, db, name string, row sql.Row) error {
 			}
 		}
 	} else {
-		if len(ts.pkOrds) == 0 {
-			e.id = ts.newRowID()
-		} else if old, found := ts.rows.Get(e); found {
-			return dupKeyError(ts.name, PrimaryKeyName, pkValues(ts, row), old.row, true)
+		if len(ts.pkOrds) > 0 {
+			if old, found := ts.rows.Get(e); found {
+				return dupKeyError(ts.name, PrimaryKeyName, pkValues(ts, row), old.row, true)
+			}
 		}
 		for _, ix := range ts.indexes {
 			if ix.unique {
@@ -135,7 +134,7 @@ func (tx *txn) updateRow(ctx *sql.Context, db, name string, old, new sql.Row) er
 		return errKeyNotFound(ts.name)
 	}
 	new = storedRow(new)
-	e := &entry{row: new, id: cur.id}
+	e := ts.newEntry(new, ts.entryRowID(cur))
 	if slot != nil {
 		// A table without a primary key keeps the row's hidden id: the
 		// key cannot change.
@@ -172,8 +171,7 @@ func (tx *txn) updateRow(ctx *sql.Context, db, name string, old, new sql.Row) er
 			}
 		}
 	}
-	ts.remove(cur)
-	ts.put(e)
+	ts.replace(cur, e)
 	if slot != nil {
 		slot.touch(ts, cur)
 		slot.touch(ts, e)
@@ -264,6 +262,26 @@ func (ts *tableState) put(e *entry) {
 	}
 }
 
+// replace puts e in the place of old, the stored entry of the same row (an
+// update): a tree whose order does not tell the two apart (the primary
+// tree when the key did not change; an index whose columns did not) swaps
+// them in one descent, any other deletes old and adds e. The result is
+// remove(old) then put(e).
+func (ts *tableState) replace(old, e *entry) {
+	if ts.pk.cmp(old, e) == 0 {
+		ts.rows.Set(e)
+	} else {
+		ts.rows.Delete(old)
+		ts.rows.Set(e)
+	}
+	for _, ix := range ts.indexes {
+		if ix.kd.cmp(old, e) != 0 {
+			ix.tree.Delete(old)
+		}
+		ix.tree.Set(e)
+	}
+}
+
 // remove deletes e from the rows and every index.
 func (ts *tableState) remove(e *entry) {
 	ts.rows.Delete(e)
@@ -276,7 +294,7 @@ func (ts *tableState) remove(e *entry) {
 // tables the first entry equal in every column.
 func (ts *tableState) find(row sql.Row) *entry {
 	if len(ts.pkOrds) > 0 {
-		if e, ok := ts.rows.Get(&entry{row: row}); ok {
+		if e, ok := ts.rows.Get(ts.newEntry(row, 0)); ok {
 			return e
 		}
 		return nil

@@ -476,11 +476,17 @@ func rebaseOnto(tx *txn, lt *tableState, slot *tableSlot) *tableState {
 	own := slot.state
 	n := lt.clone(tx, tx.epoch)
 	slot.touched.Scan(func(k *entry) bool {
-		if e, ok := n.rows.Get(k); ok {
-			n.remove(e)
-		}
-		if e, ok := own.rows.Get(k); ok {
-			n.put(e)
+		base, inBase := n.rows.Get(k)
+		mine, inOwn := own.rows.Get(k)
+		switch {
+		case inBase && inOwn:
+			if base != mine {
+				n.replace(base, mine)
+			}
+		case inBase:
+			n.remove(base)
+		case inOwn:
+			n.put(mine)
 		}
 		return true
 	})
@@ -544,7 +550,7 @@ func (tx *txn) lockRecord(ctx *sql.Context, space spaceKey, cols []keyCol, row s
 // table without one on its hidden row id (see rowIDSpace).
 func (tx *txn) lockRow(ctx *sql.Context, db string, ts *tableState, e *entry, mode lockMode, policy lockWaitPolicy) error {
 	if len(ts.pkOrds) == 0 {
-		return tx.lockRecord(ctx, rowIDSpaceKey(db, ts), rowIDCols, sql.Row{e.id}, mode, policy)
+		return tx.lockRecord(ctx, rowIDSpaceKey(db, ts), rowIDCols, sql.Row{e.rowID()}, mode, policy)
 	}
 	return tx.lockRecord(ctx, spaceKey{lockKey: tableKey(db, ts.name)}, ts.pk.cols, e.row, mode, policy)
 }
