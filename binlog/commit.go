@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -234,6 +235,23 @@ func (t *ticket) AfterPublish(ctx context.Context) {
 	}
 }
 
+// maxGatherYields bounds the yields of a group-fsync leader. A leader that
+// already has company (more than its own commit in the group) yields the
+// processor before its fsync until two yields in a row bring no more
+// commits, at most this many times: on 2 cores with 16 or 64 sysbench
+// threads the sessions that were runnable reach the binlog within a few
+// yields, and one fsync covers them. A lone committer never yields.
+// Measured side by side (fresh servers, no replica, sysbench 1 table ×
+// 10k rows, 6 s runs, two rounds, load average 2.2–2.6): oltp_insert 64
+// threads 4,512 / 3,764 → 6,470 / 5,588 TPS (server CPU per transaction
+// 297 / 359 → 232 / 275 µs); 16 threads 3,240 / 3,205 → 3,681 / 3,657;
+// 1 thread 1,397 / 1,549 → 1,367 / 1,466 (no yield: noise);
+// oltp_write_only 16 threads 1,021 / 1,153 → 1,157 / 1,216. On a server
+// that had run longer (more rows, so costlier background checkpoints) the
+// mean group at 64 threads went from 4.3 to 18 commits per fsync. MySQL's
+// binlog_group_commit_sync_delay gathers with a fixed wait instead.
+const maxGatherYields = 8
+
 // waitSynced returns once everything up to global is on disk, or the
 // writer's failure. It blocks on other committers' fsync at most; it never
 // takes w.mu (see the lock order).
@@ -249,8 +267,22 @@ func (w *Writer) waitSynced(global uint64) error {
 			continue
 		}
 		// Become the leader: sync everything written so far.
-		tl := w.tail
 		w.syncing = true
+		for i, idle := 0, 0; i < maxGatherYields && idle < 2 && w.tail.commits-w.syncedCommits > 1; i++ {
+			// Other sessions are committing at once: first let the
+			// runnable ones reach the binlog, so that this fsync covers
+			// them too, until two yields in a row bring nothing.
+			before := w.tail.commits
+			w.syncMu.Unlock()
+			runtime.Gosched()
+			w.syncMu.Lock()
+			if w.tail.commits == before {
+				idle++
+			} else {
+				idle = 0
+			}
+		}
+		tl := w.tail
 		w.syncMu.Unlock()
 		err := tl.f.Sync()
 		w.fsyncs.Add(1)
