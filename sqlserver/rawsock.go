@@ -107,6 +107,16 @@ func newRawSocket(c net.Conn) *rawSocket {
 // +7–12%, but 16 threads −6% (the retries cost CPU when every core is busy). The cost is
 // bounded: at most readSpin of read(2) retries after each command, yielding to any runnable
 // goroutine between them.
+//
+// Adaptive against always (semisync-bench --no-mariadb --baseline at the always-spinning
+// build, primary + replica, 5–8 s runs, 8 runs a cell over three rounds, 2 cores shared with
+// other servers, load average 2–8), median TPS ratios async / semi-sync: point_select
+// 1 thread 0.94 / 1.02, 16 threads 1.08 / 0.92; write_only 1 thread 0.96 / 1.12, 16 threads
+// 1.02 / 1.11; insert (5 runs) 1 thread 0.96 / 0.82, 16 threads 0.91 / 1.06. Runs of one cell
+// spread by 10–50%, so none of these differs beyond the noise; server CPU per write_only
+// transaction at 16 threads was 1.54–1.63 ms against 1.45–1.68 ms. A build counting
+// startSpin's answers saw every empty read spin at 1 thread and 99% (write_only) and 92%
+// (point_select) of them park at once at 16 threads.
 const readSpin = 50 * time.Microsecond
 
 // spinAllowed reports whether a reader that found its socket empty may spin, given the
