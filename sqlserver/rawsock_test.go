@@ -2,10 +2,12 @@ package sqlserver
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -188,5 +190,170 @@ func TestCountingConnReadsRawOverTCP(t *testing.T) {
 	}
 	if got := cc.st.bytesReceived.Load(); got != 5 {
 		t.Fatalf("Bytes_received %d, want 5", got)
+	}
+}
+
+// emptyRead reads raw's empty socket until a short deadline and returns how many times
+// readOnce retried instead of parking.
+func emptyRead(t *testing.T, srv net.Conn, raw *rawSocket) uint64 {
+	t.Helper()
+	if err := srv.SetReadDeadline(time.Now().Add(5 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.SetReadDeadline(time.Time{}) }()
+	before := raw.retries
+	if _, err := raw.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read of an empty socket: %v, want a deadline error", err)
+	}
+	return raw.retries - before
+}
+
+// TestRawSocketSpinsOnlyWhenNotSaturated: a read of an empty socket retries (readSpin) while
+// the connections executing a command plus the spinning readers, itself included, are at most
+// GOMAXPROCS, and parks at once when they are more, or when the socket is detached (a binlog
+// dump's). The load is driven directly; what is checked is whether readOnce retried, not how
+// long it took.
+func TestRawSocketSpinsOnlyWhenNotSaturated(t *testing.T) {
+	procs := int32(runtime.GOMAXPROCS(0))
+	srv, _ := tcpPair(t)
+	raw := newRawSocket(srv)
+	if raw.load != &serverLoad {
+		t.Fatal("a server socket outside serverLoad")
+	}
+	for _, tc := range []struct {
+		name                string
+		executing, spinning int32 // other connections'
+		detached            bool
+		spin                bool
+	}{
+		{"idle server", 0, 0, false, true},
+		{"one core left", procs - 1, 0, false, true},
+		{"every core executing", procs, 0, false, false},
+		{"more executing than cores", 4 * procs, 0, false, false},
+		{"every core spinning", 0, procs, false, false},
+		{"executing and spinning fill the cores", procs - 1, 1, false, false},
+		{"detached on an idle server", 0, 0, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			load := &readLoad{}
+			load.executing.Store(tc.executing)
+			load.spinning.Store(tc.spinning)
+			raw.load = load
+			raw.state.Store(sockIdle)
+			if tc.detached {
+				raw.state.Store(sockDetached)
+			}
+			retries := emptyRead(t, srv, raw)
+			if spun := retries > 0; spun != tc.spin {
+				t.Fatalf("executing %d, spinning %d, GOMAXPROCS %d, detached %v: retried %d times, want spin %v",
+					tc.executing, tc.spinning, procs, tc.detached, retries, tc.spin)
+			}
+			if e, s := load.executing.Load(), load.spinning.Load(); e != tc.executing || s != tc.spinning {
+				t.Fatalf("after the read: executing %d, spinning %d; want %d, %d", e, s, tc.executing, tc.spinning)
+			}
+		})
+	}
+}
+
+// TestRawSocketCountsExecutingCommands: a connection counts as executing from a Read that
+// returned bytes to its next Read; detach (a binlog dump's takeover) and countingConn.Close
+// take it out of the count for good, once however often they are called.
+func TestRawSocketCountsExecutingCommands(t *testing.T) {
+	srv, cli := tcpPair(t)
+	raw := newRawSocket(srv)
+	load := &readLoad{}
+	raw.load = load
+	b := make([]byte, 8)
+	expect := func(what string, want int32) {
+		t.Helper()
+		if got := load.executing.Load(); got != want {
+			t.Fatalf("%s: executing %d, want %d", what, got, want)
+		}
+	}
+	send := func(msg string) {
+		t.Helper()
+		if _, err := cli.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := raw.Read(b); err != nil || string(b[:n]) != msg {
+			t.Fatalf("read %q, %v; want %q", b[:n], err, msg)
+		}
+	}
+	expect("before any read", 0)
+	send("a")
+	expect("after a command's read", 1)
+	send("b")
+	expect("after the next command's read", 1)
+	emptyRead(t, srv, raw)
+	expect("after a read that returned nothing", 0)
+	send("c")
+	expect("after a command's read", 1)
+	raw.detach()
+	expect("after detach", 0)
+	raw.detach()
+	expect("after a second detach", 0)
+	send("d")
+	expect("after a detached socket's read", 0)
+	if n := emptyRead(t, srv, raw); n != 0 {
+		t.Fatalf("a detached socket retried %d times on an idle server", n)
+	}
+
+	srv2, cli2 := tcpPair(t)
+	cc := &countingConn{Conn: srv2, st: &serverStatus{}, raw: newRawSocket(srv2)}
+	cc.raw.load = load
+	if _, err := cli2.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cc.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	expect("after a command's read through countingConn", 1)
+	if err := cc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	expect("after Close in the middle of a command", 0)
+	_ = cc.Close()
+	expect("after a second Close", 0)
+}
+
+// TestDumpDetachesRawSocket: once the shim passes on a binlog dump command, the connection's
+// raw socket is detached (its ACK reads do not spin), and a command before it is not.
+func TestDumpDetachesRawSocket(t *testing.T) {
+	srv, cli := tcpPair(t)
+	cc := &countingConn{Conn: srv, st: &serverStatus{}, raw: newRawSocket(srv)}
+	cc.raw.load = &readLoad{}
+	sc := newShimConn(cc, nil, nil)
+	sc.greeted, sc.maxPacket = true, DefaultMaxAllowedPacket
+	packet := func(payload []byte) []byte {
+		return append([]byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), 0}, payload...)
+	}
+	readCommand := func(payload []byte) {
+		t.Helper()
+		if _, err := cli.Write(packet(payload)); err != nil {
+			t.Fatal(err)
+		}
+		hdr := make([]byte, 4)
+		if _, err := io.ReadFull(sc, hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(sc, make([]byte, int(hdr[0])|int(hdr[1])<<8|int(hdr[2])<<16)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readCommand([]byte{0x03, 'S', 'E', 'L', 'E', 'C', 'T', ' ', '1'}) // COM_QUERY
+	if st := cc.raw.state.Load(); st != sockExecuting {
+		t.Fatalf("after COM_QUERY the raw socket is in state %d, want executing", st)
+	}
+	dump := []byte{comBinlogDump}
+	dump = binary.LittleEndian.AppendUint32(dump, 4)
+	dump = binary.LittleEndian.AppendUint16(dump, 0)
+	dump = binary.LittleEndian.AppendUint32(dump, 77)
+	dump = append(dump, "binlog.000001"...)
+	readCommand(dump)
+	if st := cc.raw.state.Load(); st != sockDetached {
+		t.Fatalf("after COM_BINLOG_DUMP the raw socket is in state %d, want detached", st)
+	}
+	if n := cc.raw.load.executing.Load(); n != 0 {
+		t.Fatalf("a dump connection counts as executing (%d)", n)
 	}
 }

@@ -326,8 +326,12 @@ func (c *shimConn) next(hdr [4]byte) error {
 		c.forgetResetLongData(payload)
 	}
 	if payload[0] == comBinlogDumpGTID {
-		// The dump owns the connection until handler.ComBinlogDumpGTID returns.
+		// The dump owns the connection until handler.ComBinlogDumpGTID returns. Its reads
+		// (the replica's ACKs) do not spin and it no longer counts as executing (readSpin).
 		c.dumping.Store(true)
+		if cc, ok := c.Conn.(*countingConn); ok && cc.raw != nil {
+			cc.raw.detach()
+		}
 	}
 	c.queue(seq, payload)
 	return nil
