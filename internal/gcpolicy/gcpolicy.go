@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -50,6 +51,9 @@ type Policy struct {
 	// GCPercentSet and LimitFollows report what Start took over: the GC
 	// target (GOGC unset) and the memory limit (GOMEMLIMIT unset).
 	GCPercentSet, LimitFollows bool
+	// IdleWatcher reports that the idle watcher runs: always, except with
+	// GOGC=off (no collection the environment did not ask for).
+	IdleWatcher bool
 
 	// mu guards stopped, limit and sample; a leaf lock (nothing is locked while it is held).
 	mu      sync.Mutex
@@ -59,7 +63,7 @@ type Policy struct {
 	sample  []metrics.Sample
 
 	idleReleases atomic.Uint64
-	stopIdle     chan struct{} // closed by Stop
+	stopIdle     chan struct{} // closed by Stop; nil without the idle watcher
 }
 
 // liveMetric is the heap the last collection found live.
@@ -68,7 +72,7 @@ const liveMetric = "/gc/heap/live:bytes"
 // Start applies the policy to this process. getenv reads the environment
 // (os.Getenv). It returns at once; the limit is updated from the runtime's
 // finalizer goroutine after each collection, and the idle watcher (idle.go;
-// whatever the environment says) runs in its own goroutine, until Stop.
+// unless GOGC=off) runs in its own goroutine, until Stop.
 func Start(getenv func(string) string, log *logrus.Entry) *Policy {
 	p := &Policy{GCPercentSet: getenv("GOGC") == "", LimitFollows: getenv("GOMEMLIMIT") == ""}
 	if p.GCPercentSet {
@@ -79,8 +83,11 @@ func Start(getenv func(string) string, log *logrus.Entry) *Policy {
 		p.update()
 		p.arm()
 	}
-	p.stopIdle = make(chan struct{})
-	p.startIdle(p.stopIdle, log)
+	if !strings.EqualFold(strings.TrimSpace(getenv("GOGC")), "off") {
+		p.IdleWatcher = true
+		p.stopIdle = make(chan struct{})
+		p.startIdle(p.stopIdle, log)
+	}
 	if log != nil {
 		log.WithFields(logrus.Fields{"gogc_default": p.GCPercentSet, "memory_limit_follows_live_heap": p.LimitFollows,
 			"memory_limit": debug.SetMemoryLimit(-1)}).Debug("gc policy")
@@ -92,7 +99,7 @@ func Start(getenv func(string) string, log *logrus.Entry) *Policy {
 func (p *Policy) Stop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.stopped {
+	if !p.stopped && p.stopIdle != nil {
 		close(p.stopIdle)
 	}
 	p.stopped = true

@@ -57,6 +57,9 @@ func TestStartFollowsEnvironment(t *testing.T) {
 			debug.SetMemoryLimit(math.MaxInt64)
 			p := Start(func(k string) string { return c.env[k] }, nil)
 			defer p.Stop()
+			if want := c.env["GOGC"] != "off"; p.IdleWatcher != want {
+				t.Errorf("IdleWatcher = %v, want %v", p.IdleWatcher, want)
+			}
 			if p.GCPercentSet != c.wantPercent || p.LimitFollows != c.wantFollowing {
 				t.Fatalf("GCPercentSet, LimitFollows = %v, %v; want %v, %v", p.GCPercentSet, p.LimitFollows, c.wantPercent, c.wantFollowing)
 			}
