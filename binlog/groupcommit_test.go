@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -104,13 +106,60 @@ func TestGroupCommitGathersRunnableCommitters(t *testing.T) {
 	t.Errorf("%d commits took %v fsyncs in three tries; want 1 in one of them (the leader gathers the runnable committers)", n, got)
 }
 
+// TestGroupCommitGatheredFsyncFails: the fsync of a gathered group fails
+// (EIO): none of the group's eight commits is acknowledged, each gets an
+// error, and none counts as made durable.
+func TestGroupCommitGatheredFsyncFails(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const n = 8
+	r := gatherCommits(t, n, &vfs.Fault{Op: vfs.OpSync, Err: syscall.EIO})
+	for i, err := range r.errs {
+		if err == nil {
+			t.Errorf("commit %d acknowledged though the fsync covering it failed", i)
+		}
+	}
+	if r.failed == nil {
+		t.Error("writer not failed after its fsync failed")
+	}
+	if r.durable != 0 {
+		t.Errorf("%d commits counted durable; want 0", r.durable)
+	}
+}
+
 // gatherScenario runs TestGroupCommitGathersRunnableCommitters's commits on
 // a new writer and returns its fsyncs and the commits they made durable.
 func gatherScenario(t *testing.T, n int) (fsyncs, durable uint64) {
+	r := gatherCommits(t, n, nil)
+	for _, err := range r.errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r.fsyncs, r.durable
+}
+
+// gathered is what gatherCommits saw: every commit's error from
+// BeforePublish, the writer's fsyncs and the commits they made durable, and
+// the writer's failure.
+type gathered struct {
+	errs            []error
+	fsyncs, durable uint64
+	failed          error
+}
+
+// gatherCommits opens a writer (with fault injected, when not nil), appends
+// two commits, starts n-2 committers and then waits for the first two
+// (with one processor, the committers run only when the first waiter, the
+// group-fsync leader, yields).
+func gatherCommits(t *testing.T, n int, fault *vfs.Fault) gathered {
 	fw := openFaulty(t, t.TempDir())
 	defer fw.Close()
-	ctx := context.Background()
 	before := fw.Stats()
+	if fault != nil {
+		fw.fs.Inject(*fault)
+	}
+	ctx := context.Background()
+	errs := make([]error, n)
 	var first []changes.CommitTicket
 	for i := 0; i < 2; i++ {
 		tk, err := fw.Append(ctx, ddl(fmt.Sprintf("CREATE DATABASE h%d", i)))
@@ -119,26 +168,22 @@ func gatherScenario(t *testing.T, n int) (fsyncs, durable uint64) {
 		}
 		first = append(first, tk)
 	}
-	done := make(chan error, n)
+	var wg sync.WaitGroup
 	for i := 2; i < n; i++ {
+		wg.Add(1)
 		go func(i int) {
+			defer wg.Done()
 			tk, err := fw.Append(ctx, ddl(fmt.Sprintf("CREATE DATABASE h%d", i)))
 			if err == nil {
 				err = tk.BeforePublish(ctx)
 			}
-			done <- err
+			errs[i] = err
 		}(i)
 	}
-	for _, tk := range first {
-		if err := tk.BeforePublish(ctx); err != nil {
-			t.Fatal(err)
-		}
+	for i, tk := range first {
+		errs[i] = tk.BeforePublish(ctx)
 	}
-	for i := 2; i < n; i++ {
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-	}
+	wg.Wait()
 	after := fw.Stats()
-	return after.Fsyncs - before.Fsyncs, after.GroupCommits - before.GroupCommits
+	return gathered{errs: errs, fsyncs: after.Fsyncs - before.Fsyncs, durable: after.GroupCommits - before.GroupCommits, failed: fw.Failed()}
 }
