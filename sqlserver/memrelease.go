@@ -1,7 +1,6 @@
 package sqlserver
 
 import (
-	"sync/atomic"
 	"time"
 
 	"github.com/semisyncd/semisyncd/internal/gcpolicy"
@@ -23,21 +22,11 @@ import (
 // too deep (1436) is the same case: the limit is checked on the tree vitess has already built
 // (a 100,000-term sum left RSS 40 MB, over half, above its level before).
 
-// releasing is set while a release is pending or running.
-var releasing atomic.Bool
-
 // releaseDelay lets the connection's goroutine drop its buffer (vitess returns from its read
 // and closes the connection after the shim's close) before the collection.
 const releaseDelay = 100 * time.Millisecond
 
-// releaseMemory collects and returns idle memory to the operating system, in the background;
-// a call while one is pending does nothing.
-func releaseMemory() {
-	if !releasing.CompareAndSwap(false, true) {
-		return
-	}
-	time.AfterFunc(releaseDelay, func() {
-		defer releasing.Store(false)
-		gcpolicy.Release()
-	})
-}
+// releaseMemory collects and returns idle memory to the operating system, in the background
+// after releaseDelay (gcpolicy.ReleaseAfter); a call while a release is pending or runs does
+// nothing.
+func releaseMemory() { gcpolicy.ReleaseAfter(releaseDelay) }

@@ -233,3 +233,19 @@ func TestIdleWatcherStops(t *testing.T) {
 		t.Errorf("%d idle releases after Stop", n)
 	}
 }
+
+// TestReleasesNeverOverlap: while a release is pending (ReleaseAfter) no
+// other starts, and once it ran the next one does.
+func TestReleasesNeverOverlap(t *testing.T) {
+	ReleaseAfter(50 * time.Millisecond)
+	if Release() {
+		t.Fatal("Release ran while a ReleaseAfter was pending")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for releasing.Load() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !Release() {
+		t.Fatal("Release refused after the pending release ran")
+	}
+}

@@ -82,12 +82,13 @@ func readIdleSample(ms []metrics.Sample) idleSample {
 	return idleSample{allocated: v(0), held: v(1) + v(2) + v(3), live: v(4)}
 }
 
-// releasing is set while a release runs, so that releases never overlap.
+// releasing is set while a release is pending (ReleaseAfter) or runs, so that releases never
+// overlap.
 var releasing atomic.Bool
 
 // Release collects and returns free memory to the operating system (debug.FreeOSMemory); it
-// blocks for one collection. A call while another release runs returns at once. Callers that
-// must not block run it in a goroutine.
+// blocks for one collection and reports true. A call while another release is pending or runs
+// returns false at once.
 func Release() bool {
 	if !releasing.CompareAndSwap(false, true) {
 		return false
@@ -95,6 +96,18 @@ func Release() bool {
 	defer releasing.Store(false)
 	debug.FreeOSMemory()
 	return true
+}
+
+// ReleaseAfter is Release after d, in the background; it returns at once. A call while another
+// release is pending or runs does nothing.
+func ReleaseAfter(d time.Duration) {
+	if !releasing.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(d, func() {
+		defer releasing.Store(false)
+		debug.FreeOSMemory()
+	})
 }
 
 // startIdle starts the idle watcher; it runs until stop is closed. What the process allocated
