@@ -279,13 +279,3 @@ func (s *rawSocket) opError(op string, err error) error {
 	}
 	return &net.OpError{Op: op, Net: s.c.LocalAddr().Network(), Source: s.c.LocalAddr(), Addr: s.c.RemoteAddr(), Err: err}
 }
-
-// Close closes the connection and takes its raw socket out of serverLoad (rawSocket.detach),
-// so a connection that ends in the middle of a command (COM_QUIT, a kill) is not counted as
-// executing ever after.
-func (c *countingConn) Close() error {
-	if c.raw != nil {
-		c.raw.detach()
-	}
-	return c.Conn.Close()
-}

@@ -236,6 +236,16 @@ type countingConn struct {
 	sessQueries        atomic.Pointer[atomic.Uint64]
 }
 
+// Close closes the connection and takes its raw socket out of serverLoad (rawSocket.detach),
+// so a connection that ends in the middle of a command (COM_QUIT, a kill) is not counted as
+// executing ever after.
+func (c *countingConn) Close() error {
+	if c.raw != nil {
+		c.raw.detach()
+	}
+	return c.Conn.Close()
+}
+
 func (c *countingConn) Read(p []byte) (n int, err error) {
 	if c.raw != nil {
 		n, err = c.raw.Read(p)
