@@ -30,7 +30,26 @@ type Applier interface {
 	// commit as its changes. A failure leaves nothing applied and is an
 	// *ApplyError carrying MySQL's error number and the text SHOW REPLICA
 	// STATUS shows in Last_SQL_Error.
-	Apply(ctx context.Context, tx *Transaction) error
+	//
+	// Apply may return before the commit is complete (pipelining: the next
+	// transaction is applied while this one's fsync runs). Then finish is
+	// non-nil: the commit is durable, visible and in @@gtid_executed once
+	// finish returns nil, and finish's error (an *ApplyError) is the
+	// commit's failure. The caller calls each finish exactly once, in
+	// commit order, from one goroutine (not necessarily Apply's); Apply
+	// may be called for later transactions before that. A transaction
+	// that holds a DDL statement is applied only when every earlier
+	// finish has returned, and returns no finish.
+	Apply(ctx context.Context, tx *Transaction) (finish func() error, err error)
+}
+
+// ApplyNow applies tx through a and waits for its commit to complete.
+func ApplyNow(ctx context.Context, a Applier, tx *Transaction) error {
+	finish, err := a.Apply(ctx, tx)
+	if err != nil || finish == nil {
+		return err
+	}
+	return finish()
 }
 
 // ApplyError is an applier failure as MySQL's SQL thread reports it.
@@ -91,7 +110,8 @@ func (a *EngineApplier) session(parent context.Context, db, query string) (*sql.
 // Apply implements Applier. A transaction is one DDL statement or a group
 // of row events (what MySQL 8.0 and semisyncd sources write); should one
 // mix both, the parts are applied in order and the GTID goes with the last.
-func (a *EngineApplier) Apply(parent context.Context, tx *Transaction) error {
+// Only a transaction that is all row events returns a finish.
+func (a *EngineApplier) Apply(parent context.Context, tx *Transaction) (finish func() error, err error) {
 	var parts [][]TxEvent
 	for i, ev := range tx.Events {
 		if ev.Query != nil || i == 0 || tx.Events[i-1].Query != nil {
@@ -104,17 +124,25 @@ func (a *EngineApplier) Apply(parent context.Context, tx *Transaction) error {
 		if i == len(parts)-1 {
 			gtid = tx.GTID
 		}
-		var err error
 		if part[0].Query != nil {
-			err = a.applyQuery(parent, tx, part[0], gtid)
-		} else {
-			err = a.applyRows(parent, tx, part, gtid)
+			if err := a.applyQuery(parent, tx, part[0], gtid); err != nil {
+				return nil, err
+			}
+			continue
 		}
+		f, err := a.applyRows(parent, tx, part, gtid)
 		if err != nil {
-			return err
+			return nil, err
+		}
+		if i == len(parts)-1 {
+			return f, nil
+		}
+		// A statement follows: it must see these rows.
+		if err := f(); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // applyQuery runs a DDL statement (a transaction of its own) with the
@@ -154,12 +182,13 @@ func (a *EngineApplier) fromElsewhere(gtid string) bool {
 	return ok && a.LocalUUID != "" && !strings.EqualFold(uuid, a.LocalUUID)
 }
 
-// applyRows applies a row-based transaction in one storage transaction.
-func (a *EngineApplier) applyRows(parent context.Context, tx *Transaction, evs []TxEvent, gtid string) (err error) {
+// applyRows applies a row-based transaction in one storage transaction and
+// appends its commit; finish completes the commit (see Applier).
+func (a *EngineApplier) applyRows(parent context.Context, tx *Transaction, evs []TxEvent, gtid string) (finish func() error, err error) {
 	ctx, sess := a.session(parent, "", "")
 	stx, err := sess.StartTransaction(ctx, sql.ReadWrite)
 	if err != nil {
-		return &ApplyError{Code: mysql.ERUnknownError, Message: err.Error()}
+		return nil, &ApplyError{Code: mysql.ERUnknownError, Message: err.Error()}
 	}
 	ctx.SetTransaction(stx)
 	defer func() {
@@ -183,15 +212,15 @@ func (a *EngineApplier) applyRows(parent context.Context, tx *Transaction, evs [
 		}
 		tm := maps[ev.Rows.TableID]
 		if tm == nil {
-			return &ApplyError{Code: 1593, Message: fmt.Sprintf("Fatal error: rows event for unknown table id %d; the event's source log %s, end_log_pos %d", ev.Rows.TableID, tx.File, ev.EndPos)}
+			return nil, &ApplyError{Code: 1593, Message: fmt.Sprintf("Fatal error: rows event for unknown table id %d; the event's source log %s, end_log_pos %d", ev.Rows.TableID, tx.File, ev.EndPos)}
 		}
 		if _, ok := schema(tm.DB, tm.Table); !ok {
-			return &ApplyError{Code: 1146, Message: fmt.Sprintf("Error executing row event: 'Table '%s.%s' doesn't exist'", tm.DB, tm.Table)}
+			return nil, &ApplyError{Code: 1146, Message: fmt.Sprintf("Error executing row event: 'Table '%s.%s' doesn't exist'", tm.DB, tm.Table)}
 		}
 		one := binlog.Transaction{Events: []binlog.TxEvent{{TableMap: tm}, {Rows: ev.Rows}}}
 		changes, derr := one.Changes(schema)
 		if derr != nil {
-			return &ApplyError{Code: 1593, Message: fmt.Sprintf("Fatal error: could not decode %s event on table %s.%s: %v; the event's source log %s, end_log_pos %d",
+			return nil, &ApplyError{Code: 1593, Message: fmt.Sprintf("Fatal error: could not decode %s event on table %s.%s: %v; the event's source log %s, end_log_pos %d",
 				rowsEventName(ev.Rows.Type), tm.DB, tm.Table, derr, tx.File, ev.EndPos)}
 		}
 		for _, ch := range changes {
@@ -202,19 +231,31 @@ func (a *EngineApplier) applyRows(parent context.Context, tx *Transaction, evs [
 					text += " handler error " + h + ";"
 				}
 				text += fmt.Sprintf(" the event's source log %s, end_log_pos %d", tx.File, ev.EndPos)
-				return &ApplyError{Code: code, Message: text}
+				return nil, &ApplyError{Code: code, Message: text}
 			}
 		}
 	}
 	if gtid != "" {
 		sess.SetNextGTID(gtid)
 	}
-	if cerr := sess.CommitTransaction(ctx, stx); cerr != nil {
+	commitFailed := func(cerr error) error {
 		code, msg := errorCode(cerr)
 		return &ApplyError{Code: code, Message: fmt.Sprintf("Error in Xid_log_event: Commit could not be completed, '%s', Error_code: %d; the event's source log %s", msg, code, tx.File)}
 	}
+	done, cerr := sess.AppendCommit(ctx, stx)
+	if cerr != nil {
+		return nil, commitFailed(cerr)
+	}
 	ctx.SetTransaction(nil)
-	return nil
+	return func() error {
+		if done == nil {
+			return nil
+		}
+		if err := done(); err != nil {
+			return commitFailed(err)
+		}
+		return nil
+	}, nil
 }
 
 // accountStatements are the leading keywords of MySQL's account-management statements.

@@ -90,6 +90,15 @@ func (t *sqlThread) save() {
 	}
 }
 
+// threadStop is why the apply loop ended early: an error to record as
+// Last_SQL_Error (code 0: none, a shutdown interrupt), and the relay-log
+// position to stay at (nil: after the last complete unit).
+type threadStop struct {
+	code int
+	msg  string
+	at   *RelayPos
+}
+
 // run applies transactions until stopped or an error.
 func (t *sqlThread) run() {
 	defer close(t.done)
@@ -106,14 +115,54 @@ func (t *sqlThread) run() {
 	}
 	// The relay log has a header of its own: start after it.
 	t.pos = rr.pos()
+	q := newCommitQueue(t.r, t.pos, t.exec)
+	stop, dirty := t.apply(rr, q)
+
+	// Every commit the loop appended completes (or fails) before the
+	// thread records where it stopped.
+	pos, exec, failure := q.close()
+	t.pos, t.exec = pos, exec
+	switch {
+	case failure != nil:
+		// The earliest failure wins: later transactions were never
+		// complete. START REPLICA retries from the failed one.
+		t.pos = failure.start
+		var ae *ApplyError
+		if errors.As(failure.err, &ae) {
+			t.fail(ae.Code, ae.Message)
+		} else {
+			t.fail(erReplicaFatal, "Fatal error: "+failure.err.Error())
+		}
+		dirty = true
+	case stop != nil:
+		if stop.at != nil {
+			t.pos = *stop.at
+			dirty = true
+		}
+		if stop.code != 0 {
+			t.fail(stop.code, stop.msg)
+		}
+	}
+	if dirty {
+		t.save()
+	}
+}
+
+// apply is the SQL thread's loop: it reads units from the relay log,
+// applies their transactions and queues their commits on q, until stopped
+// (nil) or an error (its threadStop). dirty reports whether positions were
+// queued since the last save.
+func (t *sqlThread) apply(rr *relayReader, q *commitQueue) (stop *threadStop, dirty bool) {
 	applied := t.r.executed()
 	lastSave := time.Now()
-	dirty := false
-	defer func() {
-		if dirty {
-			t.save()
-		}
-	}()
+	// saveCompleted saves the position of the units complete so far; units
+	// still pending keep the position dirty.
+	saveCompleted := func() {
+		busy := q.busy()
+		t.pos, t.exec, _ = q.completed()
+		t.save()
+		dirty, lastSave = busy, time.Now()
+	}
 
 	var (
 		tt      txTracker
@@ -127,9 +176,22 @@ func (t *sqlThread) run() {
 		readable, changed := t.r.relay.Readable()
 		ev, h, body, err := rr.next(readable)
 		if err == errCaughtUp {
+			if q.busy() {
+				// Commits are finishing: the thread is caught up once
+				// they are complete (or more arrives meanwhile).
+				select {
+				case <-changed:
+				case <-q.idleCh():
+				case <-t.stopCh:
+					return nil, dirty
+				}
+				continue
+			}
+			if _, _, f := q.completed(); f != nil {
+				return nil, dirty
+			}
 			if dirty && time.Since(lastSave) >= savePeriod/4 {
-				t.save()
-				dirty, lastSave = false, time.Now()
+				saveCompleted()
 			}
 			t.r.sqlUpdate(func(s *sqlStatus) {
 				s.caughtUp, s.state = true, "Replica has read all relay log; waiting for more updates"
@@ -138,12 +200,11 @@ func (t *sqlThread) run() {
 			case <-changed:
 				continue
 			case <-t.stopCh:
-				return
+				return nil, dirty
 			}
 		}
 		if err != nil {
-			t.fail(erRelayReadFail, fmt.Sprintf("Relay log read failure: Could not parse relay log event entry. The possible reasons are: the source's binary log is corrupted, or the relay log is corrupted (%v)", err))
-			return
+			return &threadStop{code: erRelayReadFail, msg: fmt.Sprintf("Relay log read failure: Could not parse relay log event entry. The possible reasons are: the source's binary log is corrupted, or the relay log is corrupted (%v)", err)}, dirty
 		}
 		if tx != nil && (h.Type == binlog.GTID_LOG_EVENT || h.Type == binlog.ANONYMOUS_GTID_LOG_EVENT) {
 			// A transaction that never ended (a relay log written by an
@@ -173,15 +234,12 @@ func (t *sqlThread) run() {
 			}
 		}
 		if !supportedEvent(h) {
-			t.fail(erReplicaFatal, fmt.Sprintf("Fatal error: this replica cannot apply %s (event type %d) at relay log %s position %d; the event's source log %s, end_log_pos %d",
-				eventName(h.Type), h.Type, rr.fr.Name(), rr.fr.Pos()-uint64(len(ev)), execAt.File, h.LogPos))
+			at := RelayPos{File: rr.fr.Name(), Pos: rr.fr.Pos() - uint64(len(ev))}
 			if tx != nil {
-				t.pos = txStart
-			} else {
-				t.pos = RelayPos{File: rr.fr.Name(), Pos: rr.fr.Pos() - uint64(len(ev))}
+				at = txStart
 			}
-			dirty = true
-			return
+			return &threadStop{code: erReplicaFatal, at: &at, msg: fmt.Sprintf("Fatal error: this replica cannot apply %s (event type %d) at relay log %s position %d; the event's source log %s, end_log_pos %d",
+				eventName(h.Type), h.Type, rr.fr.Name(), rr.fr.Pos()-uint64(len(ev)), execAt.File, h.LogPos)}, dirty
 		}
 		wasInTx := tt.InTransaction()
 		end := tt.Feed(h.Type, body)
@@ -202,46 +260,54 @@ func (t *sqlThread) run() {
 					}
 				}
 			case binlog.TABLE_MAP_EVENT:
-				if tm, err := binlog.ParseTableMap(body); err == nil {
-					tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, TableMap: &tm})
-				} else {
-					t.fail(erRelayReadFail, fmt.Sprintf("Relay log read failure: Could not parse relay log event entry (%v)", err))
-					return
+				tm, err := binlog.ParseTableMap(body)
+				if err != nil {
+					return &threadStop{code: erRelayReadFail, msg: fmt.Sprintf("Relay log read failure: Could not parse relay log event entry (%v)", err)}, dirty
 				}
+				tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, TableMap: &tm})
 			case binlog.WRITE_ROWS_EVENT, binlog.UPDATE_ROWS_EVENT, binlog.DELETE_ROWS_EVENT,
 				writeRowsEventV1, updateRowsEventV1, deleteRowsEventV1:
 				typ, body := rowsV2(h.Type, body)
-				if re, err := binlog.ParseRows(typ, body); err == nil {
-					tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, Rows: &re})
-				} else {
-					t.fail(erRelayReadFail, fmt.Sprintf("Relay log read failure: Could not parse relay log event entry (%v)", err))
-					return
+				re, err := binlog.ParseRows(typ, body)
+				if err != nil {
+					return &threadStop{code: erRelayReadFail, msg: fmt.Sprintf("Relay log read failure: Could not parse relay log event entry (%v)", err)}, dirty
 				}
+				tx.Events = append(tx.Events, TxEvent{EndPos: h.LogPos, Rows: &re})
 			}
 		}
 		if !end {
 			continue
 		}
 		// A unit ends here: apply the transaction if there is one.
+		u := queuedUnit{start: txStart}
 		if tx != nil {
 			tx.GTID = gtidString(gtid)
+			u.gtid = tx.GTID
 			skip := gtid != nil && applied.Contains(gtid.SID, gtid.GNO)
 			if !skip {
-				if err := t.r.cfg.Applier.Apply(t.ctx, tx); err != nil {
-					var ae *ApplyError
-					if t.ctx.Err() != nil {
-						t.log.WithField("gtid", tx.GTID).Info("transaction interrupted by shutdown; it is applied again at the next start")
-					} else if errors.As(err, &ae) {
-						t.fail(ae.Code, ae.Message)
-					} else {
-						t.fail(erReplicaFatal, "Fatal error: "+err.Error())
+				if hasQuery(tx) {
+					// A statement sees every earlier transaction.
+					if _, _, f := q.settle(); f != nil {
+						return nil, dirty
 					}
+				}
+				finish, err := t.r.cfg.Applier.Apply(t.ctx, tx)
+				if err != nil {
 					// The position stays before the failed transaction:
 					// START REPLICA retries it.
-					t.pos = txStart
-					dirty = true
-					return
+					at := txStart
+					var ae *ApplyError
+					switch {
+					case t.ctx.Err() != nil:
+						t.log.WithField("gtid", tx.GTID).Info("transaction interrupted by shutdown; it is applied again at the next start")
+						return &threadStop{at: &at}, dirty
+					case errors.As(err, &ae):
+						return &threadStop{code: ae.Code, msg: ae.Message, at: &at}, dirty
+					default:
+						return &threadStop{code: erReplicaFatal, msg: "Fatal error: " + err.Error(), at: &at}, dirty
+					}
 				}
+				u.finish = finish
 				if gtid != nil {
 					applied.Add(gtid.SID, gtid.GNO)
 				}
@@ -250,20 +316,26 @@ func (t *sqlThread) run() {
 			}
 			tx, gtid = nil, nil
 		}
-		t.pos, t.exec = rr.pos(), execAt
+		u.pos, u.exec = rr.pos(), execAt
+		q.push(u)
 		dirty = true
-		pos, exec := t.pos, t.exec
-		t.r.mu.Lock()
-		t.r.st.SQL, t.r.st.Exec = pos, exec
-		t.r.mu.Unlock()
 		if time.Since(lastSave) >= savePeriod {
-			t.save()
-			dirty, lastSave = false, time.Now()
+			saveCompleted()
 		}
 		if t.stopped() {
-			return
+			return nil, dirty
 		}
 	}
+}
+
+// hasQuery reports whether tx holds a statement (DDL).
+func hasQuery(tx *Transaction) bool {
+	for _, ev := range tx.Events {
+		if ev.Query != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Event types the SQL thread knows beyond binlog's constants.

@@ -15,11 +15,11 @@ type recordingApplier struct {
 	txs []*Transaction
 }
 
-func (a *recordingApplier) Apply(_ context.Context, tx *Transaction) error {
+func (a *recordingApplier) Apply(_ context.Context, tx *Transaction) (func() error, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.txs = append(a.txs, tx)
-	return nil
+	return nil, nil
 }
 
 func (a *recordingApplier) applied() []*Transaction {

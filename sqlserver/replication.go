@@ -211,7 +211,7 @@ func (r *replayer) apply(tx *binlog.Transaction) error {
 		// Accounts are in privileges.db (setupAccounts): replay leaves them alone.
 		r.applier = &replica.EngineApplier{Engine: r.e, Storage: r.st, User: r.user, SkipAccountStatements: true, MapError: mapError, LocalUUID: r.uuid}
 	}
-	return r.applier.Apply(context.Background(), tx)
+	return replica.ApplyNow(context.Background(), r.applier, tx)
 }
 
 // RegisterReplica implements binlogreplication.BinlogPrimaryController.

@@ -89,13 +89,28 @@ func (e *Engine) newTxn(s *Session, readOnly bool) *txn {
 // rolled back) or from BeforePublish (the commit was appended but is not
 // durable: it is never published, and the hook fails every later commit).
 func (e *Engine) commit(ctx *sql.Context, tx *txn) error {
+	finish, err := e.appendCommit(ctx, tx)
+	if err != nil || finish == nil {
+		return err
+	}
+	return finish()
+}
+
+// appendCommit is step 1 of the pipeline: once it returns nil, tx is in the
+// binlog (not yet durable) and in latest, and its locks are released, so
+// later transactions build on it. finish (nil when there is nothing more
+// to do) does steps 2–4 and returns BeforePublish's error; it must be
+// called exactly once. Calling the finishes of several commits in any
+// order is sound, as for concurrent sessions: a commit's fsync and ACK
+// cover every commit appended before it, and publish never goes back.
+func (e *Engine) appendCommit(ctx *sql.Context, tx *txn) (finish func() error, err error) {
 	if tx.done {
-		return nil
+		return nil, nil
 	}
 	defer func() { tx.done = true }()
 	if !tx.hasWrites() {
 		e.locks.releaseAll(tx)
-		return nil
+		return nil, nil
 	}
 
 	e.commitMu.Lock()
@@ -176,7 +191,7 @@ func (e *Engine) commit(ctx *sql.Context, tx *txn) error {
 		if err != nil {
 			e.commitMu.Unlock()
 			tx.reset()
-			return err
+			return nil, err
 		}
 	}
 	// The versions are shared from here on: mark them committed.
@@ -187,18 +202,21 @@ func (e *Engine) commit(ctx *sql.Context, tx *txn) error {
 	e.commitMu.Unlock()
 	e.locks.releaseAll(tx)
 
-	if ticket != nil {
-		if err := ticket.BeforePublish(ctx); err != nil {
-			// Not durable: never visible. The binlog refuses every later
-			// commit, so nothing builds on this version durably either.
-			return err
+	return func() error {
+		if ticket != nil {
+			if err := ticket.BeforePublish(ctx); err != nil {
+				// Not durable: never visible. The binlog refuses every
+				// later commit, so nothing builds on this version
+				// durably either.
+				return err
+			}
 		}
-	}
-	e.publish(next)
-	if ticket != nil {
-		ticket.AfterPublish(ctx)
-	}
-	return nil
+		e.publish(next)
+		if ticket != nil {
+			ticket.AfterPublish(ctx)
+		}
+		return nil
+	}, nil
 }
 
 // publish makes c (and every commit before it) visible to new snapshots.

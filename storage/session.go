@@ -172,6 +172,23 @@ func (s *Session) CommitTransaction(ctx *sql.Context, t sql.Transaction) error {
 	return s.eng.commit(ctx, st.tx)
 }
 
+// AppendCommit is the first half of CommitTransaction, for a committer
+// that pipelines (the replica's SQL thread): it returns once t is in the
+// binlog and in the newest version, with its locks released, so the
+// session's next transaction builds on it (row changes read the newest
+// version). finish makes it durable and visible and puts its GTID in
+// @@gtid_executed; it blocks for the group fsync and the semi-sync wait,
+// returns CommitTransaction's error from them, and must be called exactly
+// once (nil: nothing to finish). Until it returns, readers do not see t.
+func (s *Session) AppendCommit(ctx *sql.Context, t sql.Transaction) (finish func() error, err error) {
+	st, ok := t.(*Transaction)
+	if !ok {
+		return nil, fmt.Errorf("storage: foreign transaction %T", t)
+	}
+	st.tx.gtid, s.nextGTID = s.nextGTID, ""
+	return s.eng.appendCommit(ctx, st.tx)
+}
+
 // LogStatement commits the session's transaction with query recorded after
 // its changes as a statement of its own (a DDL change: the binlog writes it
 // as one Query event in its own GTID transaction), though the statement
