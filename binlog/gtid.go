@@ -120,6 +120,45 @@ func (g *GTIDSet) Remove(sid SID, gno int64) {
 	}
 }
 
+// Subtract takes every GTID of o out of g.
+func (g *GTIDSet) Subtract(o *GTIDSet) {
+	if o == nil {
+		return
+	}
+	for sid, cut := range o.m {
+		ivs := g.m[sid]
+		if len(ivs) == 0 {
+			continue
+		}
+		var out []interval
+		for _, iv := range ivs {
+			rest := []interval{iv}
+			for _, c := range cut {
+				var next []interval
+				for _, r := range rest {
+					if c.End <= r.Start || c.Start >= r.End {
+						next = append(next, r)
+						continue
+					}
+					if r.Start < c.Start {
+						next = append(next, interval{r.Start, c.Start})
+					}
+					if c.End < r.End {
+						next = append(next, interval{c.End, r.End})
+					}
+				}
+				rest = next
+			}
+			out = append(out, rest...)
+		}
+		if len(out) == 0 {
+			delete(g.m, sid)
+		} else {
+			g.m[sid] = out
+		}
+	}
+}
+
 // Union adds every GTID of o.
 func (g *GTIDSet) Union(o *GTIDSet) {
 	if o == nil {

@@ -65,3 +65,28 @@ func TestGTIDSet(t *testing.T) {
 		t.Errorf("after removals: %s", r)
 	}
 }
+
+func TestGTIDSetSubtract(t *testing.T) {
+	const a, b = "3e11fa47-71ca-11e1-9e33-c80aa9429562", "4e11fa47-71ca-11e1-9e33-c80aa9429562"
+	for _, tc := range []struct{ g, o, want string }{
+		{a + ":1-10", a + ":3-4:8", a + ":1-2:5-7:9-10"},
+		{a + ":1-10", a + ":1-10", ""},
+		{a + ":1-5:7-9," + b + ":1-3", b + ":2," + a + ":5-8", a + ":1-4:9," + b + ":1:3"},
+		{a + ":1-3", b + ":1-3", a + ":1-3"},
+		{"", a + ":1", ""},
+		{a + ":2-4", a + ":1-10", ""},
+	} {
+		g, err := ParseGTIDSet(tc.g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := ParseGTIDSet(tc.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Subtract(o)
+		if got := g.String(); got != tc.want {
+			t.Errorf("%s - %s = %q, want %q", tc.g, tc.o, got, tc.want)
+		}
+	}
+}

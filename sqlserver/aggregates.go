@@ -26,7 +26,8 @@ import (
 // aggregate carry the DECIMAL type. As window functions (SUM(x) OVER …) they keep GMS's
 // arithmetic and only format as DECIMAL.
 
-// exactAggregates provides SUM and AVG, BENCHMARK (benchmark.go), which GMS lacks, and the
+// exactAggregates provides SUM and AVG, BENCHMARK (benchmark.go) and GTID_SUBSET and
+// GTID_SUBTRACT (gtidfuncs.go), which GMS lacks, and the
 // string functions bounded by max_allowed_packet (resultsize.go).
 type exactAggregates struct{}
 
@@ -45,6 +46,10 @@ func (exactAggregates) Function(_ *sql.Context, _, name string) (sql.Function, b
 		}}, true
 	case "benchmark":
 		return benchmarkFunction, true
+	case "gtid_subset":
+		return gtidSetFunction(name, false), true
+	case "gtid_subtract":
+		return gtidSetFunction(name, true), true
 	}
 	return boundedStringFunction(name)
 }

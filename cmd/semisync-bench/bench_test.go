@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseSysbench(t *testing.T) {
@@ -95,11 +96,11 @@ func TestAggregateRatioAndReport(t *testing.T) {
 	k := func(srv, wl string, th int, mode string) cellKey { return cellKey{srv, wl, th, mode} }
 	runs := []run{
 		{Key: k("semisyncd", "oltp_insert", 1, "semi-sync"), Result: sbResult{Transactions: 10, TPS: 300, Errors: 1, Hist: map[float64]int64{1: 9, 5: 1}},
-			Before: ok, After: counters{On: true, YesTx: 10, TxWaits: 10, TxWaitTime: 5000}},
+			Before: ok, After: counters{On: true, YesTx: 10, TxWaits: 10, TxWaitTime: 5000}, CatchUp: 1500 * time.Millisecond},
 		{Key: k("semisyncd", "oltp_insert", 1, "semi-sync"), Result: sbResult{Transactions: 10, TPS: 500, Errors: 2, Hist: map[float64]int64{2: 10}},
-			Before: ok, After: counters{On: true, YesTx: 10, TxWaits: 10, TxWaitTime: 15000}},
+			Before: ok, After: counters{On: true, YesTx: 10, TxWaits: 10, TxWaitTime: 15000}, CatchUp: 500 * time.Millisecond},
 		// Invalid: left out of TPS, counted in runs.
-		{Key: k("semisyncd", "oltp_insert", 1, "semi-sync"), Result: sbResult{Transactions: 10, TPS: 9000}, Before: ok, After: ok},
+		{Key: k("semisyncd", "oltp_insert", 1, "semi-sync"), Result: sbResult{Transactions: 10, TPS: 9000}, Before: ok, After: ok, CatchUp: time.Minute},
 		{Key: k("mariadb", "oltp_insert", 1, "semi-sync"), Result: sbResult{Transactions: 10, TPS: 200, Hist: map[float64]int64{3: 10}},
 			Before: ok, After: counters{On: true, YesTx: 10}},
 		{Key: k("mariadb", "oltp_insert", 1, "async"), Err: errors.New("boom")},
@@ -107,7 +108,7 @@ func TestAggregateRatioAndReport(t *testing.T) {
 	}
 	cells := aggregate(runs)
 	c := cells[k("semisyncd", "oltp_insert", 1, "semi-sync")]
-	if c.Runs != 3 || c.Valid != 2 || c.TPS != 400 || c.Errors != 3 || c.avgWait() != 1000 || c.P50 != 2 || c.P99 != 5 {
+	if c.Runs != 3 || c.Valid != 2 || c.TPS != 400 || c.Errors != 3 || c.avgWait() != 1000 || c.P50 != 2 || c.P99 != 5 || c.CatchUp != time.Second {
 		t.Fatalf("cell %+v avgWait %v", c, c.avgWait())
 	}
 	if r := ratio(c, cells[k("mariadb", "oltp_insert", 1, "semi-sync")]); r != 2 {
@@ -120,9 +121,9 @@ func TestAggregateRatioAndReport(t *testing.T) {
 	var b bytes.Buffer
 	writeMarkdown(&b, m, cells)
 	for _, want := range []string{
-		"| semisyncd | oltp_insert | 1 | semi-sync | 400 | 2.00 | 2.00 | 5.00 | 3 | 2.00 | 1000 | 2/3 (yes_tx rose by 0 for 10 committed transactions) |",
-		"| mariadb | oltp_insert | 1 | async | invalid | – | – | – | 0 | – | – | 0/1 (boom) |",
-		"| semisyncd | oltp_insert | 1 | async | 100 | 1.00 | 1.00 | 1.00 | 0 | – | – | 1/1 |",
+		"| semisyncd | oltp_insert | 1 | semi-sync | 400 | 2.00 | 2.00 | 5.00 | 3 | 2.00 | 1000 | 1.00 | 2/3 (yes_tx rose by 0 for 10 committed transactions) |",
+		"| mariadb | oltp_insert | 1 | async | invalid | – | – | – | 0 | – | – | – | 0/1 (boom) |",
+		"| semisyncd | oltp_insert | 1 | async | 100 | 1.00 | 1.00 | 1.00 | 0 | – | – | 0.00 | 1/1 |",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())

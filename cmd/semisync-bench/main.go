@@ -258,7 +258,8 @@ func bench(c *cli.Context) error {
 }
 
 // runOne sets the target's mode, reads its counters, runs sysbench while sampling the semi-sync
-// status twice a second, and reads the counters again. It returns sysbench's output too.
+// status twice a second, reads the counters again and waits for the replicas to apply
+// everything. It returns sysbench's output too.
 func runOne(ctx context.Context, tk task, d time.Duration) (run, string) {
 	r := run{Key: tk.key}
 	if err := tk.t.setMode(ctx, tk.semi, tk.waitCount); err != nil {
@@ -300,6 +301,13 @@ func runOne(ctx context.Context, tk task, d time.Duration) (run, string) {
 	}
 	r.Result = res
 	if r.After, err = tk.t.counters(ctx); err != nil {
+		r.Err = err
+		return r, out
+	}
+	// The next run starts with the replicas caught up, so a replica's
+	// backlog never takes CPU from another run; how long it took is
+	// reported.
+	if r.CatchUp, err = tk.t.waitCaughtUp(ctx); err != nil {
 		r.Err = err
 	}
 	return r, out

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -37,7 +38,10 @@ type run struct {
 	After  counters
 	// SawOff is set when a sample of the status during the run read OFF.
 	SawOff bool
-	// Err is why sysbench or a counter read failed; the run is then invalid.
+	// CatchUp is how long the replicas took, after sysbench ended, to apply everything.
+	CatchUp time.Duration
+	// Err is why sysbench, a counter read or the replicas' catch-up failed; the run is then
+	// invalid.
 	Err error
 }
 
@@ -79,7 +83,8 @@ type cell struct {
 	TPS               float64
 	P50, P95, P99     float64
 	Errors            int64
-	TxWaits, WaitTime int64 // semi-sync: commits that waited and their total wait, µs
+	TxWaits, WaitTime int64         // semi-sync: commits that waited and their total wait, µs
+	CatchUp           time.Duration // mean over the valid runs
 	Invalid           []string
 }
 
@@ -111,6 +116,7 @@ func aggregate(runs []run) map[cellKey]*cell {
 		c.Errors += r.Result.Errors
 		c.TxWaits += r.After.TxWaits - r.Before.TxWaits
 		c.WaitTime += r.After.TxWaitTime - r.Before.TxWaitTime
+		c.CatchUp += r.CatchUp
 		for v, n := range r.Result.Hist {
 			hists[r.Key][v] += n
 		}
@@ -118,6 +124,7 @@ func aggregate(runs []run) map[cellKey]*cell {
 	for k, c := range out {
 		if c.Valid > 0 {
 			c.TPS /= float64(c.Valid)
+			c.CatchUp /= time.Duration(c.Valid)
 		}
 		h := hists[k]
 		c.P50, c.P95, c.P99 = math.NaN(), math.NaN(), math.NaN()
@@ -158,8 +165,8 @@ func fmtFloat(v float64, prec int) string {
 // percentiles (ms), ignored errors, ratio to MariaDB's cell, mean semi-sync wait (µs) and the
 // valid run count with the reasons of invalid ones.
 func writeMarkdown(w io.Writer, m matrix, cells map[cellKey]*cell) {
-	fmt.Fprintln(w, "| server | workload | threads | mode | TPS | p50 ms | p95 ms | p99 ms | errors | ratio to MariaDB | semi-sync wait µs | valid runs |")
-	fmt.Fprintln(w, "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "| server | workload | threads | mode | TPS | p50 ms | p95 ms | p99 ms | errors | ratio to MariaDB | semi-sync wait µs | replica catch-up s | valid runs |")
+	fmt.Fprintln(w, "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, wl := range m.Workloads {
 		for _, th := range m.Threads {
 			for _, mode := range m.Modes {
@@ -185,8 +192,12 @@ func writeMarkdown(w io.Writer, m matrix, cells map[cellKey]*cell) {
 					if c.Valid > 0 {
 						tps = fmt.Sprintf("%.0f", c.TPS)
 					}
-					fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %d | %s | %s | %s |\n", srv, wl, th, mode, tps,
-						fmtFloat(c.P50, 2), fmtFloat(c.P95, 2), fmtFloat(c.P99, 2), c.Errors, fmtFloat(rat, 2), wait, valid)
+					catchUp := "–"
+					if c.Valid > 0 {
+						catchUp = fmt.Sprintf("%.2f", c.CatchUp.Seconds())
+					}
+					fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s |\n", srv, wl, th, mode, tps,
+						fmtFloat(c.P50, 2), fmtFloat(c.P95, 2), fmtFloat(c.P99, 2), c.Errors, fmtFloat(rat, 2), wait, catchUp, valid)
 				}
 			}
 		}

@@ -29,6 +29,34 @@ type target struct {
 	enabledVar string // rpl_semi_sync_source_enabled or rpl_semi_sync_master_enabled
 	db         *sql.DB
 	close      func()
+	// caughtUp reports whether every replica has applied all the primary committed.
+	caughtUp func(ctx context.Context) (bool, error)
+}
+
+// catchUpLimit bounds the wait for the replicas after a run.
+const catchUpLimit = 120 * time.Second
+
+// waitCaughtUp waits until t's replicas applied everything its primary committed and returns
+// how long that took after the run; an error when they are not caught up within catchUpLimit.
+func (t *target) waitCaughtUp(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	for {
+		ok, err := t.caughtUp(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			return time.Since(start), nil
+		}
+		if time.Since(start) > catchUpLimit {
+			return 0, fmt.Errorf("replicas not caught up %v after the run", catchUpLimit)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // waitReady bounds waits for semi-sync to come ON after a mode change.
@@ -67,7 +95,39 @@ func startSemisyncd(log *logrus.Entry, replicas int, bin, name string) (*target,
 	}
 	t := &target{name: name, host: host, port: port, user: "root", prefix: "Rpl_semi_sync_source_",
 		enabledVar: "rpl_semi_sync_source_enabled", db: db}
-	t.close = func() { db.Close(); tb.close() }
+	var rdbs []*sql.DB
+	for _, r := range c.Replicas {
+		rdb, err := sql.Open("mysql", r.DSN(""))
+		if err != nil {
+			db.Close()
+			tb.close()
+			return nil, err
+		}
+		rdbs = append(rdbs, rdb)
+	}
+	t.close = func() {
+		for _, r := range rdbs {
+			r.Close()
+		}
+		db.Close()
+		tb.close()
+	}
+	t.caughtUp = func(ctx context.Context) (bool, error) {
+		var executed string
+		if err := db.QueryRowContext(ctx, "SELECT @@GLOBAL.gtid_executed").Scan(&executed); err != nil {
+			return false, err
+		}
+		for _, r := range rdbs {
+			var in bool
+			if err := r.QueryRowContext(ctx, "SELECT GTID_SUBSET(?, @@GLOBAL.gtid_executed)", executed).Scan(&in); err != nil {
+				return false, err
+			}
+			if !in {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
 	if _, err := db.Exec("CREATE DATABASE sbtest"); err != nil {
 		t.close()
 		return nil, err
@@ -131,6 +191,19 @@ func startMariaDB(log *logrus.Entry) (*target, error) {
 	t := &target{name: "mariadb", host: "127.0.0.1", port: p.Port, user: "bench", prefix: "Rpl_semi_sync_master_",
 		enabledVar: "rpl_semi_sync_master_enabled", db: db}
 	t.close = func() { db.Close(); cleanup() }
+	t.caughtUp = func(context.Context) (bool, error) {
+		// MariaDB's replica records the source's GTIDs in gtid_slave_pos without
+		// MASTER_USE_GTID too.
+		want, err := p.Query("SELECT @@GLOBAL.gtid_binlog_pos")
+		if err != nil {
+			return false, err
+		}
+		got, err := r.Query("SELECT @@GLOBAL.gtid_slave_pos")
+		if err != nil {
+			return false, err
+		}
+		return strings.TrimSpace(got) == strings.TrimSpace(want), nil
+	}
 	if err := t.waitStatus(context.Background(), "clients", "1"); err != nil {
 		t.close()
 		return nil, err
