@@ -21,6 +21,11 @@
 //     commit; after a crash the SQL thread re-reads from there and skips
 //     the transactions whose GTID is executed. The binlog writer refuses a
 //     GTID twice besides.
+//   - Pipelined commits: the SQL thread applies the next transactions while
+//     the group fsync of earlier ones runs (commitqueue.go), but the
+//     applier position and @@gtid_executed move past a transaction only
+//     once it and every one before it are durable and visible; a DDL
+//     transaction waits for all before it.
 //   - The relay log only ever publishes whole transactions; a partial one
 //     (crash, cut link, stopped thread) is dropped and asked for again.
 //
