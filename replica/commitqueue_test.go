@@ -137,6 +137,18 @@ func pipelineReplica(t *testing.T, app *gatedApplier, executed func() string, n 
 	return r
 }
 
+// startApplying starts r's SQL thread and waits until app saw at least n transactions.
+func startApplying(t *testing.T, r *Replica, app *gatedApplier, n int) {
+	t.Helper()
+	if err := r.Start(SQLThread); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, fmt.Sprintf("%d transactions applied", n), func() bool {
+		applied, _, _ := app.snapshot()
+		return len(applied) >= n
+	})
+}
+
 func execPos(r *Replica) uint64 {
 	st, _ := r.Status()
 	return st.ExecSourceLogPos
@@ -149,13 +161,8 @@ func execPos(r *Replica) uint64 {
 func TestSQLThreadPipelinesCommits(t *testing.T) {
 	app := newGatedApplier()
 	r := pipelineReplica(t, app, nil, 5)
-	if err := r.Start(SQLThread); err != nil {
-		t.Fatal(err)
-	}
-	waitUntil(t, "all five applied while the first commit waits", func() bool {
-		applied, _, _ := app.snapshot()
-		return len(applied) >= 5
-	})
+	// All five are applied while the first commit still waits.
+	startApplying(t, r, app, 5)
 	if p := execPos(r); p != 4 {
 		t.Fatalf("Exec_Source_Log_Pos %d before any commit finished, want 4", p)
 	}
@@ -190,13 +197,7 @@ func TestSQLThreadPipelinesCommits(t *testing.T) {
 func TestSQLThreadDrainsBeforeStatement(t *testing.T) {
 	app := newGatedApplier()
 	r := pipelineReplica(t, app, nil, 4, 3)
-	if err := r.Start(SQLThread); err != nil {
-		t.Fatal(err)
-	}
-	waitUntil(t, "two applied", func() bool {
-		applied, _, _ := app.snapshot()
-		return len(applied) >= 2
-	})
+	startApplying(t, r, app, 2)
 	app.open(1)
 	app.open(2)
 	app.open(4)
@@ -212,13 +213,7 @@ func TestSQLThreadDrainsBeforeStatement(t *testing.T) {
 func TestSQLThreadStopWaitsForCommits(t *testing.T) {
 	app := newGatedApplier()
 	r := pipelineReplica(t, app, nil, 3)
-	if err := r.Start(SQLThread); err != nil {
-		t.Fatal(err)
-	}
-	waitUntil(t, "three applied", func() bool {
-		applied, _, _ := app.snapshot()
-		return len(applied) >= 3
-	})
+	startApplying(t, r, app, 3)
 	stopped := make(chan error, 1)
 	go func() { stopped <- r.Stop(SQLThread) }()
 	app.open(1)
