@@ -40,6 +40,14 @@ type serverStatus struct {
 	sslAccepts               atomic.Uint64 // TLS handshakes begun (Ssl_accepts)
 	sslFinishedAccepts       atomic.Uint64 // TLS handshakes completed (Ssl_finished_accepts)
 
+	// connected follows Threads_connected; maxUsed is its peak since the start or the last
+	// FLUSH STATUS (Max_used_connections), raised in the same call that registers a
+	// connection. (GMS raises its own copy from a goroutine it starts per connection, which
+	// may run after the connection closed, and reads then writes without a lock.)
+	connected atomic.Int64
+	maxUsed   atomic.Uint64
+	maxUsedAt atomic.Int64 // unix nanos maxUsed was last raised (Max_used_connections_time)
+
 	com map[string]*atomic.Uint64 // Com_* by name: the names GMS lists, fixed at start
 
 	// busy counts the connections that run without a statement GMS knows of (dumps): MySQL
@@ -77,7 +85,36 @@ func (st *serverStatus) statement(c *mysql.Conn, text string) {
 }
 
 // flush is FLUSH STATUS: Uptime_since_flush_status starts again.
-func (st *serverStatus) flush() { st.flushed.Store(time.Now().UnixNano()) }
+// As MySQL's FLUSH STATUS, it sets Max_used_connections to the connections open now.
+func (st *serverStatus) flush() {
+	now := time.Now().UnixNano()
+	st.flushed.Store(now)
+	n := st.connected.Load()
+	if n < 0 {
+		n = 0
+	}
+	st.maxUsed.Store(uint64(n))
+	st.maxUsedAt.Store(now)
+}
+
+// connectionsChanged adds delta to the open connections and raises Max_used_connections to
+// a new peak.
+func (st *serverStatus) connectionsChanged(delta int) {
+	n := st.connected.Add(int64(delta))
+	if n <= 0 {
+		return
+	}
+	for {
+		m := st.maxUsed.Load()
+		if uint64(n) <= m {
+			return
+		}
+		if st.maxUsed.CompareAndSwap(m, uint64(n)) {
+			st.maxUsedAt.Store(time.Now().UnixNano())
+			return
+		}
+	}
+}
 
 // value returns the value statusOverlay shows for name in place of GMS's, if it has one.
 func (st *serverStatus) value(name string) (any, bool) {
@@ -103,6 +140,13 @@ func (st *serverStatus) value(name string) (any, bool) {
 		return st.threadsCreated.Load(), true
 	case "Threads_cached":
 		return uint64(0), true
+	case "Max_used_connections":
+		return st.maxUsed.Load(), true
+	case "Max_used_connections_time":
+		if at := st.maxUsedAt.Load(); at != 0 {
+			return time.Unix(0, at).Format(time.DateTime), true
+		}
+		return "", true
 	case "Ssl_accepts":
 		return st.sslAccepts.Load(), true
 	case "Ssl_finished_accepts":
@@ -204,7 +248,12 @@ func (o *statusOverlay) GetGlobal(name string) (sql.StatusVariable, any, bool) {
 func (o *statusOverlay) SetGlobal(name string, val any) error { return o.inner.SetGlobal(name, val) }
 
 // IncrementGlobal implements sql.StatusVariableRegistry.
-func (o *statusOverlay) IncrementGlobal(name string, val int) { o.inner.IncrementGlobal(name, val) }
+func (o *statusOverlay) IncrementGlobal(name string, val int) {
+	o.inner.IncrementGlobal(name, val)
+	if name == "Threads_connected" {
+		o.st.connectionsChanged(val)
+	}
+}
 
 // statusListener counts the bytes of every accepted connection.
 type statusListener struct {

@@ -165,6 +165,9 @@ func TestServerStatusMoves(t *testing.T) {
 	if got := statusNum(t, last, "Max_used_connections"); got < 2 {
 		t.Errorf("Max_used_connections = %d, want ≥ 2", got)
 	}
+	if _, err := time.Parse(time.DateTime, last["Max_used_connections_time"]); err != nil {
+		t.Errorf("Max_used_connections_time %q: %v", last["Max_used_connections_time"], err)
+	}
 
 	// Session scope: a fresh connection's own Queries and bytes (its handshake included).
 	other := open(t, dsn(s, "root", ""))
@@ -215,6 +218,19 @@ func TestServerStatusMoves(t *testing.T) {
 	up = globalStatusMap(t, conn)
 	if statusNum(t, up, "Uptime") < 90 || statusNum(t, up, "Uptime_since_flush_status") >= 90 {
 		t.Errorf("after FLUSH STATUS: Uptime %s, Uptime_since_flush_status %s", up["Uptime"], up["Uptime_since_flush_status"])
+	}
+	// FLUSH STATUS sets Max_used_connections to the connections open now (MySQL's
+	// refresh_status), and a new connection raises it again at once.
+	if up["Max_used_connections"] != up["Threads_connected"] {
+		t.Errorf("after FLUSH STATUS: Max_used_connections %s, Threads_connected %s: want equal", up["Max_used_connections"], up["Threads_connected"])
+	}
+	extra, err := client.Connect(s.Addr(), "root", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	if got, want := statusNum(t, globalStatusMap(t, conn), "Max_used_connections"), statusNum(t, up, "Threads_connected")+1; got != want {
+		t.Errorf("Max_used_connections %d after one more connection, want %d", got, want)
 	}
 }
 
