@@ -53,6 +53,7 @@ type planCache struct {
 
 	// counters for tests
 	hits, learned, verified, refused atomic.Int64
+	dmlHits                          atomic.Int64 // hits of UPDATE and DELETE templates (plancache_dml.go)
 	fastHits                         atomic.Int64 // hits that also skipped binding (fastexec.go)
 }
 
@@ -65,6 +66,7 @@ const maxFailures = 3
 type sessionPlans struct {
 	shapes  map[string]*planTemplate
 	pending *pendingPlan
+	dml     *pendingPlan // an UPDATE or DELETE analysis to learn from (plancache_dml.go)
 
 	// Prepared statements (fastexec.go), by statement text.
 	prepared map[string]*preparedPlan
@@ -100,6 +102,12 @@ type planTemplate struct {
 	// The plan fastExec rebinds in place (readpath.go): analyzed with liveITA for ita.
 	live    sql.Node
 	liveITA *plan.IndexedTableAccess
+
+	// UPDATE and DELETE templates (plancache_dml.go): the definitions they were verified
+	// under (definitionSequencer), and the literals whose value stayed the same in the
+	// verification (the template answers only for those same values).
+	defSeq uint64
+	fixed  []bool
 }
 
 // pendingPlan carries one top-level analysis from the leading batch to the last.
@@ -135,9 +143,8 @@ func installPlanCache(a *analyzer.Analyzer, pc *planCache) {
 	orig := a.Batches
 	if simple, ok := simpleSelectBatches(orig); ok {
 		pc.simple = simple
-		noopOnce.Do(func() {
-			analyzer.AlwaysBeforeDefault = append(analyzer.AlwaysBeforeDefault, analyzer.Rule{Id: planCacheRuleId, Apply: noopRule})
-		})
+		installDMLRules()
+		dmlCaches.Store(a, pc)
 	}
 	batches := make([]*analyzer.Batch, 0, len(orig)+1)
 	batches = append(batches, &analyzer.Batch{
@@ -166,12 +173,6 @@ func installPlanCache(a *analyzer.Analyzer, pc *planCache) {
 		})
 	}
 	a.Batches = batches
-}
-
-var noopOnce sync.Once
-
-func noopRule(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
-	return n, transform.SameTree, nil
 }
 
 // simpleSelectRules are GMS's batches for a simple select (its getBatchesForNode), by rule name.
@@ -375,6 +376,7 @@ func distinctFrom(lits []*expression.Literal, values []interface{}) bool {
 type shapeBuilder struct {
 	b    strings.Builder
 	lits []*expression.Literal
+	set  bool // in an UPDATE's SET: string and float literals are allowed too
 }
 
 func (s *shapeBuilder) vars(ctx *sql.Context) {
@@ -453,6 +455,10 @@ func (s *shapeBuilder) expr(ctx *sql.Context, e sql.Expression) bool {
 	case *expression.Literal:
 		switch e.Value().(type) {
 		case int8, int16, int32, int64, uint8, uint16, uint32, uint64:
+		case string, float64:
+			if !s.set {
+				return false
+			}
 		default:
 			return false
 		}
@@ -473,6 +479,17 @@ func (s *shapeBuilder) expr(ctx *sql.Context, e sql.Expression) bool {
 	case *expression.Alias:
 		s.b.WriteString("A:")
 		s.b.WriteString(e.Name())
+	case *expression.SetField:
+		if !s.set {
+			return false
+		}
+		s.b.WriteString("SET")
+	case *expression.Arithmetic:
+		if !s.set {
+			return false
+		}
+		s.b.WriteString("AR")
+		s.b.WriteString(e.Op)
 	case *expression.Equals:
 		s.b.WriteString("=")
 	case *expression.NullSafeEquals:
@@ -553,7 +570,7 @@ func makeTemplate(ctx *sql.Context, analyzed sql.Node, lits []*expression.Litera
 			if i := slotOf(e.Value()); i >= 0 {
 				t.litSlots[e] = i
 			}
-		case *expression.GetField, *expression.Alias, *expression.Equals, *expression.NullSafeEquals,
+		case *expression.GetField, *expression.Alias, *expression.SetField, *expression.Arithmetic, *expression.Equals, *expression.NullSafeEquals,
 			*expression.LessThan, *expression.LessThanOrEqual, *expression.GreaterThan, *expression.GreaterThanOrEqual,
 			*expression.Between, *expression.And, *expression.Or,
 			*aggregation.Sum, *aggregation.Count, *aggregation.Min, *aggregation.Max, *aggregation.Avg, *exactAggregate:
@@ -589,6 +606,26 @@ func makeTemplate(ctx *sql.Context, analyzed sql.Node, lits []*expression.Litera
 				walkExpr(e)
 			}
 		case *plan.Distinct:
+		case *plan.Update:
+			if len(n.Checks()) > 0 || len(n.Returning) > 0 {
+				ok = false
+				return
+			}
+		case *plan.UpdateSource:
+			for _, e := range n.UpdateExprs.AllExpressions() {
+				walkExpr(e)
+			}
+		case *plan.DeleteFrom:
+			if len(n.Returning) > 0 {
+				ok = false
+				return
+			}
+			for _, target := range n.GetDeleteTargets() {
+				if _, isRT := target.(*plan.ResolvedTable); !isRT {
+					ok = false
+					return
+				}
+			}
 		case *plan.IndexedTableAccess:
 			if t.ita != nil || !n.IsStatic() {
 				ok = false
@@ -781,6 +818,13 @@ func (t *planTemplate) rebind(ctx *sql.Context, lits []*expression.Literal) (sql
 	})
 	if err != nil {
 		return nil, false
+	}
+	if d, ok := out.(*plan.DeleteFrom); ok {
+		// DeleteFrom.WithChildren forgets these; assignExecIndexes reads RefsSingleRel.
+		orig := t.analyzed.(*plan.DeleteFrom)
+		c := *d
+		c.RefsSingleRel, c.IsProcNested = orig.RefsSingleRel, orig.IsProcNested
+		out = &c
 	}
 	return out, true
 }

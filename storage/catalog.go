@@ -14,7 +14,11 @@ import (
 // installed as latest: a commit builds a new catalog sharing unchanged parts.
 type catalog struct {
 	seq uint64
-	dbs map[string]*dbState // by lower-case name
+	// ddlSeq counts the commits that may have changed a definition (see
+	// txn.markDDL) up to this version: two versions with the same ddlSeq
+	// have the same databases, tables, columns, keys, checks and foreign keys.
+	ddlSeq uint64
+	dbs    map[string]*dbState // by lower-case name
 }
 
 func (c *catalog) db(name string) *dbState {

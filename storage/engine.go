@@ -115,7 +115,10 @@ func (e *Engine) appendCommit(ctx *sql.Context, tx *txn) (finish func() error, e
 
 	e.commitMu.Lock()
 	base := e.latest.Load()
-	next := &catalog{seq: base.seq + 1, dbs: make(map[string]*dbState, len(base.dbs)+1)}
+	next := &catalog{seq: base.seq + 1, ddlSeq: base.ddlSeq, dbs: make(map[string]*dbState, len(base.dbs)+1)}
+	if tx.ddl {
+		next.ddlSeq++
+	}
 	for k, v := range base.dbs {
 		next.dbs[k] = v
 	}

@@ -90,6 +90,7 @@ func (p *Provider) CreateCollatedDatabase(ctx *sql.Context, name string, collati
 	d := tx.overlay(name)
 	d.created = true
 	d.meta = newDBState(name, collation)
+	tx.markDDL()
 	d.tables = map[string]*tableSlot{}
 	tx.recordDDL(ctx)
 	return nil

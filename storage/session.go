@@ -274,6 +274,26 @@ func (t *Transaction) removeSavepoint(name string) bool {
 
 // txnFor returns the storage transaction of ctx. Contexts without one (GMS
 // internals) get a fresh read-only view of the published version.
+// DefinitionSeq identifies the definitions (databases, tables, columns,
+// keys, checks, foreign keys) the session's statements see now. current is
+// true when they are the newest committed ones: the transaction changed no
+// definition (markDDL) and no definition changed since its snapshot. While
+// the newest committed definitions stay those of seq, DefinitionSeq returns
+// seq again; after any commit that may have changed one, a greater value.
+// It takes no lock and does not start a snapshot.
+func (s *Session) DefinitionSeq(ctx *sql.Context) (seq uint64, current bool) {
+	latest := s.eng.latest.Load()
+	tx := txnFor(ctx, s.eng)
+	if tx.ddl {
+		return latest.ddlSeq, false
+	}
+	seen := tx.snap
+	if seen == nil {
+		seen = s.eng.published.Load()
+	}
+	return latest.ddlSeq, seen.ddlSeq == latest.ddlSeq
+}
+
 func txnFor(ctx *sql.Context, e *Engine) *txn {
 	if ctx != nil && ctx.Session != nil {
 		if t, ok := ctx.GetTransaction().(*Transaction); ok && t.tx.eng == e {

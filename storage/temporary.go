@@ -228,6 +228,7 @@ func (d *Database) visibleName() string {
 // recordDDL records the running statement as DDL of t; DDL of a temporary
 // table is not recorded (MySQL 8.0 with binlog_format=ROW logs none).
 func (t *Table) recordDDL(ctx *sql.Context, tx *txn) {
+	tx.markDDL()
 	if t.db.shown != "" {
 		return
 	}

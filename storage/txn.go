@@ -18,6 +18,9 @@ type txn struct {
 	id   uint64
 
 	snap *catalog // taken at first access
+	// ddl is set once the transaction may have changed a definition: it
+	// recorded DDL or took a table exclusively (markDDL).
+	ddl bool
 	dbs  map[string]*txDB
 	// changes made so far, in order.
 	changes []Change
@@ -209,6 +212,7 @@ func (tx *txn) reset() {
 	tx.snap = nil
 	tx.generation++
 	tx.epoch++
+	tx.ddl = false
 	tx.lastDDLPid, tx.lastDDLQuery = 0, ""
 	tx.open, tx.frozen = nil, nil
 	tx.eng.locks.releaseAll(tx)
@@ -377,8 +381,19 @@ func (tx *txn) lockTable(ctx *sql.Context, db, name string, mode lockMode, polic
 		tx.rebase(slot, lt)
 		slot.exclusive = true
 	}
+	if mode == lockExclusive && !strings.HasPrefix(name, "\x00fulltext") {
+		tx.markDDL()
+	}
 	return nil
 }
+
+// markDDL notes that the transaction may change a definition: its commit
+// starts a new ddlSeq, and DefinitionSeq reports its definitions as not
+// current until it ends. Every DDL path either records DDL or takes its
+// table (or database) exclusively, so both mark; an exclusive lock for
+// rows only (LOCK TABLES, DELETE without WHERE) marks too, which costs
+// nothing but cached plans.
+func (tx *txn) markDDL() { tx.ddl = true }
 
 // writable locks a table exclusively and returns the transaction's private
 // version of it for the current statement epoch (DDL, TRUNCATE, DELETE
@@ -669,6 +684,7 @@ func (tx *txn) setTable(db, name string, ts *tableState) {
 		ts.owner, ts.epoch = tx, tx.epoch
 	}
 	d.tables[strings.ToLower(name)] = &tableSlot{state: ts, written: true, exclusive: true}
+	tx.markDDL()
 }
 
 func (tx *txn) record(ch Change) {
@@ -684,6 +700,7 @@ func (tx *txn) record(ch Change) {
 // statement however many storage operations it makes; it reports whether
 // it added the change.
 func (tx *txn) recordDDL(ctx *sql.Context) bool {
+	tx.markDDL()
 	q := strings.TrimSpace(ctx.Query())
 	if q == "" {
 		return false
