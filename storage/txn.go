@@ -21,7 +21,7 @@ type txn struct {
 	// ddl is set once the transaction may have changed a definition: it
 	// recorded DDL or took a table exclusively (markDDL).
 	ddl bool
-	dbs  map[string]*txDB
+	dbs map[string]*txDB
 	// changes made so far, in order.
 	changes []Change
 	// held: the table locks held, with their modes; records: the record
