@@ -278,3 +278,20 @@ func TestSQLThreadCommitFailure(t *testing.T) {
 		t.Fatalf("error not cleared: %+v", st)
 	}
 }
+
+// TestSQLThreadSavesPositionWhenIdle: transactions applied in a burst that
+// then stops have their position saved within savePeriod, without waiting
+// for more to arrive.
+func TestSQLThreadSavesPositionWhenIdle(t *testing.T) {
+	app := newGatedApplier()
+	r := pipelineReplica(t, app, nil, 3)
+	app.openAll(3)
+	startApplying(t, r, app, 3)
+	waitUntil(t, "the applied position in the state file", func() bool {
+		st, err := loadState(r.cfg.DataDir)
+		return err == nil && st.Exec.Pos == 300
+	})
+	if got := execPos(r); got != 300 {
+		t.Fatalf("Exec_Source_Log_Pos %d, want 300", got)
+	}
+}

@@ -190,18 +190,35 @@ func (t *sqlThread) apply(rr *relayReader, q *commitQueue) (stop *threadStop, di
 			if _, _, f := q.completed(); f != nil {
 				return nil, dirty
 			}
-			if dirty && time.Since(lastSave) >= savePeriod/4 {
-				saveCompleted()
+			// Caught up: a position not saved yet is saved once savePeriod
+			// has passed since the last save, whether more arrives or not.
+			var timer *time.Timer
+			var due <-chan time.Time
+			if dirty {
+				wait := savePeriod - time.Since(lastSave)
+				if wait <= 0 {
+					saveCompleted()
+				} else {
+					timer = time.NewTimer(wait)
+					due = timer.C
+				}
 			}
 			t.r.sqlUpdate(func(s *sqlStatus) {
 				s.caughtUp, s.state = true, "Replica has read all relay log; waiting for more updates"
 			})
 			select {
 			case <-changed:
-				continue
+			case <-due:
 			case <-t.stopCh:
+				if timer != nil {
+					timer.Stop()
+				}
 				return nil, dirty
 			}
+			if timer != nil {
+				timer.Stop()
+			}
+			continue
 		}
 		if err != nil {
 			return &threadStop{code: erRelayReadFail, msg: fmt.Sprintf("Relay log read failure: Could not parse relay log event entry. The possible reasons are: the source's binary log is corrupted, or the relay log is corrupted (%v)", err)}, dirty
