@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
@@ -39,6 +40,9 @@ type Parser struct {
 
 	mu    sync.RWMutex
 	stmts []registeredStatement
+	regs  atomic.Int64 // registrations made, for the insert cache
+
+	inserts insertCache // text INSERTs parsed before (insertcache.go)
 }
 
 type registeredStatement struct {
@@ -64,6 +68,7 @@ func (p *Parser) RegisterStatement(match MatchFunc, build BuildFunc) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stmts = append(p.stmts, registeredStatement{match: match, build: build})
+	p.regs.Add(1)
 }
 
 // lookup returns the build function registered for statement s, or nil.
@@ -99,6 +104,23 @@ func (p *Parser) Parse(ctx *sql.Context, query string, multi bool) (ast.Statemen
 
 // ParseWithOptions implements sql.Parser.
 func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter rune, multi bool, options ast.ParserOptions) (ast.Statement, string, string, error) {
+	sc, candidate := scanInsert(query, delimiter, options)
+	if candidate {
+		regs := p.regs.Load()
+		if stmt, ok := p.inserts.answer(sc, regs); ok {
+			return stmt, sc.parsed, "", nil
+		}
+		stmt, parsed, remainder, err := p.parseFull(ctx, query, delimiter, multi, options)
+		if err == nil && remainder == "" {
+			p.inserts.observe(sc, stmt, parsed, regs)
+		}
+		return stmt, parsed, remainder, err
+	}
+	return p.parseFull(ctx, query, delimiter, multi, options)
+}
+
+// parseFull is ParseWithOptions without the insert cache.
+func (p *Parser) parseFull(ctx context.Context, query string, delimiter rune, multi bool, options ast.ParserOptions) (ast.Statement, string, string, error) {
 	query = quoteKeywordIdentifiers(rewriteQuery(query))
 	if build := p.lookup(query); build != nil {
 		s := sql.RemoveSpaceAndDelimiter(query, delimiter)
