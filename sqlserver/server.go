@@ -486,6 +486,7 @@ func (s *Server) Close() error {
 			s.log.WithField("connections", n).Warn("connections still running a statement at shutdown")
 		}
 		s.events.close()
+		dmlCaches.Delete(s.engine.Analyzer)
 		s.engine.Close()
 		// A clean shutdown leaves a checkpoint of everything: the next
 		// start replays nothing.
