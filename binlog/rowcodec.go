@@ -131,6 +131,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/cockroachdb/apd/v3"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -1069,13 +1070,15 @@ func isUTF8Charset(cs sql.CharacterSetID) bool {
 }
 
 // stringBytes returns the bytes of a string value in the column's character
-// set.
+// set. The result may share memory with v (a string's bytes included):
+// callers only read it.
 func stringBytes(c ColumnDef, t sql.Type, v any, cc *codecCtx) ([]byte, error) {
 	var b []byte
 	isString := false
 	switch x := v.(type) {
 	case string:
-		b = []byte(x)
+		// A read-only view of the string: no copy per value written.
+		b = unsafe.Slice(unsafe.StringData(x), len(x))
 		isString = true
 	case []byte:
 		b = x
@@ -1086,6 +1089,7 @@ func stringBytes(c ColumnDef, t sql.Type, v any, cc *codecCtx) ([]byte, error) {
 	if !isString || isUTF8Charset(cs) {
 		return b, nil
 	}
+	b = []byte(v.(string)) // the encoder gets bytes of its own
 	enc := cs.Encoder()
 	if enc == nil {
 		return nil, fmt.Errorf("%w: no encoder for character set %s", ErrUnsupportedColumnType, cs)
