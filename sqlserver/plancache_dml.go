@@ -226,6 +226,7 @@ func (t *planTemplate) fixedMatch(lits []*expression.Literal) bool {
 // dml writes the shape key of a single-table UPDATE … SET … WHERE or DELETE … WHERE, with the
 // session variables its analysis depends on, refusing anything outside the allow-list.
 func (s *shapeBuilder) dml(ctx *sql.Context, n sql.Node) bool {
+	s.b.Grow(320)
 	var child sql.Node
 	switch n := n.(type) {
 	case *plan.Update:
