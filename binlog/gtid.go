@@ -237,7 +237,7 @@ func (g *GTIDSet) sids() []SID {
 	return out
 }
 
-// String formats the set as MySQL does ("uuid:1-5:7,uuid2:3"), UUIDs in
+// String formats the set as MySQL does ("uuid:1-5:7,\nuuid2:3"), UUIDs in
 // order.
 func (g *GTIDSet) String() string {
 	var parts []string
@@ -253,7 +253,10 @@ func (g *GTIDSet) String() string {
 		}
 		parts = append(parts, b.String())
 	}
-	return strings.Join(parts, ",")
+	// MySQL's default text form (Gtid_set::default_string_format) puts a
+	// newline after each comma: @@gtid_executed, SHOW REPLICA STATUS,
+	// GTID_SUBTRACT.
+	return strings.Join(parts, ",\n")
 }
 
 // SIDBlock encodes the set as in PREVIOUS_GTIDS_LOG_EVENT and

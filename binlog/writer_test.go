@@ -330,7 +330,7 @@ func TestForcedGTID(t *testing.T) {
 	cs.GTID = source + ":7"
 	commit(t, w, cs)
 	commit(t, w, ddl("CREATE DATABASE local"))
-	if got := w.Executed(); got != source+":7,"+testUUID+":1" {
+	if got := w.Executed(); got != source+":7,\n"+testUUID+":1" {
 		t.Fatalf("gtid_executed = %q", got)
 	}
 	again := ddl("CREATE DATABASE fromsource")

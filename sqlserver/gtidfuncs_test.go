@@ -25,6 +25,8 @@ func TestGTIDSetFunctions(t *testing.T) {
 		{"SELECT GTID_SUBSET(NULL, '" + a + ":1')", "NULL"},
 		{"SELECT GTID_SUBTRACT('" + a + ":1-10', '" + a + ":3-4:8')", a + ":1-2:5-7:9-10"},
 		{"SELECT GTID_SUBTRACT('" + a + ":1-5," + b + ":1-3', '" + b + ":1-3')", a + ":1-5"},
+		// MySQL's text form: a newline after each comma between UUIDs
+		{"SELECT GTID_SUBTRACT('" + a + ":1-5," + b + ":1-3', '" + b + ":2')", a + ":1-5,\n" + b + ":1:3"},
 		{"SELECT GTID_SUBTRACT('" + a + ":1-5', '" + a + ":1-5')", ""},
 		{"SELECT GTID_SUBTRACT('" + a + ":1', NULL)", "NULL"},
 		{"SELECT GTID_SUBSET(@@GLOBAL.gtid_executed, @@GLOBAL.gtid_executed)", "1"},
