@@ -338,11 +338,19 @@ func (pc *planCache) learn(ctx *sql.Context, analyzed sql.Node, qFlags *sql.Quer
 		}
 		return
 	}
+	if t := pc.keep(ctx, sp, p, analyzed); t != nil {
+		t.max1Row = qFlags.IsSet(sql.QFlagMax1Row)
+	}
+}
+
+// keep makes a template of the analyzed plan of pending analysis p and stores it as p's shape's,
+// or, when none can be made, counts a failure for the shape (another execution's values may make
+// one, e.g. when two literals were equal; maxFailures retire it). It returns the template or nil.
+func (pc *planCache) keep(ctx *sql.Context, sp *sessionPlans, p *pendingPlan, analyzed sql.Node) *planTemplate {
 	t := makeTemplate(ctx, analyzed, p.lits)
 	if t == nil {
-		// another execution's values may make a template (e.g. two literals were equal)
 		old := sp.shapes[p.key]
-		if old == nil {
+		if old == nil || old.state != tmplFailed {
 			old = &planTemplate{state: tmplFailed}
 			sp.shapes[p.key] = old
 		}
@@ -350,11 +358,11 @@ func (pc *planCache) learn(ctx *sql.Context, analyzed sql.Node, qFlags *sql.Quer
 			old.state = tmplRetired
 		}
 		pc.refused.Add(1)
-		return
+		return nil
 	}
-	t.max1Row = qFlags.IsSet(sql.QFlagMax1Row)
 	sp.shapes[p.key] = t
 	pc.learned.Add(1)
+	return t
 }
 
 // distinctFrom reports whether every literal's value differs from the template's value in the

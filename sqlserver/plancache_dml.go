@@ -192,22 +192,9 @@ func (pc *planCache) learnDML(ctx *sql.Context, analyzed sql.Node, scope *plan.S
 		}
 		return
 	}
-	t := makeTemplate(ctx, analyzed, p.lits)
-	if t == nil {
-		old := sp.shapes[p.key]
-		if old == nil || old.state != tmplFailed {
-			old = &planTemplate{state: tmplFailed}
-			sp.shapes[p.key] = old
-		}
-		if old.failures++; old.failures >= maxFailures {
-			old.state = tmplRetired
-		}
-		pc.refused.Add(1)
-		return
+	if t := pc.keep(ctx, sp, p, analyzed); t != nil {
+		t.defSeq = seq
 	}
-	t.defSeq = seq
-	sp.shapes[p.key] = t
-	pc.learned.Add(1)
 }
 
 // fixedMatch reports whether lits have the template's value at each of its fixed places.
