@@ -8,6 +8,7 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
 // MySQL's unknown-table errors (include/mysqld_error.h).
@@ -27,7 +28,11 @@ var gmsTableNotFound = regexp.MustCompile(`^table not found: (.+)$`)
 // 'db.t' doesn't exist", both SQLSTATE 42S02. The database is the one the
 // statement qualifies the name with, else currentDB. Any other error is
 // returned unchanged.
-func tableNotFoundError(err error, currentDB, query string) error {
+//
+// DROP TABLE of several names lists every one of them that is missing, in the
+// statement's order, as MySQL does ("Unknown table 'd.a,d.b'"); exists tells
+// whether a table is there (nil: only the table GMS named is listed).
+func tableNotFoundError(err error, currentDB, query string, exists func(db, table string) bool) error {
 	if err == nil {
 		return nil
 	}
@@ -55,6 +60,11 @@ func tableNotFoundError(err error, currentDB, query string) error {
 		full = db + "." + name
 	}
 	if w := strings.Fields(NormalizedPrefix(query)); len(w) >= 2 && w[0] == "DROP" && (w[1] == "TABLE" || w[1] == "TABLES" || w[1] == "VIEW") {
+		if w[1] != "VIEW" && exists != nil {
+			if all := missingDropped(query, currentDB, full, exists); all != "" {
+				full = all
+			}
+		}
 		return mysql.NewSQLError(erBadTableError, stateNoSuchTable, "Unknown table '%s'", full)
 	}
 	return mysql.NewSQLError(erNoSuchTable, stateNoSuchTable, "Table '%s' doesn't exist", full)
@@ -73,4 +83,40 @@ func qualifierOf(query, name string) string {
 		return ""
 	}
 	return strings.Trim(m[1], "`")
+}
+
+// missingDropped returns the tables of DROP TABLE query that exists does not
+// find, as "db.a,db.b", or "" when that list would not name reported (the
+// table GMS found missing), or the statement cannot be read.
+func missingDropped(query, currentDB, reported string, exists func(db, table string) bool) string {
+	stmt, err := ast.Parse(query)
+	if err != nil {
+		return ""
+	}
+	ddl, ok := stmt.(*ast.DDL)
+	if !ok || len(ddl.FromTables) < 2 {
+		return ""
+	}
+	var names []string
+	found := false
+	for _, tn := range ddl.FromTables {
+		db := tn.DbQualifier.String()
+		if db == "" {
+			db = currentDB
+		}
+		name := tn.Name.String()
+		if exists(db, name) {
+			continue
+		}
+		full := name
+		if db != "" {
+			full = db + "." + name
+		}
+		found = found || full == reported
+		names = append(names, full)
+	}
+	if !found {
+		return ""
+	}
+	return strings.Join(names, ",")
 }

@@ -29,7 +29,7 @@ func TestTableNotFoundError(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var se *mysql.SQLError
-			if !errors.As(mapError(tableNotFoundError(tc.err, tc.db, tc.query), tc.query), &se) {
+			if !errors.As(mapError(tableNotFoundError(tc.err, tc.db, tc.query, nil), tc.query), &se) {
 				t.Fatal("no *mysql.SQLError")
 			}
 			if se.Num != tc.code || se.State != stateNoSuchTable || se.Message != tc.text {
@@ -38,7 +38,7 @@ func TestTableNotFoundError(t *testing.T) {
 		})
 	}
 	other := errors.New("other")
-	if got := tableNotFoundError(other, "d", "SELECT 1"); got != other {
+	if got := tableNotFoundError(other, "d", "SELECT 1", nil); got != other {
 		t.Fatalf("another error changed: %v", got)
 	}
 }
@@ -61,6 +61,9 @@ func TestUnknownTableOverTheWire(t *testing.T) {
 		{"SELECT * FROM ut.nosuch", "42S02", "Table 'ut.nosuch' doesn't exist", 1146},
 		{"INSERT INTO ut.nosuch VALUES (1)", "42S02", "Table 'ut.nosuch' doesn't exist", 1146},
 		{"DROP TABLE ut.nosuch", "42S02", "Unknown table 'ut.nosuch'", 1051},
+		// every missing table, in order; nothing is dropped (ut.t is still there below)
+		{"DROP TABLE ut.t, ut.nosuch, ut.other", "42S02", "Unknown table 'ut.nosuch,ut.other'", 1051},
+		{"DROP TABLE ut.nosuch2, ut.t", "42S02", "Unknown table 'ut.nosuch2'", 1051},
 		{"DROP VIEW ut.nosuch", "42S02", "Unknown table 'ut.nosuch'", 1051},
 		{"SHOW CREATE TABLE ut.nosuch", "42S02", "Table 'ut.nosuch' doesn't exist", 1146},
 	} {

@@ -36,10 +36,11 @@ type handler struct {
 	closing bool
 	drained chan struct{} // closed when closing and the last connection ended
 
-	sessions sync.Map         // connection ID → sql.Session, for clearWarnings
-	plans    *planCache       // forgets a closed connection's plans
-	limit    connLimit        // max_connections
-	fks      foreignKeyLookup // describes a foreign key in 1451 and 1452
+	sessions sync.Map                    // connection ID → sql.Session, for clearWarnings
+	plans    *planCache                  // forgets a closed connection's plans
+	limit    connLimit                   // max_connections
+	fks      foreignKeyLookup            // describes a foreign key in 1451 and 1452
+	tables   func(db, table string) bool // whether a committed table exists (1051 of DROP TABLE)
 }
 
 var (
@@ -234,7 +235,7 @@ func (h *handler) finish(c *mysql.Conn, query string, err error) error {
 	if s, ok := h.sessions.Load(c.ConnectionID); ok {
 		db = s.(sql.Session).GetCurrentDatabase()
 	}
-	return mapError(tableNotFoundError(foreignKeyError(err, db, h.fks), db, query), query)
+	return mapError(tableNotFoundError(foreignKeyError(err, db, h.fks), db, query, h.tables), query)
 }
 
 // recoverTo turns a panic into a 1105 error in *errp (when errp is not nil) and logs it.

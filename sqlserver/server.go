@@ -353,6 +353,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 		s.handler.repl = s.repl
 		s.handler.plans = s.plans
 		s.handler.fks = backend.ForeignKey
+		s.handler.tables = backend.TableExists
 		s.handler.limit.db = s.engine.Analyzer.Catalog.MySQLDb
 		return e, sm, s.handler
 	}
