@@ -287,6 +287,7 @@ func newServer(cfg Config, backend *storage.Engine, log *logrus.Entry) (*Server,
 	installFoundRows(a)
 	s.registerSemisyncStatements()
 	s.registerCompatStatements()
+	s.registerEngineStatus()
 	s.registerAlterUserRequire()
 	s.registerShowCreateUser()
 	s.registerAccountStatements()

@@ -94,3 +94,7 @@ func (e *Engine) TableExists(db, table string) bool {
 	d := c.db(db)
 	return d != nil && d.tables[strings.ToLower(table)] != nil
 }
+
+// NextTxID is the id the next transaction gets (SHOW ENGINE INNODB STATUS's
+// "Trx id counter").
+func (e *Engine) NextTxID() uint64 { return e.nextTx.Load() + 1 }
