@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestShowEngineInnodbStatus: SHOW ENGINE INNODB STATUS gives one row (InnoDB, ”, the monitor
+// TestShowEngineInnodbStatus: SHOW ENGINE INNODB STATUS gives one row (Type InnoDB, an empty Name, the monitor
 // text) whose transaction id counter moves with transactions; MUTEX gives no rows; both need
 // the PROCESS privilege (1227 without it).
 func TestShowEngineInnodbStatus(t *testing.T) {
