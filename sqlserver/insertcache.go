@@ -33,6 +33,8 @@ import (
 // cache is shared by every session; it holds at most maxInsertShapes shapes, each of a
 // statement of at most maxInsertText bytes, and keeps them for the server's life.
 type insertCache struct {
+	// mu guards shapes; it is a leaf (nothing else is locked while it is held). A template's
+	// state is atomic and its statement never changes once stored.
 	mu     sync.RWMutex
 	shapes map[string]*insertTemplate
 
