@@ -44,6 +44,17 @@ func tableRows(t *testing.T, db interface {
 	return out
 }
 
+// mustPrepare prepares q on db, closed when the test ends.
+func mustPrepare(t *testing.T, db *gosql.DB, q string) *gosql.Stmt {
+	t.Helper()
+	st, err := db.Prepare(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // TestPlanCacheDMLAnswersWrites: sysbench's UPDATE and DELETE statements, prepared and as
 // text, are answered from templates after their first executions, and every one of them
 // changes exactly the row it names, with the right Rows matched / affected.
@@ -65,21 +76,9 @@ func TestPlanCacheDMLAnswersWrites(t *testing.T) {
 		c[i] = "c" + strconv.Itoa(i)
 	}
 
-	incr, err := db.Prepare("UPDATE t SET k=k+1 WHERE id=?")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer incr.Close()
-	setC, err := db.Prepare("UPDATE t SET c=? WHERE id=?")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer setC.Close()
-	del, err := db.Prepare("DELETE FROM t WHERE id=?")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer del.Close()
+	incr := mustPrepare(t, db, "UPDATE t SET k=k+1 WHERE id=?")
+	setC := mustPrepare(t, db, "UPDATE t SET c=? WHERE id=?")
+	del := mustPrepare(t, db, "DELETE FROM t WHERE id=?")
 
 	affected := func(r gosql.Result, err error) int64 {
 		t.Helper()
@@ -157,21 +156,9 @@ func TestPlanCacheDMLFollowsDefinitions(t *testing.T) {
 	db := open(t, dsn(s, "root", ""))
 	db.SetMaxOpenConns(1)
 	dmlTable(t, db, 50)
-	incr, err := db.Prepare("UPDATE t SET k=k+1 WHERE id=?")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer incr.Close()
-	setK, err := db.Prepare("UPDATE t SET k=? WHERE id=?")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer setK.Close()
-	del, err := db.Prepare("DELETE FROM t WHERE id=?")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer del.Close()
+	incr := mustPrepare(t, db, "UPDATE t SET k=k+1 WHERE id=?")
+	setK := mustPrepare(t, db, "UPDATE t SET k=? WHERE id=?")
+	del := mustPrepare(t, db, "DELETE FROM t WHERE id=?")
 	warm := func(from int) {
 		t.Helper()
 		before := s.plans.dmlHits.Load()
@@ -196,7 +183,7 @@ func TestPlanCacheDMLFollowsDefinitions(t *testing.T) {
 
 	warm(1)
 	mustExec(t, db, "ALTER TABLE t ADD CONSTRAINT k_small CHECK (k < 100000)")
-	_, err = setK.Exec(200000, 2)
+	_, err := setK.Exec(200000, 2)
 	wantErr("UPDATE past a new CHECK", err, 3819)
 	mustExec(t, db, "ALTER TABLE t DROP CHECK k_small")
 
