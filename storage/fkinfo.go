@@ -82,19 +82,3 @@ func fkAction(clause string, a sql.ForeignKeyReferentialAction) string {
 // QuoteIdentifier quotes an identifier as MySQL prints one: in backticks, with
 // any backtick inside doubled.
 func QuoteIdentifier(s string) string { return quoteName(s) }
-
-// TableExists reports whether the latest committed catalog has base table
-// table in database db (names compared case-insensitively, as the catalog
-// keys them). It takes no lock and never blocks.
-func (e *Engine) TableExists(db, table string) bool {
-	c := e.latest.Load()
-	if c == nil {
-		return false
-	}
-	d := c.db(db)
-	return d != nil && d.tables[strings.ToLower(table)] != nil
-}
-
-// NextTxID is the id the next transaction gets (SHOW ENGINE INNODB STATUS's
-// "Trx id counter").
-func (e *Engine) NextTxID() uint64 { return e.nextTx.Load() + 1 }
