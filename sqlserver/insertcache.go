@@ -77,11 +77,13 @@ type insertScan struct {
 // it alone.
 func scanInsert(query string, delimiter rune, opts ast.ParserOptions) (sc insertScan, ok bool) {
 	s := strings.TrimSpace(query)
-	s = strings.TrimRight(s, string(delimiter)+" \t\n\r\f\v")
-	if len(s) > maxInsertText || len(s) < 7 {
-		return sc, false
-	}
 	if !startsWithWord(s, "insert") && !startsWithWord(s, "replace") {
+		return sc, false // every other statement leaves here, without allocating
+	}
+	s = strings.TrimRightFunc(s, func(r rune) bool {
+		return r == delimiter || r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v'
+	})
+	if len(s) > maxInsertText {
 		return sc, false
 	}
 	var key strings.Builder
